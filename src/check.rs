@@ -1,0 +1,178 @@
+//! The `check` use case: plans in, a [`Report`] out.
+//!
+//! This is the code the server reuses for every stack: read each plan (converting binary plans
+//! with `show -json`), parse it into the typed model, evaluate the loaded policies, and redact
+//! sensitive values from everything the report carries. A plan that cannot be read becomes a
+//! per-plan error; the other plans are still checked.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::plan::{ChangeCounts, PlanError, PlanText, ShowOptions};
+use crate::policy::{Evaluation, Finding, Level, PlanInput, PolicyMeta, PolicySet};
+use crate::redact::Redactor;
+
+/// When `check` exits 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailOn {
+    /// Error findings fail.
+    #[default]
+    Error,
+    /// Warnings fail too.
+    Warning,
+    /// Findings never fail (policy errors and unusable input still exit 2).
+    Never,
+}
+
+/// A resource change as reports show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangeLine {
+    pub address: String,
+    pub symbol: &'static str,
+    pub verb: &'static str,
+}
+
+/// The outcome for one plan.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanReport {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub format_version: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terraform_version: Option<String>,
+    pub counts: ChangeCounts,
+    /// Changed resources (everything but no-op), in plan order.
+    pub changes: Vec<ChangeLine>,
+    #[serde(flatten)]
+    pub evaluation: Evaluation,
+}
+
+/// The result of checking one or more plans.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub plans: Vec<PlanReport>,
+    /// Catalogue entries of the policies that produced findings, by id.
+    #[serde(skip)]
+    pub policies: BTreeMap<String, PolicyMeta>,
+    #[serde(skip)]
+    pub duration: Duration,
+}
+
+/// Totals across plans.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub plans: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub exempted: usize,
+    pub policy_failures: usize,
+    pub unreadable_plans: usize,
+}
+
+impl Report {
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals { plans: self.plans.len(), ..Default::default() };
+        for p in &self.plans {
+            t.unreadable_plans += usize::from(p.error.is_some());
+            t.policy_failures += p.evaluation.failures.len();
+            t.exempted += p.evaluation.exempted.iter().map(|e| e.results).sum::<usize>();
+            for f in &p.evaluation.findings {
+                match f.level {
+                    Level::Error => t.errors += 1,
+                    Level::Warning => t.warnings += 1,
+                }
+            }
+        }
+        t
+    }
+
+    /// 0 pass, 1 findings at the fail level, 2 unusable input or a policy error.
+    pub fn exit_code(&self, fail_on: FailOn) -> i32 {
+        let t = self.totals();
+        if t.unreadable_plans > 0 || t.policy_failures > 0 {
+            return 2;
+        }
+        let failing = match fail_on {
+            FailOn::Error => t.errors,
+            FailOn::Warning => t.errors + t.warnings,
+            FailOn::Never => 0,
+        };
+        i32::from(failing > 0)
+    }
+
+    /// All findings with the plan they belong to.
+    pub fn findings(&self) -> impl Iterator<Item = (&PlanReport, &Finding)> {
+        self.plans.iter().flat_map(|p| p.evaluation.findings.iter().map(move |f| (p, f)))
+    }
+}
+
+/// Checks each input against the policy set.
+pub fn check(inputs: &[PathBuf], show: &ShowOptions, set: &PolicySet) -> Report {
+    let started = Instant::now();
+    let plans = inputs.iter().map(|path| check_one(PlanText::read(path, show), set)).collect();
+    let policies = set.catalogue().iter().map(|(m, _)| (m.id.clone(), m.clone())).collect();
+    Report { plans, policies, duration: started.elapsed() }
+}
+
+/// Checks one plan that was already read (the server's entry point).
+pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanReport {
+    let failed = |name: String, e: &dyn std::fmt::Display| PlanReport {
+        name,
+        error: Some(e.to_string()),
+        format_version: None,
+        terraform_version: None,
+        counts: ChangeCounts::default(),
+        changes: Vec::new(),
+        evaluation: Evaluation::default(),
+    };
+    let text = match text {
+        Ok(t) => t,
+        Err(e) => return failed(e.input_name().to_owned(), &e),
+    };
+    let plan = match text.parse() {
+        Ok(p) => p,
+        Err(e) => return failed(text.name.clone(), &e),
+    };
+    let input = match PlanInput::new(&text.json, &plan) {
+        Ok(i) => i,
+        Err(e) => return failed(text.name.clone(), &e),
+    };
+    let mut evaluation = set.evaluate(&input);
+    let redactor = Redactor::from_plan(&plan);
+    if !redactor.is_empty() {
+        for f in &mut evaluation.findings {
+            f.message = redactor.redact(&f.message).into_owned();
+            if let Some(m) = &f.metadata {
+                f.metadata = Some(redactor.redact(m).into_owned());
+            }
+        }
+        for f in &mut evaluation.failures {
+            f.message = redactor.redact(&f.message).into_owned();
+        }
+    }
+    let changes = plan
+        .resource_changes
+        .iter()
+        .filter(|rc| rc.change.actions != crate::plan::Actions::NoOp)
+        .map(|rc| ChangeLine {
+            address: rc.address.to_string(),
+            symbol: rc.change.actions.symbol(),
+            verb: rc.change.actions.verb(),
+        })
+        .collect();
+    PlanReport {
+        name: text.name.clone(),
+        error: None,
+        format_version: Some(plan.format_version.to_string()),
+        terraform_version: plan.terraform_version.as_deref().map(str::to_owned),
+        counts: plan.change_counts(),
+        changes,
+        evaluation,
+    }
+}

@@ -1,0 +1,274 @@
+//! Command-line interface: argument definitions and the commands they run.
+//!
+//! Each command returns an exit code; `main` only maps errors to exit code 2. Output goes to
+//! stdout (or `--output`), diagnostics to stderr.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::check::{self, FailOn};
+use crate::plan::ShowOptions;
+use crate::policy::{self, LoadError, LoadOptions, PolicySet, TestOutcome};
+use crate::render::{self, Format};
+
+/// Policy checks for OpenTofu/Terraform plans.
+#[derive(Debug, Parser)]
+#[command(name = "planguard", version, about, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check plan JSON (or binary plan files) against policies.
+    Check(CheckArgs),
+    /// Run Rego unit tests (`test_*` rules in `*_test.rego` files).
+    Test(TestArgs),
+    /// Browse the built-in policy catalogue.
+    #[command(subcommand)]
+    Policies(PoliciesCommand),
+    /// Write a large synthetic plan, for benchmarks.
+    #[command(hide = true)]
+    SynthPlan(SynthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// A policy file or directory (repeatable). Directories are searched for `.rego` files.
+    #[arg(short, long = "policy", value_name = "PATH")]
+    pub policies: Vec<PathBuf>,
+    /// Leave out the built-in policy library.
+    #[arg(long)]
+    pub no_builtin: bool,
+    /// A JSON or YAML data file or directory, merged into `data` (repeatable).
+    #[arg(short, long = "data", value_name = "FILE")]
+    pub data: Vec<PathBuf>,
+    /// Evaluate only these packages of your policies (repeatable); default: every package.
+    #[arg(short, long = "namespace", value_name = "NS")]
+    pub namespaces: Vec<String>,
+    /// Accept Rego v0 syntax (no `if`/`contains` keywords).
+    #[arg(long)]
+    pub rego_v0: bool,
+    /// Time limit for one policy evaluation, in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub timeout: u64,
+}
+
+impl PolicyArgs {
+    fn load_options(&self, with_tests: bool) -> LoadOptions {
+        LoadOptions {
+            builtin: !self.no_builtin,
+            paths: self.policies.clone(),
+            data_files: self.data.clone(),
+            extra_data: None,
+            namespaces: self.namespaces.clone(),
+            rego_v0: self.rego_v0,
+            with_tests,
+            timeout: Duration::from_secs(self.timeout),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Plan files: `show -json` output, a binary plan (converted with `tofu show -json`), or `-` for stdin.
+    #[arg(required = true, value_name = "PLAN")]
+    pub plans: Vec<PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the report to a file instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Which findings make the exit code 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Print nothing when there are no findings at the fail level.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Directory to run `show -json` in, for binary and encrypted plans.
+    #[arg(long, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+    /// The `tofu` or `terraform` binary for binary plans (default: `tofu`, else `terraform`, on PATH).
+    #[arg(long, value_name = "PATH", env = "PLANGUARD_TOFU")]
+    pub tofu: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Policy files or directories; default: the built-in library.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Also load the built-in library (for your tests that use its helpers).
+    #[arg(long)]
+    pub builtin: bool,
+    /// Run only tests whose name contains this.
+    #[arg(long, value_name = "TEXT")]
+    pub run: Option<String>,
+    /// Show every test, not only failures.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// A JSON or YAML data file or directory, merged into `data` (repeatable).
+    #[arg(short, long = "data", value_name = "FILE")]
+    pub data: Vec<PathBuf>,
+    /// Accept Rego v0 syntax.
+    #[arg(long)]
+    pub rego_v0: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PoliciesCommand {
+    /// List the built-in policies.
+    List,
+    /// Show one policy's documentation.
+    Show {
+        /// The policy id, e.g. `aws-ebs-encryption`.
+        id: String,
+    },
+    /// Print the catalogue as Markdown (docs/policies.md is generated with this).
+    Docs,
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Number of resources.
+    #[arg(long, default_value_t = 1000)]
+    pub resources: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output file (default stdout).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// Runs the parsed command and returns the exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Check(args) => run_check(args),
+        Command::Test(args) => run_test(args),
+        Command::Policies(cmd) => run_policies(cmd),
+        Command::SynthPlan(args) => {
+            let out: Box<dyn Write> = match &args.output {
+                Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            crate::synth::write_plan(args.resources, args.seed, std::io::BufWriter::new(out))?;
+            Ok(0)
+        }
+    }
+}
+
+fn load(opts: &LoadOptions) -> Result<PolicySet, i32> {
+    PolicySet::load(opts).map_err(|errors| {
+        report_load_errors(&errors);
+        2
+    })
+}
+
+fn report_load_errors(errors: &[LoadError]) {
+    let mut err = std::io::stderr().lock();
+    for e in errors {
+        let _ = writeln!(err, "error: {e}");
+    }
+    let _ = writeln!(err, "{} policy problem(s); nothing was evaluated", errors.len());
+}
+
+fn run_check(args: CheckArgs) -> Result<i32> {
+    let set = match load(&args.policy.load_options(false)) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let show = ShowOptions { chdir: args.chdir.clone(), binary: args.tofu.clone() };
+    let report = check::check(&args.plans, &show, &set);
+    let code = report.exit_code(args.fail_on);
+    if args.quiet && code == 0 {
+        return Ok(0);
+    }
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
+    let text = render::render(&report, args.format, color);
+    match &args.output {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    // Unreadable plans are explained on stderr too, so they are seen whatever the format.
+    for plan in &report.plans {
+        if let Some(e) = &plan.error {
+            if args.format != Format::Text || args.output.is_some() {
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn run_test(args: TestArgs) -> Result<i32> {
+    let opts = LoadOptions {
+        builtin: args.paths.is_empty() || args.builtin,
+        paths: args.paths.clone(),
+        data_files: args.data.clone(),
+        rego_v0: args.rego_v0,
+        with_tests: true,
+        ..LoadOptions::default()
+    };
+    let set = match load(&opts) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let reports = policy::run_tests(&set, args.run.as_deref());
+    let mut out = std::io::stdout().lock();
+    let (mut passed, mut failed, mut errored) = (0, 0, 0);
+    for r in &reports {
+        let (tag, detail) = match &r.outcome {
+            TestOutcome::Pass => {
+                passed += 1;
+                ("PASS", String::new())
+            }
+            TestOutcome::Fail => {
+                failed += 1;
+                ("FAIL", String::new())
+            }
+            TestOutcome::Error(e) => {
+                errored += 1;
+                ("ERROR", format!("\n      {e}"))
+            }
+        };
+        if args.verbose || r.outcome != TestOutcome::Pass {
+            writeln!(out, "{tag:5} {}:{} {} ({:.1?}){detail}", r.file, r.line, r.name, r.duration)?;
+        }
+    }
+    if reports.is_empty() {
+        writeln!(out, "no tests found (tests are `test_*` rules in `*_test.rego` files)")?;
+        return Ok(1);
+    }
+    writeln!(out, "{passed} passed, {} failed", failed + errored)?;
+    Ok(i32::from(failed + errored > 0))
+}
+
+fn run_policies(cmd: PoliciesCommand) -> Result<i32> {
+    let set = match load(&LoadOptions::default()) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        PoliciesCommand::List => out.write_all(crate::catalogue::list(set.catalogue()).as_bytes())?,
+        PoliciesCommand::Show { id } => match crate::catalogue::show(set.catalogue(), &id) {
+            Ok(text) => out.write_all(text.as_bytes())?,
+            Err(msg) => {
+                eprintln!("error: {msg}");
+                return Ok(2);
+            }
+        },
+        PoliciesCommand::Docs => out.write_all(crate::catalogue::markdown(set.catalogue()).as_bytes())?,
+    }
+    Ok(0)
+}

@@ -1,0 +1,324 @@
+//! Plans: reading `show -json` output into the typed [`Plan`] model.
+//!
+//! This module owns the edge between bytes and the domain: it recognises the inputs people
+//! hand a plan checker by mistake (an empty file, a `plan -json` log stream, wrapper text,
+//! a state file, a binary or encrypted plan) and says what to run instead, and it reports a
+//! malformed plan with the JSON path of the problem. It does not evaluate policies or render.
+
+mod detect;
+mod model;
+mod show;
+mod summary;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+pub use detect::{sniff, InputKind};
+pub use model::*;
+pub use show::{find_binary, show_json, ShowError, TofuBinary};
+pub use summary::{ChangeCounts, ResourceSummary};
+
+/// Why a file could not be read as a plan. Every variant says what to do instead.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("{name}: cannot read: {source}")]
+    Io {
+        name: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{name}: the file is empty. Create the plan JSON with `tofu plan -out=tfplan && tofu show -json tfplan > plan.json`"
+    )]
+    Empty { name: String },
+    #[error(
+        "{name}: this is a `plan -json` log stream (one JSON message per line), not a plan. \
+         Save the plan with `tofu plan -out=tfplan`, then run `tofu show -json tfplan > plan.json`, \
+         or pass the binary `tfplan` to planguard directly"
+    )]
+    LogStream { name: String },
+    #[error(
+        "{name}: line {line} starts the plan JSON, but {bytes} bytes of other text come before it \
+         (`{preview}`). This is usually the setup-terraform wrapper: set `terraform_wrapper: false` \
+         in the workflow, or redirect only `show -json` output to the file"
+    )]
+    WrapperText { name: String, line: usize, bytes: usize, preview: String },
+    #[error(
+        "{name}: this is a state file (version {version}), not a plan. Run `tofu plan -out=tfplan` \
+         and `tofu show -json tfplan > plan.json`, and check that"
+    )]
+    StateFile { name: String, version: u64 },
+    #[error(
+        "{name}: this is `show -json` output for state (it has `values` but no `resource_changes`). \
+         Pass the saved plan file to show: `tofu show -json tfplan > plan.json`"
+    )]
+    StateJson { name: String },
+    #[error(
+        "{name}: this is an OpenTofu encrypted plan or state. Decrypt it with the configuration that \
+         encrypted it: `planguard check {name} --chdir DIR` (runs `tofu show -json` in DIR), or \
+         `tofu show -json {name} > plan.json` there"
+    )]
+    Encrypted { name: String },
+    #[error(
+        "{name}: this is a binary plan file, and reading it needs `tofu` or `terraform` on PATH: {reason}. \
+         Install one, or run `tofu show -json {name} > plan.json` where the plan was made"
+    )]
+    NoBinary { name: String, reason: String },
+    #[error("{name}: `{command}` failed: {detail}")]
+    Show { name: String, command: String, detail: String },
+    #[error("{name}: not valid JSON: {message} (line {line}, column {column})")]
+    NotJson { name: String, message: String, line: usize, column: usize },
+    #[error(
+        "{name}: this JSON is not a plan: {what}. planguard reads the output of \
+         `tofu show -json tfplan` or `terraform show -json tfplan`"
+    )]
+    NotAPlan { name: String, what: String },
+    #[error("{name}: {path}: {message}")]
+    Invalid { name: String, path: String, message: String },
+}
+
+impl PlanError {
+    /// The name of the input the error is about.
+    pub fn input_name(&self) -> &str {
+        match self {
+            PlanError::Io { name, .. }
+            | PlanError::Empty { name }
+            | PlanError::LogStream { name }
+            | PlanError::WrapperText { name, .. }
+            | PlanError::StateFile { name, .. }
+            | PlanError::StateJson { name }
+            | PlanError::Encrypted { name }
+            | PlanError::NoBinary { name, .. }
+            | PlanError::Show { name, .. }
+            | PlanError::NotJson { name, .. }
+            | PlanError::NotAPlan { name, .. }
+            | PlanError::Invalid { name, .. } => name,
+        }
+    }
+}
+
+/// A plan's JSON text, with the name it is reported under. Parsed views borrow from it.
+#[derive(Debug, Clone)]
+pub struct PlanText {
+    pub name: String,
+    pub json: String,
+}
+
+/// How to turn a binary or encrypted plan into JSON.
+#[derive(Debug, Clone, Default)]
+pub struct ShowOptions {
+    /// The directory `show -json` runs in (the configuration the plan was made from).
+    pub chdir: Option<PathBuf>,
+    /// An explicit `tofu`/`terraform` binary; otherwise `tofu` on PATH, then `terraform`.
+    pub binary: Option<PathBuf>,
+}
+
+impl PlanText {
+    /// Reads a plan from a file, or stdin for `-`, converting binary plans with `show -json`.
+    pub fn read(path: &Path, opts: &ShowOptions) -> Result<PlanText, PlanError> {
+        let name = if path == Path::new("-") { "<stdin>".to_owned() } else { path.display().to_string() };
+        let bytes = if path == Path::new("-") {
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+                .map_err(|source| PlanError::Io { name: name.clone(), source })?;
+            buf
+        } else {
+            std::fs::read(path).map_err(|source| PlanError::Io { name: name.clone(), source })?
+        };
+        Self::from_bytes(name, bytes, Some(path), opts)
+    }
+
+    /// Classifies raw bytes and produces plan JSON, or explains what the bytes are.
+    pub fn from_bytes(
+        name: String,
+        bytes: Vec<u8>,
+        path: Option<&Path>,
+        opts: &ShowOptions,
+    ) -> Result<PlanText, PlanError> {
+        match sniff(&bytes) {
+            InputKind::Json => {}
+            InputKind::Empty => return Err(PlanError::Empty { name }),
+            InputKind::LogStream => return Err(PlanError::LogStream { name }),
+            InputKind::Wrapped { line, offset } => {
+                let preview = String::from_utf8_lossy(&bytes[..offset.min(80)])
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                return Err(PlanError::WrapperText { name, line, bytes: offset, preview });
+            }
+            InputKind::StateFile { version } => return Err(PlanError::StateFile { name, version }),
+            kind @ (InputKind::BinaryPlan | InputKind::Encrypted) => {
+                let encrypted = kind == InputKind::Encrypted;
+                if encrypted && opts.chdir.is_none() {
+                    return Err(PlanError::Encrypted { name });
+                }
+                let Some(path) = path.filter(|p| *p != Path::new("-")) else {
+                    return Err(PlanError::NotAPlan {
+                        name,
+                        what: "binary plans cannot be read from stdin; pass the file path".into(),
+                    });
+                };
+                let binary = match &opts.binary {
+                    Some(b) => TofuBinary::at(b.clone()),
+                    None => find_binary().map_err(|e| PlanError::NoBinary {
+                        name: name.clone(),
+                        reason: e.to_string(),
+                    })?,
+                };
+                let json = show_json(&binary, path, opts.chdir.as_deref()).map_err(|e| {
+                    PlanError::Show { name: name.clone(), command: e.command(), detail: e.detail() }
+                })?;
+                return Ok(PlanText { name, json });
+            }
+        }
+        match String::from_utf8(bytes) {
+            Ok(json) => Ok(PlanText { name, json }),
+            Err(e) => {
+                let at = e.utf8_error().valid_up_to();
+                Err(PlanError::NotAPlan { name, what: format!("invalid UTF-8 at byte {at}") })
+            }
+        }
+    }
+
+    /// Parses the text into the typed model, with JSON-path errors.
+    pub fn parse(&self) -> Result<Plan<'_>, PlanError> {
+        parse(&self.name, &self.json)
+    }
+}
+
+/// Parses plan JSON, naming the JSON path of any problem.
+pub fn parse<'a>(name: &str, json: &'a str) -> Result<Plan<'a>, PlanError> {
+    let mut de = serde_json::Deserializer::from_str(json);
+    let result: Result<Plan<'a>, _> = serde_path_to_error::deserialize(&mut de);
+    let plan = match result {
+        Ok(plan) => plan,
+        Err(err) => return Err(classify_error(name, json, err)),
+    };
+    // Trailing characters after the plan object are an error, as in serde_json::from_str.
+    if let Err(e) = de.end() {
+        return Err(PlanError::NotJson {
+            name: name.to_owned(),
+            message: format!("{} after the plan object", strip_position(&e.to_string())),
+            line: e.line(),
+            column: e.column(),
+        });
+    }
+    if plan.resource_changes.is_empty() && plan.planned_values.is_none() && plan.configuration.is_none() {
+        if looks_like_state_json(json) {
+            return Err(PlanError::StateJson { name: name.to_owned() });
+        }
+    }
+    Ok(plan)
+}
+
+fn looks_like_state_json(json: &str) -> bool {
+    #[derive(Deserialize)]
+    struct Probe {
+        values: Option<serde::de::IgnoredAny>,
+    }
+    serde_json::from_str::<Probe>(json).is_ok_and(|p| p.values.is_some())
+}
+
+fn classify_error(name: &str, json: &str, err: serde_path_to_error::Error<serde_json::Error>) -> PlanError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    let name = name.to_owned();
+    match inner.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => PlanError::NotJson {
+            name,
+            message: strip_position(&inner.to_string()),
+            line: inner.line(),
+            column: inner.column(),
+        },
+        _ if path == "." || path.is_empty() => {
+            let what = describe_non_plan(json).unwrap_or_else(|| strip_position(&inner.to_string()));
+            PlanError::NotAPlan { name, what }
+        }
+        _ => PlanError::Invalid {
+            name,
+            path,
+            message: format!(
+                "{} (line {}, column {})",
+                strip_position(&inner.to_string()),
+                inner.line(),
+                inner.column()
+            ),
+        },
+    }
+}
+
+/// Describes a top-level JSON document that is not a plan.
+fn describe_non_plan(json: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(json).ok()?;
+    Some(match &v {
+        serde_json::Value::Object(map) if !map.contains_key("format_version") => {
+            let keys: Vec<_> = map.keys().take(5).map(String::as_str).collect();
+            format!("it has no `format_version` (top-level keys: {})", keys.join(", "))
+        }
+        serde_json::Value::Object(_) => return None,
+        other => format!("the document is {}, not an object", json_kind(other)),
+    })
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+/// A plan `format_version` that planguard reads: 0.x or 1.x.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FormatVersion {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl fmt::Display for FormatVersion {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+impl<'de> Deserialize<'de> for FormatVersion {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = FormatVersion;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a format version string such as \"1.2\"")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<FormatVersion, E> {
+                let mut parts = v.split('.');
+                let major = parts.next().and_then(|p| p.parse().ok());
+                let minor = parts.next().map_or(Some(0), |p| p.parse().ok());
+                let (Some(major), Some(minor)) = (major, minor) else {
+                    return Err(E::custom(format_args!("invalid format_version {v:?}")));
+                };
+                if major > 1 {
+                    return Err(E::custom(format_args!(
+                        "format_version {v} is newer than planguard understands (0.1 to 1.x); \
+                         upgrade planguard"
+                    )));
+                }
+                Ok(FormatVersion { major, minor })
+            }
+        }
+        d.deserialize_str(V)
+    }
+}

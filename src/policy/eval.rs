@@ -1,0 +1,309 @@
+//! Evaluating loaded policies against a plan.
+//!
+//! Two paths, one result:
+//! - **Whole-plan** (every user policy, and library policies with `scope: plan`): `input` is the
+//!   plan JSON, restricted to the top-level sections the package references. Packages are
+//!   evaluated in parallel, each worker with its own clone of the engine.
+//! - **Type-indexed** (library policies with `scope: resource`): for every resource type a
+//!   policy is about, the changes of that type are converted in chunks and each chunk is
+//!   evaluated as a small plan that also holds the policy's context types and the matching
+//!   configuration. Types no policy mentions are never converted.
+//!
+//! A failing rule (builtin error, time limit) becomes a [`PolicyFailure`] located at its file
+//! and line; every other rule's results are still reported.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rayon::prelude::*;
+use regorus::{Engine, Value};
+use serde::Serialize;
+
+use super::ast::InputUse;
+use super::input::PlanInput;
+use super::load::{regorus_error, Package, PolicySet, Rule};
+use super::{Finding, RuleKind};
+
+/// Changes per evaluation of a per-resource policy.
+const SLICE: usize = 1000;
+
+/// A rule or policy that could not be evaluated.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct PolicyFailure {
+    pub policy_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    pub file: String,
+    pub line: u32,
+    pub message: String,
+}
+
+/// A rule whose results an `exception` rule exempted (conftest's "exceptions" tally).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Exempted {
+    pub policy_id: String,
+    pub rule: String,
+    pub results: usize,
+}
+
+/// Everything one evaluation produced.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Evaluation {
+    pub findings: Vec<Finding>,
+    pub exempted: Vec<Exempted>,
+    pub failures: Vec<PolicyFailure>,
+    /// Packages evaluated.
+    pub policies: usize,
+}
+
+impl Evaluation {
+    fn absorb(&mut self, other: Evaluation) {
+        self.findings.extend(other.findings);
+        self.exempted.extend(other.exempted);
+        self.failures.extend(other.failures);
+    }
+
+    fn finish(mut self, policies: usize) -> Self {
+        self.findings.sort_by(|a, b| {
+            (a.address.as_deref().unwrap_or(""), &a.policy_id, &a.rule, &a.message)
+                .cmp(&(b.address.as_deref().unwrap_or(""), &b.policy_id, &b.rule, &b.message))
+        });
+        self.findings.dedup();
+        self.failures.sort();
+        self.failures.dedup();
+        let mut merged: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for e in self.exempted.drain(..) {
+            *merged.entry((e.policy_id, e.rule)).or_default() += e.results;
+        }
+        self.exempted = merged.into_iter().map(|((policy_id, rule), results)| Exempted { policy_id, rule, results }).collect();
+        self.policies = policies;
+        self
+    }
+}
+
+impl PolicySet {
+    /// Evaluates every package against the plan.
+    pub fn evaluate(&self, input: &PlanInput) -> Evaluation {
+        let (indexed, whole): (Vec<&Package>, Vec<&Package>) = self.packages.iter().partition(|p| p.is_indexed());
+        let mut out = self.evaluate_whole(input, &whole);
+        out.absorb(self.evaluate_indexed(input, &indexed));
+        out.finish(self.packages.len())
+    }
+
+    /// Evaluates every package on the whole plan, as conftest would. The result must equal
+    /// [`PolicySet::evaluate`]'s; tests hold the indexed path to that.
+    pub fn evaluate_conftest_style(&self, input: &PlanInput) -> Evaluation {
+        let all: Vec<&Package> = self.packages.iter().collect();
+        self.evaluate_whole(input, &all).finish(self.packages.len())
+    }
+
+    fn evaluate_whole(&self, input: &PlanInput, packages: &[&Package]) -> Evaluation {
+        if packages.is_empty() {
+            return Evaluation::default();
+        }
+        let mut usage = InputUse::None;
+        for p in packages {
+            usage.merge(&p.input);
+        }
+        let value = input.whole(&usage);
+        packages
+            .par_iter()
+            .map_init(
+                || self.engine.clone(),
+                |engine, pkg| {
+                    engine.set_input(value.clone());
+                    let mut out = Evaluation::default();
+                    eval_package(engine, pkg, &mut out);
+                    out
+                },
+            )
+            .reduce(Evaluation::default, |mut a, b| {
+                a.absorb(b);
+                a
+            })
+    }
+
+    fn evaluate_indexed(&self, input: &PlanInput, packages: &[&Package]) -> Evaluation {
+        if packages.is_empty() {
+            return Evaluation::default();
+        }
+        // Per package: its context changes and its configuration slice, converted once.
+        struct Prepared<'p> {
+            pkg: &'p Package,
+            context: Vec<Value>,
+            configuration: Value,
+        }
+        let prepared: Vec<Prepared> = packages
+            .iter()
+            .filter(|p| {
+                let meta = p.meta.as_ref().expect("indexed packages have metadata");
+                meta.resource_types.iter().any(|t| !input.changes_of(t).is_empty())
+            })
+            .map(|pkg| {
+                let meta = pkg.meta.as_ref().expect("indexed packages have metadata");
+                let ctx: Vec<usize> = meta.context_types.iter().flat_map(|t| input.changes_of(t).iter().copied()).collect();
+                let types: BTreeSet<&str> =
+                    meta.resource_types.iter().chain(&meta.context_types).map(String::as_str).collect();
+                Prepared { pkg, context: input.convert_changes(&ctx), configuration: input.configuration_for(&types) }
+            })
+            .collect();
+        // Units of work: a chunk of one type's changes, with the packages about that type.
+        let mut units: Vec<(&[usize], Vec<&Prepared>)> = Vec::new();
+        for (kind, indices) in input.types() {
+            let about: Vec<&Prepared> = prepared
+                .iter()
+                .filter(|p| p.pkg.meta.as_ref().is_some_and(|m| m.resource_types.iter().any(|t| t == kind)))
+                .collect();
+            if about.is_empty() {
+                continue;
+            }
+            for chunk in indices.chunks(SLICE) {
+                units.push((chunk, about.clone()));
+            }
+        }
+        units
+            .par_iter()
+            .map_init(
+                || self.engine.clone(),
+                |engine, (chunk, about)| {
+                    let changes = input.convert_changes(chunk);
+                    let mut out = Evaluation::default();
+                    for p in about {
+                        let mut rcs = changes.clone();
+                        rcs.extend(p.context.iter().cloned());
+                        engine.set_input(input.slice(rcs, p.configuration.clone()));
+                        eval_package(engine, p.pkg, &mut out);
+                    }
+                    out
+                },
+            )
+            .reduce(Evaluation::default, |mut a, b| {
+                a.absorb(b);
+                a
+            })
+    }
+}
+
+/// Evaluates one package's rules on the engine's current input.
+pub(super) fn eval_package(engine: &mut Engine, pkg: &Package, out: &mut Evaluation) {
+    let id = pkg.policy_id().to_owned();
+    let exceptions: BTreeSet<String> = if pkg.has_exception {
+        match engine.eval_rule(format!("data.{}.exception", pkg.name)) {
+            Ok(v) => exception_names(&v),
+            Err(e) => {
+                let first = &pkg.rules[0];
+                out.failures.push(failure(&id, None, first, &e.to_string()));
+                BTreeSet::new()
+            }
+        }
+    } else {
+        BTreeSet::new()
+    };
+    for rule in &pkg.rules {
+        let value = match engine.eval_rule(format!("data.{}.{}", pkg.name, rule.name)) {
+            Ok(v) => v,
+            Err(e) => {
+                out.failures.push(failure(&id, Some(&rule.name), rule, &e.to_string()));
+                continue;
+            }
+        };
+        let results = results_of(&value);
+        if rule.kind != RuleKind::Warn && !results.is_empty() {
+            let suffix = rule.name.split_once('_').map_or("", |(_, s)| s);
+            if exceptions.contains(suffix) {
+                out.exempted.push(Exempted { policy_id: id.clone(), rule: rule.name.clone(), results: results.len() });
+                continue;
+            }
+        }
+        for r in results {
+            match finding(&id, rule, r) {
+                Ok(f) => out.findings.push(f),
+                Err(message) => out.failures.push(PolicyFailure {
+                    policy_id: id.clone(),
+                    rule: Some(rule.name.clone()),
+                    file: rule.file.clone(),
+                    line: rule.line,
+                    message,
+                }),
+            }
+        }
+    }
+}
+
+fn failure(id: &str, rule_name: Option<&str>, rule: &Rule, text: &str) -> PolicyFailure {
+    let located = regorus_error(&rule.file, text);
+    let file = text
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("--> "))
+        .and_then(|loc| loc.rsplitn(3, ':').nth(2))
+        .map(str::to_owned)
+        .unwrap_or_else(|| rule.file.clone());
+    PolicyFailure {
+        policy_id: id.to_owned(),
+        rule: rule_name.map(str::to_owned),
+        file,
+        line: located.line.unwrap_or(rule.line),
+        message: located.message,
+    }
+}
+
+fn exception_names(v: &Value) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for entry in results_of(v) {
+        for name in results_of(entry) {
+            if let Value::String(s) = name {
+                names.insert(s.to_string());
+            }
+        }
+    }
+    names
+}
+
+/// The individual results of a rule value: set and array elements, a single value, or none.
+fn results_of(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Set(s) => s.iter().collect(),
+        Value::Array(a) => a.iter().collect(),
+        Value::Undefined | Value::Null | Value::Bool(false) => Vec::new(),
+        other => vec![other],
+    }
+}
+
+fn finding(id: &str, rule: &Rule, r: &Value) -> Result<Finding, String> {
+    let (message, address, metadata) = match r {
+        Value::String(s) => (s.to_string(), None, None),
+        Value::Bool(true) => (format!("{} is true", rule.name), None, None),
+        Value::Object(map) => {
+            let msg = map
+                .get(&Value::from("msg"))
+                .and_then(|m| m.as_string().ok())
+                .ok_or_else(|| "a result object has no `msg` string; return a string or an object with `msg`".to_owned())?
+                .to_string();
+            let address = ["address", "resource"]
+                .iter()
+                .find_map(|k| map.get(&Value::from(*k)).and_then(|v| v.as_string().ok()).map(|s| s.to_string()));
+            let rest: BTreeMap<String, serde_json::Value> = map
+                .iter()
+                .filter_map(|(k, v)| {
+                    let k = k.as_string().ok()?.to_string();
+                    if matches!(k.as_str(), "msg" | "address" | "resource") {
+                        return None;
+                    }
+                    Some((k, serde_json::to_value(v).unwrap_or_default()))
+                })
+                .collect();
+            let metadata = (!rest.is_empty()).then(|| serde_json::to_string(&rest).unwrap_or_default());
+            (msg, address, metadata)
+        }
+        other => (other.to_json_str().unwrap_or_default(), None, None),
+    };
+    Ok(Finding {
+        policy_id: id.to_owned(),
+        rule: rule.name.clone(),
+        level: rule.kind.level(),
+        message,
+        address,
+        file: rule.file.clone(),
+        line: rule.line,
+        metadata,
+    })
+}

@@ -1,0 +1,246 @@
+//! Building regorus `input` values from a plan, converting only what a policy reads.
+//!
+//! A [`PlanInput`] keeps borrowed raw slices of the plan text: the top-level sections, each
+//! resource change, and each configuration resource with its module path. From those it builds
+//! either a whole-plan input restricted to the sections a policy references (conftest
+//! semantics, unchanged JSON), or the small per-type slices the library's per-resource
+//! policies are evaluated on.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use rayon::prelude::*;
+use regorus::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::ast::InputUse;
+use crate::plan::{ConfigModule, Plan};
+
+/// Changes converted per parallel task.
+const PAR_CHUNK: usize = 512;
+
+/// The plan, indexed for building policy inputs.
+pub struct PlanInput<'a> {
+    top: Vec<(Cow<'a, str>, &'a RawValue)>,
+    rcs: Vec<&'a RawValue>,
+    by_type: HashMap<&'a str, Vec<usize>>,
+    provider_config: Option<&'a RawValue>,
+    config: Vec<ConfigEntry<'a>>,
+    format_version: String,
+    terraform_version: Option<String>,
+}
+
+struct ConfigEntry<'a> {
+    /// Module call names from the root, e.g. `["vpc", "subnets"]`.
+    module: Vec<&'a str>,
+    kind: &'a str,
+    raw: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+struct RawConfiguration<'a> {
+    #[serde(default, borrow)]
+    provider_config: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    root_module: Option<RawModule<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawModule<'a> {
+    #[serde(default, borrow)]
+    resources: Vec<&'a RawValue>,
+    #[serde(default, borrow)]
+    module_calls: BTreeMap<Cow<'a, str>, RawCall<'a>>,
+}
+
+#[derive(Deserialize)]
+struct RawCall<'a> {
+    #[serde(default, borrow)]
+    module: Option<RawModule<'a>>,
+}
+
+impl<'a> PlanInput<'a> {
+    /// Indexes `json`, which must be the text `plan` was parsed from.
+    pub fn new(json: &'a str, plan: &'a Plan<'a>) -> Result<Self, serde_json::Error> {
+        let top: Vec<(Cow<'a, str>, &'a RawValue)> =
+            serde_json::from_str::<BTreeMap<Cow<'a, str>, &'a RawValue>>(json)?.into_iter().collect();
+        let section = |name: &str| top.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
+        let rcs: Vec<&'a RawValue> = match section("resource_changes") {
+            Some(raw) if raw.get() != "null" => serde_json::from_str(raw.get())?,
+            _ => Vec::new(),
+        };
+        let mut by_type: HashMap<&'a str, Vec<usize>> = HashMap::new();
+        for (i, rc) in plan.resource_changes.iter().enumerate() {
+            by_type.entry(rc.kind.as_ref()).or_default().push(i);
+        }
+        let mut config = Vec::new();
+        let mut provider_config = None;
+        if let (Some(raw), Some(typed)) = (section("configuration"), plan.configuration.as_ref()) {
+            let rawc: RawConfiguration<'a> = serde_json::from_str(raw.get())?;
+            provider_config = rawc.provider_config;
+            if let (Some(rm), Some(tm)) = (&rawc.root_module, &typed.root_module) {
+                index_config(rm, tm, &mut Vec::new(), &mut config);
+            }
+        }
+        Ok(PlanInput {
+            top,
+            rcs,
+            by_type,
+            provider_config,
+            config,
+            format_version: plan.format_version.to_string(),
+            terraform_version: plan.terraform_version.as_deref().map(str::to_owned),
+        })
+    }
+
+    /// Resource types present in `resource_changes`, with the indices of their changes.
+    pub fn types(&self) -> impl Iterator<Item = (&'a str, &[usize])> + '_ {
+        self.by_type.iter().map(|(k, v)| (*k, v.as_slice()))
+    }
+
+    /// Indices of the changes of one type.
+    pub fn changes_of(&self, kind: &str) -> &[usize] {
+        self.by_type.get(kind).map_or(&[], Vec::as_slice)
+    }
+
+    /// Converts the given resource changes, in parallel when there are many.
+    pub fn convert_changes(&self, indices: &[usize]) -> Vec<Value> {
+        let one = |&i: &usize| convert(self.rcs[i]);
+        if indices.len() > PAR_CHUNK {
+            indices.par_iter().with_min_len(PAR_CHUNK / 4).map(one).collect()
+        } else {
+            indices.iter().map(one).collect()
+        }
+    }
+
+    /// The whole-plan input, restricted to what `usage` references; the JSON is unchanged.
+    pub fn whole(&self, usage: &InputUse) -> Value {
+        let wanted: Vec<(&str, Option<BTreeSet<&str>>)> = match usage {
+            InputUse::None => Vec::new(),
+            InputUse::Whole => self.top.iter().map(|(k, _)| (k.as_ref(), None)).collect(),
+            InputUse::Paths(paths) => {
+                let mut by_key: BTreeMap<&str, Option<BTreeSet<&str>>> = BTreeMap::new();
+                for p in paths {
+                    let entry = by_key.entry(p[0].as_str()).or_insert_with(|| Some(BTreeSet::new()));
+                    match (p.get(1), entry.as_mut()) {
+                        (Some(child), Some(children)) => {
+                            children.insert(child.as_str());
+                        }
+                        (None, _) => *entry = None,
+                        (Some(_), None) => {}
+                    }
+                }
+                by_key.into_iter().collect()
+            }
+        };
+        let sections: Vec<(Value, Value)> = wanted
+            .par_iter()
+            .filter_map(|(key, children)| {
+                let (_, raw) = self.top.iter().find(|(k, _)| k == key)?;
+                let value = match children {
+                    None if *key == "resource_changes" => {
+                        Value::from(self.convert_changes(&(0..self.rcs.len()).collect::<Vec<_>>()))
+                    }
+                    None => convert(raw),
+                    Some(children) => {
+                        let map: BTreeMap<Cow<str>, &RawValue> = serde_json::from_str(raw.get()).ok()?;
+                        let picked: BTreeMap<Value, Value> = map
+                            .iter()
+                            .filter(|(k, _)| children.contains(k.as_ref()))
+                            .map(|(k, v)| (Value::from(k.as_ref()), convert(v)))
+                            .collect();
+                        Value::from(picked)
+                    }
+                };
+                Some((Value::from(*key), value))
+            })
+            .collect();
+        Value::from(sections.into_iter().collect::<BTreeMap<_, _>>())
+    }
+
+    /// The slice a per-resource policy sees: `changes` as `resource_changes`, and a
+    /// `configuration` holding the provider configuration and the resources of `types` only.
+    pub fn slice(&self, changes: Vec<Value>, configuration: Value) -> Value {
+        let mut obj = BTreeMap::new();
+        obj.insert(Value::from("format_version"), Value::from(self.format_version.as_str()));
+        if let Some(v) = &self.terraform_version {
+            obj.insert(Value::from("terraform_version"), Value::from(v.as_str()));
+        }
+        obj.insert(Value::from("resource_changes"), Value::from(changes));
+        obj.insert(Value::from("configuration"), configuration);
+        Value::from(obj)
+    }
+
+    /// `configuration` with the provider configuration and only the resources of `types`,
+    /// keeping the module tree's shape.
+    pub fn configuration_for(&self, types: &BTreeSet<&str>) -> Value {
+        #[derive(Default)]
+        struct Node {
+            resources: Vec<Value>,
+            calls: BTreeMap<String, Node>,
+        }
+        fn into_value(node: Node) -> Value {
+            let mut m = BTreeMap::new();
+            m.insert(Value::from("resources"), Value::from(node.resources));
+            if !node.calls.is_empty() {
+                let calls: BTreeMap<Value, Value> = node
+                    .calls
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let call = BTreeMap::from([(Value::from("module"), into_value(v))]);
+                        (Value::from(k), Value::from(call))
+                    })
+                    .collect();
+                m.insert(Value::from("module_calls"), Value::from(calls));
+            }
+            Value::from(m)
+        }
+        let mut root = Node::default();
+        for entry in self.config.iter().filter(|e| types.contains(e.kind)) {
+            let mut node = &mut root;
+            for name in &entry.module {
+                node = node.calls.entry((*name).to_owned()).or_default();
+            }
+            node.resources.push(convert(entry.raw));
+        }
+        let mut m = BTreeMap::new();
+        if let Some(pc) = self.provider_config {
+            m.insert(Value::from("provider_config"), convert(pc));
+        }
+        m.insert(Value::from("root_module"), into_value(root));
+        Value::from(m)
+    }
+}
+
+fn index_config<'a>(
+    raw: &RawModule<'a>,
+    typed: &ConfigModule<'a>,
+    path: &mut Vec<&'a str>,
+    out: &mut Vec<ConfigEntry<'a>>,
+) {
+    for (r, t) in raw.resources.iter().zip(&typed.resources) {
+        // Both trees come from the same text, so the order and lengths agree.
+        let kind: &'a str = match &t.kind {
+            Cow::Borrowed(s) => s,
+            Cow::Owned(_) => continue, // escaped type names do not exist in practice
+        };
+        out.push(ConfigEntry { module: path.clone(), kind, raw: r });
+    }
+    for ((name, rc), (_, tc)) in raw.module_calls.iter().zip(&typed.module_calls) {
+        if let (Some(rm), Some(tm)) = (&rc.module, &tc.module) {
+            let name: &'a str = match name {
+                Cow::Borrowed(s) => s,
+                Cow::Owned(_) => continue,
+            };
+            path.push(name);
+            index_config(rm, tm, path, out);
+            path.pop();
+        }
+    }
+}
+
+fn convert(raw: &RawValue) -> Value {
+    // The text was validated by the typed parse, so conversion cannot fail on syntax.
+    Value::from_json_str(raw.get()).unwrap_or(Value::Null)
+}

@@ -1,0 +1,461 @@
+//! Loading policies and data into a ready-to-evaluate [`PolicySet`].
+//!
+//! Loading collects every problem it finds (syntax errors, malformed metadata, calls to
+//! builtins regorus lacks, duplicate ids) instead of stopping at the first, so one run shows
+//! the user everything to fix.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use regorus::Engine;
+
+use super::ast::{self, InputUse, ModuleFacts};
+use super::meta::{self, PolicyMeta, Scope};
+use super::RuleKind;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+/// Where built-in policy files are shown as coming from.
+pub const BUILTIN_PREFIX: &str = "builtin:policies/";
+
+/// A policy file's name (as reported) and text.
+#[derive(Debug, Clone)]
+pub struct PolicySource {
+    pub file: String,
+    pub text: String,
+    pub builtin: bool,
+}
+
+/// The embedded library, optionally with its `_test.rego` files.
+pub fn builtin_sources(with_tests: bool) -> Vec<PolicySource> {
+    embedded::BUILTIN_POLICIES
+        .iter()
+        .filter(|(name, _)| with_tests || !name.ends_with("_test.rego"))
+        .map(|(name, text)| PolicySource {
+            file: format!("{BUILTIN_PREFIX}{name}"),
+            text: (*text).to_owned(),
+            builtin: true,
+        })
+        .collect()
+}
+
+/// The embedded workflow definitions, by file name.
+pub fn builtin_workflows() -> &'static [(&'static str, &'static str)] {
+    embedded::BUILTIN_WORKFLOWS
+}
+
+/// What to load.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// Load the embedded library.
+    pub builtin: bool,
+    /// Policy files or directories (searched recursively for `.rego`).
+    pub paths: Vec<PathBuf>,
+    /// JSON or YAML data files or directories, merged into `data`.
+    pub data_files: Vec<PathBuf>,
+    /// Extra data merged last (the server passes the stack's context here).
+    pub extra_data: Option<serde_json::Value>,
+    /// Only evaluate user packages with these names (conftest `--namespace`); empty means all.
+    pub namespaces: Vec<String>,
+    /// Accept Rego v0 syntax.
+    pub rego_v0: bool,
+    /// Include `_test.rego` files (for `planguard test`).
+    pub with_tests: bool,
+    /// The time limit of one evaluation.
+    pub timeout: Duration,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            builtin: true,
+            paths: Vec::new(),
+            data_files: Vec::new(),
+            extra_data: None,
+            namespaces: Vec::new(),
+            rego_v0: false,
+            with_tests: false,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A problem with a policy or data file, located as precisely as known.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+pub struct LoadError {
+    pub file: String,
+    pub line: Option<u32>,
+    pub message: String,
+}
+
+/// A rule that produces findings.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    pub kind: RuleKind,
+    pub file: String,
+    pub line: u32,
+}
+
+/// A package with conftest rules: the unit of evaluation.
+#[derive(Debug, Clone)]
+pub struct Package {
+    /// Package path without `data.`.
+    pub name: String,
+    pub meta: Option<PolicyMeta>,
+    pub rules: Vec<Rule>,
+    pub has_exception: bool,
+    pub input: InputUse,
+    pub builtin: bool,
+}
+
+impl Package {
+    /// The id findings carry.
+    pub fn policy_id(&self) -> &str {
+        self.meta.as_ref().map_or(&self.name, |m| &m.id)
+    }
+
+    /// Whether the engine may evaluate this package on type-indexed slices of the plan.
+    pub fn is_indexed(&self) -> bool {
+        self.builtin && self.meta.as_ref().is_some_and(|m| m.scope == Scope::Resource)
+    }
+}
+
+/// Loaded, analysed policies plus data, ready to evaluate.
+#[derive(Clone)]
+pub struct PolicySet {
+    pub(super) engine: Engine,
+    pub(super) packages: Vec<Package>,
+    pub(super) test_rules: Vec<Rule>,
+    pub(super) packages_of_tests: Vec<String>,
+    pub(super) catalogue: Vec<(PolicyMeta, String)>,
+    pub(super) timeout: Duration,
+}
+
+impl std::fmt::Debug for PolicySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PolicySet").field("packages", &self.packages.len()).finish()
+    }
+}
+
+impl PolicySet {
+    /// Loads policies and data, reporting every problem found.
+    pub fn load(opts: &LoadOptions) -> Result<PolicySet, Vec<LoadError>> {
+        let mut errors = Vec::new();
+        let mut sources = if opts.builtin { builtin_sources(opts.with_tests) } else { Vec::new() };
+        for path in &opts.paths {
+            match collect_files(path, &["rego"]) {
+                Ok(files) if files.is_empty() => errors.push(LoadError {
+                    file: path.display().to_string(),
+                    line: None,
+                    message: "no .rego files here; pass a policy file or a directory of them".into(),
+                }),
+                Ok(files) => {
+                    for f in files {
+                        if !opts.with_tests && f.to_string_lossy().ends_with("_test.rego") {
+                            continue;
+                        }
+                        match std::fs::read_to_string(&f) {
+                            Ok(text) => sources.push(PolicySource { file: f.display().to_string(), text, builtin: false }),
+                            Err(e) => errors.push(LoadError { file: f.display().to_string(), line: None, message: e.to_string() }),
+                        }
+                    }
+                }
+                Err(e) => errors.push(LoadError { file: path.display().to_string(), line: None, message: e }),
+            }
+        }
+        Self::from_sources(sources, opts, errors)
+    }
+
+    /// Loads the given sources (used by tests and by [`PolicySet::load`]).
+    pub fn from_sources(
+        sources: Vec<PolicySource>,
+        opts: &LoadOptions,
+        mut errors: Vec<LoadError>,
+    ) -> Result<PolicySet, Vec<LoadError>> {
+        let mut engine = Engine::new();
+        engine.set_rego_v0(opts.rego_v0);
+        engine.set_strict_builtin_errors(true);
+        let mut metas: BTreeMap<String, (Option<PolicyMeta>, bool)> = BTreeMap::new();
+        for src in &sources {
+            let meta = match meta::parse(&src.text) {
+                Ok(m) => m,
+                Err(message) => {
+                    errors.push(located(&src.file, &message));
+                    None
+                }
+            };
+            if src.builtin && meta.is_none() && !is_helper_or_test(&src.file) {
+                errors.push(LoadError {
+                    file: src.file.clone(),
+                    line: None,
+                    message: "built-in policy has no METADATA block with custom.id".into(),
+                });
+            }
+            match engine.add_policy(src.file.clone(), src.text.clone()) {
+                Ok(_) => {
+                    metas.insert(src.file.clone(), (meta, src.builtin));
+                }
+                Err(e) => errors.push(regorus_error(&src.file, &e.to_string())),
+            }
+        }
+        match load_data(&opts.data_files) {
+            Ok(data) => {
+                if let Err(e) = engine.add_data(data) {
+                    errors.push(LoadError { file: "--data".into(), line: None, message: e.to_string() });
+                }
+            }
+            Err(mut es) => errors.append(&mut es),
+        }
+        if let Some(extra) = &opts.extra_data {
+            if let Err(e) = engine.add_data(regorus::Value::from(extra.clone())) {
+                errors.push(LoadError { file: "<context>".into(), line: None, message: e.to_string() });
+            }
+        }
+        let facts = match engine.get_ast_as_json().map_err(|e| e.to_string()).and_then(|j| ast::analyse(&j)) {
+            Ok(f) => f,
+            Err(message) => {
+                errors.push(LoadError { file: "<policies>".into(), line: None, message });
+                Vec::new()
+            }
+        };
+        for (i, bad) in ast::bad_calls(&facts) {
+            let message = if bad.stub {
+                format!(
+                    "calls `{}`, which regorus does not implement (it would always be undefined, so the \
+                     rule would silently pass). Pass the data the policy needs with --data instead",
+                    bad.name
+                )
+            } else {
+                format!(
+                    "calls `{}`, which is neither a function defined in the loaded policies nor a builtin \
+                     regorus supports. Check the spelling and imports, or load the file that defines it",
+                    bad.name
+                )
+            };
+            errors.push(LoadError { file: facts[i].file.clone(), line: Some(bad.line), message });
+        }
+        let (packages, test_rules, packages_of_tests) = build_packages(&facts, &metas, opts);
+        let mut catalogue = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (file, (meta, _)) in &metas {
+            if let Some(m) = meta {
+                if !seen.insert(m.id.clone()) {
+                    errors.push(LoadError { file: file.clone(), line: None, message: format!("duplicate policy id `{}`", m.id) });
+                }
+                catalogue.push((m.clone(), file.clone()));
+            }
+        }
+        catalogue.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let mut set = PolicySet { engine, packages, test_rules, packages_of_tests, catalogue, timeout: opts.timeout };
+        set.engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+            limit: opts.timeout,
+            check_interval: std::num::NonZeroU32::new(64).expect("non-zero"),
+        });
+        Ok(set)
+    }
+
+    /// The catalogue: metadata of every loaded policy that has it, by id, with its file.
+    pub fn catalogue(&self) -> &[(PolicyMeta, String)] {
+        &self.catalogue
+    }
+
+    /// Number of evaluable packages.
+    pub fn package_count(&self) -> usize {
+        self.packages.len()
+    }
+}
+
+fn is_helper_or_test(file: &str) -> bool {
+    file.ends_with("_test.rego") || file.starts_with(&format!("{BUILTIN_PREFIX}lib/"))
+}
+
+fn build_packages(
+    facts: &[ModuleFacts],
+    metas: &BTreeMap<String, (Option<PolicyMeta>, bool)>,
+    opts: &LoadOptions,
+) -> (Vec<Package>, Vec<Rule>, Vec<String>) {
+    let mut packages: BTreeMap<String, Package> = BTreeMap::new();
+    let mut tests = Vec::new();
+    let mut test_pkgs = Vec::new();
+    for m in facts {
+        let (meta, builtin) = metas.get(&m.file).cloned().unwrap_or((None, false));
+        for r in &m.rules {
+            if r.name.starts_with("test_") {
+                tests.push(Rule { name: format!("data.{}.{}", m.package, r.name), kind: RuleKind::Deny, file: m.file.clone(), line: r.line });
+                test_pkgs.push(m.package.clone());
+            }
+        }
+        if !builtin && !opts.namespaces.is_empty() && !opts.namespaces.contains(&m.package) {
+            continue;
+        }
+        let pkg = packages.entry(m.package.clone()).or_insert_with(|| Package {
+            name: m.package.clone(),
+            meta: None,
+            rules: Vec::new(),
+            has_exception: false,
+            input: InputUse::None,
+            builtin,
+        });
+        if meta.is_some() {
+            pkg.meta = meta;
+        }
+        pkg.input.merge(&m.input);
+        for r in &m.rules {
+            if r.name == "exception" {
+                pkg.has_exception = true;
+            }
+            if let Some(kind) = RuleKind::of(&r.name) {
+                if !pkg.rules.iter().any(|x| x.name == r.name) {
+                    pkg.rules.push(Rule { name: r.name.clone(), kind, file: m.file.clone(), line: r.line });
+                }
+            }
+        }
+    }
+    test_pkgs.dedup();
+    (packages.into_values().filter(|p| !p.rules.is_empty()).collect(), tests, test_pkgs)
+}
+
+/// Recursively lists files with the given extensions, sorted; a file path is returned as is.
+pub(crate) fn collect_files(path: &Path, exts: &[&str]) -> Result<Vec<PathBuf>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for entry in entries.flatten() {
+            let p = entry.path();
+            let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+            if hidden {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().and_then(|e| e.to_str()).is_some_and(|e| exts.contains(&e)) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads data files; a directory's files are placed under their relative directory path,
+/// as `opa` and `conftest` do.
+fn load_data(paths: &[PathBuf]) -> Result<regorus::Value, Vec<LoadError>> {
+    let mut root = serde_json::Value::Object(Default::default());
+    let mut errors = Vec::new();
+    for path in paths {
+        let files = match collect_files(path, &["json", "yaml", "yml"]) {
+            Ok(f) => f,
+            Err(message) => {
+                errors.push(LoadError { file: path.display().to_string(), line: None, message });
+                continue;
+            }
+        };
+        for file in files {
+            let name = file.display().to_string();
+            let text = match std::fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(e) => {
+                    errors.push(LoadError { file: name, line: None, message: e.to_string() });
+                    continue;
+                }
+            };
+            let is_json = file.extension().and_then(|e| e.to_str()) == Some("json");
+            let value: Result<serde_json::Value, (Option<u32>, String)> = if is_json {
+                serde_json::from_str(&text).map_err(|e| (Some(e.line() as u32), e.to_string()))
+            } else {
+                serde_yaml::from_str(&text)
+                    .map_err(|e| (e.location().map(|l| l.line() as u32), e.to_string()))
+            };
+            let value = match value {
+                Ok(v @ serde_json::Value::Object(_)) => v,
+                Ok(_) => {
+                    errors.push(LoadError { file: name, line: None, message: "data must be an object at the top level".into() });
+                    continue;
+                }
+                Err((line, message)) => {
+                    errors.push(LoadError { file: name, line, message });
+                    continue;
+                }
+            };
+            let prefix: Vec<String> = if path.is_dir() {
+                file.parent()
+                    .and_then(|p| p.strip_prefix(path).ok())
+                    .map(|rel| rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect())
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let mut target = &mut root;
+            for key in prefix {
+                target = target
+                    .as_object_mut()
+                    .expect("data nodes are objects")
+                    .entry(key)
+                    .or_insert_with(|| serde_json::Value::Object(Default::default()));
+            }
+            if let Err(message) = merge(target, value) {
+                errors.push(LoadError { file: name, line: None, message });
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(regorus::Value::from(root))
+    } else {
+        Err(errors)
+    }
+}
+
+fn merge(target: &mut serde_json::Value, value: serde_json::Value) -> Result<(), String> {
+    match (target, value) {
+        (serde_json::Value::Object(t), serde_json::Value::Object(v)) => {
+            for (k, v) in v {
+                match t.get_mut(&k) {
+                    Some(existing) if existing.is_object() && v.is_object() => merge(existing, v)?,
+                    Some(_) => return Err(format!("key `{k}` is defined by more than one data file")),
+                    None => {
+                        t.insert(k, v);
+                    }
+                }
+            }
+            Ok(())
+        }
+        _ => Err("data must be an object".into()),
+    }
+}
+
+fn located(file: &str, message: &str) -> LoadError {
+    let line = message.strip_prefix("line ").and_then(|r| r.split(':').next()).and_then(|n| n.parse().ok());
+    let message = match line {
+        Some(_) => message.split_once(": ").map(|(_, m)| m.to_owned()).unwrap_or_else(|| message.to_owned()),
+        None => message.to_owned(),
+    };
+    LoadError { file: file.to_owned(), line, message }
+}
+
+/// Turns a regorus diagnostic (`--> file:line:col` plus a caret display) into a located error.
+pub(crate) fn regorus_error(file: &str, text: &str) -> LoadError {
+    let line = text
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("--> "))
+        .and_then(|loc| loc.rsplitn(3, ':').nth(1))
+        .and_then(|n| n.parse().ok());
+    let message = text
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("error: "))
+        .map(str::to_owned)
+        .unwrap_or_else(|| text.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(text).trim().to_owned());
+    LoadError { file: file.to_owned(), line, message }
+}

@@ -1,0 +1,65 @@
+//! `planguard test`: running `test_*` rules, as `opa test` and `conftest verify` do.
+//!
+//! A test passes when its rule evaluates to `true`. Each test runs on a fresh clone of the
+//! engine with no input, under the same time limit as policy evaluation.
+
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+use regorus::Value;
+use serde::Serialize;
+
+use super::load::{regorus_error, PolicySet};
+
+/// One test's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum TestOutcome {
+    Pass,
+    Fail,
+    Error(String),
+}
+
+/// A test, where it is, and how it went.
+#[derive(Debug, Clone, Serialize)]
+pub struct TestReport {
+    /// `data.package.test_name`
+    pub name: String,
+    pub file: String,
+    pub line: u32,
+    pub outcome: TestOutcome,
+    pub duration: Duration,
+}
+
+/// Runs every `test_*` rule of the loaded policies, optionally filtered by a substring.
+pub fn run_tests(set: &PolicySet, filter: Option<&str>) -> Vec<TestReport> {
+    let mut reports: Vec<TestReport> = set
+        .test_rules
+        .par_iter()
+        .filter(|t| filter.is_none_or(|f| t.name.contains(f)))
+        .map_init(
+            || set.engine.clone(),
+            |engine, test| {
+                let started = Instant::now();
+                engine.set_input(Value::new_object());
+                let outcome = match engine.eval_rule(test.name.clone()) {
+                    Ok(Value::Bool(true)) => TestOutcome::Pass,
+                    Ok(_) => TestOutcome::Fail,
+                    Err(e) => {
+                        let located = regorus_error(&test.file, &e.to_string());
+                        let at = located.line.map(|l| format!("line {l}: ")).unwrap_or_default();
+                        TestOutcome::Error(format!("{at}{}", located.message))
+                    }
+                };
+                TestReport {
+                    name: test.name.clone(),
+                    file: test.file.clone(),
+                    line: test.line,
+                    outcome,
+                    duration: started.elapsed(),
+                }
+            },
+        )
+        .collect();
+    reports.sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    reports
+}
