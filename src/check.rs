@@ -70,6 +70,7 @@ pub struct Totals {
     pub plans: usize,
     pub errors: usize,
     pub warnings: usize,
+    /// Rules exempted by `exception` rules (conftest's "exceptions" tally).
     pub exempted: usize,
     pub policy_failures: usize,
     pub unreadable_plans: usize,
@@ -77,11 +78,14 @@ pub struct Totals {
 
 impl Report {
     pub fn totals(&self) -> Totals {
-        let mut t = Totals { plans: self.plans.len(), ..Default::default() };
+        let mut t = Totals {
+            plans: self.plans.len(),
+            ..Default::default()
+        };
         for p in &self.plans {
             t.unreadable_plans += usize::from(p.error.is_some());
             t.policy_failures += p.evaluation.failures.len();
-            t.exempted += p.evaluation.exempted.iter().map(|e| e.results).sum::<usize>();
+            t.exempted += p.evaluation.exempted.len();
             for f in &p.evaluation.findings {
                 match f.level {
                     Level::Error => t.errors += 1,
@@ -108,16 +112,29 @@ impl Report {
 
     /// All findings with the plan they belong to.
     pub fn findings(&self) -> impl Iterator<Item = (&PlanReport, &Finding)> {
-        self.plans.iter().flat_map(|p| p.evaluation.findings.iter().map(move |f| (p, f)))
+        self.plans
+            .iter()
+            .flat_map(|p| p.evaluation.findings.iter().map(move |f| (p, f)))
     }
 }
 
 /// Checks each input against the policy set.
 pub fn check(inputs: &[PathBuf], show: &ShowOptions, set: &PolicySet) -> Report {
     let started = Instant::now();
-    let plans = inputs.iter().map(|path| check_one(PlanText::read(path, show), set)).collect();
-    let policies = set.catalogue().iter().map(|(m, _)| (m.id.clone(), m.clone())).collect();
-    Report { plans, policies, duration: started.elapsed() }
+    let plans = inputs
+        .iter()
+        .map(|path| check_one(PlanText::read(path, show), set))
+        .collect();
+    let policies = set
+        .catalogue()
+        .iter()
+        .map(|(m, _)| (m.id.clone(), m.clone()))
+        .collect();
+    Report {
+        plans,
+        policies,
+        duration: started.elapsed(),
+    }
 }
 
 /// Checks one plan that was already read (the server's entry point).
@@ -144,6 +161,7 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
         Err(e) => return failed(text.name.clone(), &e),
     };
     let mut evaluation = set.evaluate(&input);
+    attribute_addresses(&mut evaluation, &plan);
     let redactor = Redactor::from_plan(&plan);
     if !redactor.is_empty() {
         for f in &mut evaluation.findings {
@@ -174,5 +192,30 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
         counts: plan.change_counts(),
         changes,
         evaluation,
+    }
+}
+
+/// Gives string findings (conftest's `deny contains msg`) the address their message names,
+/// so they are grouped under the resource like structured results.
+fn attribute_addresses(evaluation: &mut Evaluation, plan: &crate::plan::Plan<'_>) {
+    if evaluation.findings.iter().all(|f| f.address.is_some()) {
+        return;
+    }
+    let addresses: std::collections::HashSet<&str> = plan
+        .resource_changes
+        .iter()
+        .map(|rc| rc.address.as_ref())
+        .collect();
+    for f in evaluation
+        .findings
+        .iter_mut()
+        .filter(|f| f.address.is_none())
+    {
+        f.address = f
+            .message
+            .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '\'' | '`' | '(' | ')'))
+            .map(|t| t.trim_end_matches([':', '.']).trim_matches('"'))
+            .find(|t| addresses.contains(t))
+            .map(str::to_owned);
     }
 }

@@ -157,7 +157,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Policies(cmd) => run_policies(cmd),
         Command::SynthPlan(args) => {
             let out: Box<dyn Write> = match &args.output {
-                Some(p) => Box::new(std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?),
+                Some(p) => Box::new(
+                    std::fs::File::create(p)
+                        .with_context(|| format!("creating {}", p.display()))?,
+                ),
                 None => Box::new(std::io::stdout().lock()),
             };
             crate::synth::write_plan(args.resources, args.seed, std::io::BufWriter::new(out))?;
@@ -178,7 +181,11 @@ fn report_load_errors(errors: &[LoadError]) {
     for e in errors {
         let _ = writeln!(err, "error: {e}");
     }
-    let _ = writeln!(err, "{} policy problem(s); nothing was evaluated", errors.len());
+    let _ = writeln!(
+        err,
+        "{} policy problem(s); nothing was evaluated",
+        errors.len()
+    );
 }
 
 fn run_check(args: CheckArgs) -> Result<i32> {
@@ -186,7 +193,10 @@ fn run_check(args: CheckArgs) -> Result<i32> {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
-    let show = ShowOptions { chdir: args.chdir.clone(), binary: args.tofu.clone() };
+    let show = ShowOptions {
+        chdir: args.chdir.clone(),
+        binary: args.tofu.clone(),
+    };
     let report = check::check(&args.plans, &show, &set);
     let code = report.exit_code(args.fail_on);
     if args.quiet && code == 0 {
@@ -196,7 +206,9 @@ fn run_check(args: CheckArgs) -> Result<i32> {
     let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
     let text = render::render(&report, args.format, color);
     match &args.output {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+        }
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     // Unreadable plans are explained on stderr too, so they are seen whatever the format.
@@ -242,11 +254,18 @@ fn run_test(args: TestArgs) -> Result<i32> {
             }
         };
         if args.verbose || r.outcome != TestOutcome::Pass {
-            writeln!(out, "{tag:5} {}:{} {} ({:.1?}){detail}", r.file, r.line, r.name, r.duration)?;
+            writeln!(
+                out,
+                "{tag:5} {}:{} {} ({:.1?}){detail}",
+                r.file, r.line, r.name, r.duration
+            )?;
         }
     }
     if reports.is_empty() {
-        writeln!(out, "no tests found (tests are `test_*` rules in `*_test.rego` files)")?;
+        writeln!(
+            out,
+            "no tests found (tests are `test_*` rules in `*_test.rego` files)"
+        )?;
         return Ok(1);
     }
     writeln!(out, "{passed} passed, {} failed", failed + errored)?;
@@ -260,7 +279,9 @@ fn run_policies(cmd: PoliciesCommand) -> Result<i32> {
     };
     let mut out = std::io::stdout().lock();
     match cmd {
-        PoliciesCommand::List => out.write_all(crate::catalogue::list(set.catalogue()).as_bytes())?,
+        PoliciesCommand::List => {
+            out.write_all(crate::catalogue::list(set.catalogue()).as_bytes())?
+        }
         PoliciesCommand::Show { id } => match crate::catalogue::show(set.catalogue(), &id) {
             Ok(text) => out.write_all(text.as_bytes())?,
             Err(msg) => {
@@ -268,7 +289,9 @@ fn run_policies(cmd: PoliciesCommand) -> Result<i32> {
                 return Ok(2);
             }
         },
-        PoliciesCommand::Docs => out.write_all(crate::catalogue::markdown(set.catalogue()).as_bytes())?,
+        PoliciesCommand::Docs => {
+            out.write_all(crate::catalogue::markdown(set.catalogue()).as_bytes())?
+        }
     }
     Ok(0)
 }

@@ -32,7 +32,9 @@ impl Redactor {
     /// Collects the sensitive values of a plan.
     pub fn from_plan(plan: &Plan<'_>) -> Redactor {
         let mut found = BTreeSet::new();
-        let parse = |raw: Option<&serde_json::value::RawValue>| raw.and_then(|r| serde_json::from_str::<J>(r.get()).ok());
+        let parse = |raw: Option<&serde_json::value::RawValue>| {
+            raw.and_then(|r| serde_json::from_str::<J>(r.get()).ok())
+        };
         for rc in plan.resource_changes.iter().chain(&plan.resource_drift) {
             for (value, marks) in [
                 (rc.change.before, rc.change.before_sensitive),
@@ -44,7 +46,10 @@ impl Redactor {
             }
         }
         for change in plan.output_changes.values() {
-            for (value, marks) in [(change.before, change.before_sensitive), (change.after, change.after_sensitive)] {
+            for (value, marks) in [
+                (change.before, change.before_sensitive),
+                (change.after, change.after_sensitive),
+            ] {
                 if let (Some(v), Some(m)) = (parse(value), parse(marks)) {
                     collect_marked(&v, &m, &mut found);
                 }
@@ -74,15 +79,20 @@ impl Redactor {
                 }
             }
         }
-        let mut secrets: Vec<String> = found.into_iter().filter(|s| s.chars().count() >= MIN_LEN).collect();
+        let mut secrets: Vec<String> = found
+            .into_iter()
+            .filter(|s| s.chars().count() >= MIN_LEN)
+            .collect();
         secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         Redactor { secrets }
     }
 
     /// A redactor for explicit values (credentials the server knows about).
     pub fn with_values<I: IntoIterator<Item = String>>(mut self, values: I) -> Self {
-        self.secrets.extend(values.into_iter().filter(|s| s.chars().count() >= MIN_LEN));
-        self.secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        self.secrets
+            .extend(values.into_iter().filter(|s| s.chars().count() >= MIN_LEN));
+        self.secrets
+            .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         self.secrets.dedup();
         self
     }
@@ -143,11 +153,16 @@ pub fn mask_value(value: &J, marks: Option<&J>) -> J {
     match (value, marks) {
         (_, Some(J::Bool(true))) => J::String(MASK.to_owned()),
         (J::Object(v), Some(J::Object(m))) => J::Object(
-            v.iter().map(|(k, child)| (k.clone(), mask_value(child, m.get(k)))).collect(),
+            v.iter()
+                .map(|(k, child)| (k.clone(), mask_value(child, m.get(k))))
+                .collect(),
         ),
-        (J::Array(v), Some(J::Array(m))) => {
-            J::Array(v.iter().enumerate().map(|(i, child)| mask_value(child, m.get(i))).collect())
-        }
+        (J::Array(v), Some(J::Array(m))) => J::Array(
+            v.iter()
+                .enumerate()
+                .map(|(i, child)| mask_value(child, m.get(i)))
+                .collect(),
+        ),
         _ => value.clone(),
     }
 }
@@ -166,7 +181,8 @@ mod tests {
           "configuration":{"root_module":{"variables":{"db_password":{"sensitive":true},"region":{}}}}}"#;
         let plan = crate::plan::parse("p", json).unwrap();
         let r = Redactor::from_plan(&plan);
-        let out = r.redact("pw=s3cr3t-pw tok=tok-123456 var=hunter2-secret region=eu-west-1 tag=visible");
+        let out =
+            r.redact("pw=s3cr3t-pw tok=tok-123456 var=hunter2-secret region=eu-west-1 tag=visible");
         assert_eq!(out, "pw=(sensitive value) tok=(sensitive value) var=(sensitive value) region=eu-west-1 tag=visible");
     }
 

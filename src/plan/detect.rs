@@ -37,7 +37,12 @@ pub fn sniff(bytes: &[u8]) -> InputKind {
         None => return InputKind::Empty,
     };
     let body = &bytes[start..];
-    if body[0] != b'{' && body[0] != b'[' {
+    // `[command]...` (the setup-terraform wrapper) starts like an array but is text.
+    let array_like = body[0] == b'['
+        && body
+            .get(1)
+            .is_some_and(|c| !c.is_ascii_alphabetic() || b"tfn".contains(c));
+    if body[0] != b'{' && !array_like {
         return match json_start_line(bytes) {
             Some((line, offset)) => InputKind::Wrapped { line, offset },
             None => InputKind::Json, // let the parser name the syntax error
@@ -47,11 +52,17 @@ pub fn sniff(bytes: &[u8]) -> InputKind {
     if is_log_stream(body) {
         return InputKind::LogStream;
     }
-    if contains(head, b"\"encrypted_data\"") && contains(tail(body, 512), b"\"encryption_version\"") {
+    if contains(head, b"\"encrypted_data\"") && contains(tail(body, 512), b"\"encryption_version\"")
+    {
         return InputKind::Encrypted;
     }
-    if !contains(head, b"\"format_version\"") && contains(head, b"\"lineage\"") && contains(head, b"\"serial\"") {
-        return InputKind::StateFile { version: state_version(head).unwrap_or(0) };
+    if !contains(head, b"\"format_version\"")
+        && contains(head, b"\"lineage\"")
+        && contains(head, b"\"serial\"")
+    {
+        return InputKind::StateFile {
+            version: state_version(head).unwrap_or(0),
+        };
     }
     InputKind::Json
 }
@@ -66,8 +77,12 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 
 /// `plan -json` writes one object per line, each with `@level` and `@message`.
 fn is_log_stream(body: &[u8]) -> bool {
-    let mut lines = body.split(|&b| b == b'\n').filter(|l| !l.iter().all(u8::is_ascii_whitespace));
-    let Some(first) = lines.next() else { return false };
+    let mut lines = body
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace));
+    let Some(first) = lines.next() else {
+        return false;
+    };
     let is_message = |l: &[u8]| {
         serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(l)
             .is_ok_and(|m| m.contains_key("@level") && m.contains_key("@message"))
@@ -111,7 +126,10 @@ mod tests {
         );
         assert_eq!(
             sniff(b"[command]/tmp/terraform-bin show -json p\n{\"format_version\":\"1.0\"}"),
-            InputKind::Wrapped { line: 2, offset: 41 }
+            InputKind::Wrapped {
+                line: 2,
+                offset: 41
+            }
         );
         assert_eq!(
             sniff(b"{\n \"version\": 4,\n \"terraform_version\": \"1.9.0\",\n \"serial\": 3,\n \"lineage\": \"x\"}"),

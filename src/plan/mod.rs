@@ -45,10 +45,15 @@ pub enum PlanError {
          (`{preview}`). This is usually the setup-terraform wrapper: set `terraform_wrapper: false` \
          in the workflow, or redirect only `show -json` output to the file"
     )]
-    WrapperText { name: String, line: usize, bytes: usize, preview: String },
+    WrapperText {
+        name: String,
+        line: usize,
+        bytes: usize,
+        preview: String,
+    },
     #[error(
         "{name}: this is a state file (version {version}), not a plan. Run `tofu plan -out=tfplan` \
-         and `tofu show -json tfplan > plan.json`, and check that"
+         and `tofu show -json tfplan > plan.json`, then check plan.json"
     )]
     StateFile { name: String, version: u64 },
     #[error(
@@ -68,16 +73,29 @@ pub enum PlanError {
     )]
     NoBinary { name: String, reason: String },
     #[error("{name}: `{command}` failed: {detail}")]
-    Show { name: String, command: String, detail: String },
+    Show {
+        name: String,
+        command: String,
+        detail: String,
+    },
     #[error("{name}: not valid JSON: {message} (line {line}, column {column})")]
-    NotJson { name: String, message: String, line: usize, column: usize },
+    NotJson {
+        name: String,
+        message: String,
+        line: usize,
+        column: usize,
+    },
     #[error(
         "{name}: this JSON is not a plan: {what}. planguard reads the output of \
          `tofu show -json tfplan` or `terraform show -json tfplan`"
     )]
     NotAPlan { name: String, what: String },
     #[error("{name}: {path}: {message}")]
-    Invalid { name: String, path: String, message: String },
+    Invalid {
+        name: String,
+        path: String,
+        message: String,
+    },
 }
 
 impl PlanError {
@@ -119,14 +137,25 @@ pub struct ShowOptions {
 impl PlanText {
     /// Reads a plan from a file, or stdin for `-`, converting binary plans with `show -json`.
     pub fn read(path: &Path, opts: &ShowOptions) -> Result<PlanText, PlanError> {
-        let name = if path == Path::new("-") { "<stdin>".to_owned() } else { path.display().to_string() };
+        let name = if path == Path::new("-") {
+            "<stdin>".to_owned()
+        } else {
+            path.display().to_string()
+        };
         let bytes = if path == Path::new("-") {
             let mut buf = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
-                .map_err(|source| PlanError::Io { name: name.clone(), source })?;
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|source| {
+                PlanError::Io {
+                    name: name.clone(),
+                    source,
+                }
+            })?;
             buf
         } else {
-            std::fs::read(path).map_err(|source| PlanError::Io { name: name.clone(), source })?
+            std::fs::read(path).map_err(|source| PlanError::Io {
+                name: name.clone(),
+                source,
+            })?
         };
         Self::from_bytes(name, bytes, Some(path), opts)
     }
@@ -148,7 +177,12 @@ impl PlanText {
                     .next()
                     .unwrap_or_default()
                     .to_owned();
-                return Err(PlanError::WrapperText { name, line, bytes: offset, preview });
+                return Err(PlanError::WrapperText {
+                    name,
+                    line,
+                    bytes: offset,
+                    preview,
+                });
             }
             InputKind::StateFile { version } => return Err(PlanError::StateFile { name, version }),
             kind @ (InputKind::BinaryPlan | InputKind::Encrypted) => {
@@ -170,7 +204,11 @@ impl PlanText {
                     })?,
                 };
                 let json = show_json(&binary, path, opts.chdir.as_deref()).map_err(|e| {
-                    PlanError::Show { name: name.clone(), command: e.command(), detail: e.detail() }
+                    PlanError::Show {
+                        name: name.clone(),
+                        command: e.command(),
+                        detail: e.detail(),
+                    }
                 })?;
                 return Ok(PlanText { name, json });
             }
@@ -179,7 +217,10 @@ impl PlanText {
             Ok(json) => Ok(PlanText { name, json }),
             Err(e) => {
                 let at = e.utf8_error().valid_up_to();
-                Err(PlanError::NotAPlan { name, what: format!("invalid UTF-8 at byte {at}") })
+                Err(PlanError::NotAPlan {
+                    name,
+                    what: format!("invalid UTF-8 at byte {at}"),
+                })
             }
         }
     }
@@ -207,9 +248,14 @@ pub fn parse<'a>(name: &str, json: &'a str) -> Result<Plan<'a>, PlanError> {
             column: e.column(),
         });
     }
-    if plan.resource_changes.is_empty() && plan.planned_values.is_none() && plan.configuration.is_none() {
+    if plan.resource_changes.is_empty()
+        && plan.planned_values.is_none()
+        && plan.configuration.is_none()
+    {
         if looks_like_state_json(json) {
-            return Err(PlanError::StateJson { name: name.to_owned() });
+            return Err(PlanError::StateJson {
+                name: name.to_owned(),
+            });
         }
     }
     Ok(plan)
@@ -223,19 +269,26 @@ fn looks_like_state_json(json: &str) -> bool {
     serde_json::from_str::<Probe>(json).is_ok_and(|p| p.values.is_some())
 }
 
-fn classify_error(name: &str, json: &str, err: serde_path_to_error::Error<serde_json::Error>) -> PlanError {
+fn classify_error(
+    name: &str,
+    json: &str,
+    err: serde_path_to_error::Error<serde_json::Error>,
+) -> PlanError {
     let path = err.path().to_string();
     let inner = err.into_inner();
     let name = name.to_owned();
     match inner.classify() {
-        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => PlanError::NotJson {
-            name,
-            message: strip_position(&inner.to_string()),
-            line: inner.line(),
-            column: inner.column(),
-        },
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+            PlanError::NotJson {
+                name,
+                message: strip_position(&inner.to_string()),
+                line: inner.line(),
+                column: inner.column(),
+            }
+        }
         _ if path == "." || path.is_empty() => {
-            let what = describe_non_plan(json).unwrap_or_else(|| strip_position(&inner.to_string()));
+            let what =
+                describe_non_plan(json).unwrap_or_else(|| strip_position(&inner.to_string()));
             PlanError::NotAPlan { name, what }
         }
         _ => PlanError::Invalid {
@@ -257,7 +310,10 @@ fn describe_non_plan(json: &str) -> Option<String> {
     Some(match &v {
         serde_json::Value::Object(map) if !map.contains_key("format_version") => {
             let keys: Vec<_> = map.keys().take(5).map(String::as_str).collect();
-            format!("it has no `format_version` (top-level keys: {})", keys.join(", "))
+            format!(
+                "it has no `format_version` (top-level keys: {})",
+                keys.join(", ")
+            )
         }
         serde_json::Value::Object(_) => return None,
         other => format!("the document is {}, not an object", json_kind(other)),

@@ -303,7 +303,10 @@ pub enum Actions {
 impl Actions {
     /// Whether the change destroys the existing object (delete or either replace order).
     pub fn destroys(self) -> bool {
-        matches!(self, Actions::Delete | Actions::DeleteThenCreate | Actions::CreateThenDelete)
+        matches!(
+            self,
+            Actions::Delete | Actions::DeleteThenCreate | Actions::CreateThenDelete
+        )
     }
 
     /// Whether the change is a replacement.
@@ -531,7 +534,10 @@ impl Expression {
                         .collect(),
                     _ => Vec::new(),
                 };
-                Ok(Expression::Value { constant_value: map.remove("constant_value"), references })
+                Ok(Expression::Value {
+                    constant_value: map.remove("constant_value"),
+                    references,
+                })
             }
             J::Object(map) => Self::fields(map).map(Expression::Block),
             other => Err(format!("expected an expression object, found {other}")),
@@ -539,7 +545,9 @@ impl Expression {
     }
 
     fn fields(map: serde_json::Map<String, serde_json::Value>) -> Result<Expressions, String> {
-        map.into_iter().map(|(k, v)| Ok((k, Expression::from_json(v)?))).collect()
+        map.into_iter()
+            .map(|(k, v)| Ok((k, Expression::from_json(v)?)))
+            .collect()
     }
 }
 

@@ -31,7 +31,10 @@ impl TofuBinary {
             .arg("version")
             .env("TF_IN_AUTOMATION", "1")
             .output()
-            .map_err(|e| ShowError::Spawn { command: self.describe("version"), source: e })?;
+            .map_err(|e| ShowError::Spawn {
+                command: self.describe("version"),
+                source: e,
+            })?;
         let text = String::from_utf8_lossy(&out.stdout);
         Ok(text.lines().next().unwrap_or_default().trim().to_owned())
     }
@@ -53,7 +56,11 @@ pub enum ShowError {
         source: std::io::Error,
     },
     #[error("`{command}` exited with {status}: {stderr}")]
-    Failed { command: String, status: String, stderr: String },
+    Failed {
+        command: String,
+        status: String,
+        stderr: String,
+    },
 }
 
 impl ShowError {
@@ -97,7 +104,11 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// Runs `show -json PLANFILE`, in `chdir` when given, and returns its stdout.
-pub fn show_json(binary: &TofuBinary, plan: &Path, chdir: Option<&Path>) -> Result<String, ShowError> {
+pub fn show_json(
+    binary: &TofuBinary,
+    plan: &Path,
+    chdir: Option<&Path>,
+) -> Result<String, ShowError> {
     let plan_arg = if chdir.is_some() {
         std::path::absolute(plan).unwrap_or_else(|_| plan.to_path_buf())
     } else {
@@ -107,18 +118,34 @@ pub fn show_json(binary: &TofuBinary, plan: &Path, chdir: Option<&Path>) -> Resu
     if let Some(dir) = chdir {
         cmd.arg(format!("-chdir={}", dir.display()));
     }
-    cmd.args(["show", "-json", "-no-color"]).arg(&plan_arg).env("TF_IN_AUTOMATION", "1");
+    cmd.args(["show", "-json", "-no-color"])
+        .arg(&plan_arg)
+        .env("TF_IN_AUTOMATION", "1");
     let command = format!(
         "{}{} show -json {}",
         binary.flavour(),
-        chdir.map(|d| format!(" -chdir={}", d.display())).unwrap_or_default(),
+        chdir
+            .map(|d| format!(" -chdir={}", d.display()))
+            .unwrap_or_default(),
         plan.display()
     );
-    let out = cmd.output().map_err(|source| ShowError::Spawn { command: command.clone(), source })?;
+    let out = cmd.output().map_err(|source| ShowError::Spawn {
+        command: command.clone(),
+        source,
+    })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let stderr: String = stderr.lines().filter(|l| !l.trim().is_empty()).take(8).collect::<Vec<_>>().join(" ");
-        return Err(ShowError::Failed { command, status: out.status.to_string(), stderr });
+        let stderr: String = stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(8)
+            .collect::<Vec<_>>()
+            .join(" ");
+        return Err(ShowError::Failed {
+            command,
+            status: out.status.to_string(),
+            stderr,
+        });
     }
     String::from_utf8(out.stdout).map_err(|e| ShowError::Failed {
         command,

@@ -25,7 +25,9 @@ impl ChangeCounts {
             Actions::DeleteThenCreate | Actions::CreateThenDelete => self.replace += 1,
             Actions::Read => self.read += 1,
             Actions::NoOp => self.no_op += 1,
-            Actions::Forget | Actions::CreateThenForget | Actions::ForgetThenCreate => self.forget += 1,
+            Actions::Forget | Actions::CreateThenForget | Actions::ForgetThenCreate => {
+                self.forget += 1
+            }
         }
     }
 

@@ -84,26 +84,42 @@ pub struct ModuleFacts {
 
 /// Analyses every module regorus loaded. `modules` is `Engine::get_ast_as_json()`.
 pub fn analyse(ast_json: &str) -> Result<Vec<ModuleFacts>, String> {
-    let modules: Vec<J> = serde_json::from_str(ast_json).map_err(|e| format!("reading the policy AST: {e}"))?;
+    let modules: Vec<J> =
+        serde_json::from_str(ast_json).map_err(|e| format!("reading the policy AST: {e}"))?;
     let mut out = Vec::with_capacity(modules.len());
     for m in &modules {
         let file = m["source"]["file"].as_str().unwrap_or_default().to_owned();
         let contents = m["source"]["contents"].as_str().unwrap_or_default();
         let ast = &m["ast"];
         let package = ref_path(&ast["package"]["refr"]).unwrap_or_default();
-        let mut facts = ModuleFacts { file, package, ..Default::default() };
+        let mut facts = ModuleFacts {
+            file,
+            package,
+            ..Default::default()
+        };
         let mut aliases = BTreeMap::new();
         for import in ast["imports"].as_array().into_iter().flatten() {
-            let Some(path) = ref_path(&import["refr"]) else { continue };
+            let Some(path) = ref_path(&import["refr"]) else {
+                continue;
+            };
             let alias = import["as"]
                 .as_object()
                 .and_then(|span| {
-                    let (s, e) = (span.get("start")?.as_u64()? as usize, span.get("end")?.as_u64()? as usize);
+                    let (s, e) = (
+                        span.get("start")?.as_u64()? as usize,
+                        span.get("end")?.as_u64()? as usize,
+                    );
                     contents.get(s..e).map(str::to_owned)
                 })
                 .unwrap_or_else(|| path.rsplit('.').next().unwrap_or_default().to_owned());
             if let Some(rest) = path.strip_prefix("input") {
-                facts.input.add(rest.split('.').filter(|s| !s.is_empty()).take(2).map(str::to_owned).collect());
+                facts.input.add(
+                    rest.split('.')
+                        .filter(|s| !s.is_empty())
+                        .take(2)
+                        .map(str::to_owned)
+                        .collect(),
+                );
             }
             aliases.insert(alias, path);
         }
@@ -130,9 +146,19 @@ pub fn analyse(ast_json: &str) -> Result<Vec<ModuleFacts>, String> {
 
 /// Calls that regorus cannot serve: unknown functions, and stubbed builtins.
 pub fn bad_calls(all: &[ModuleFacts]) -> Vec<(usize, BadCall)> {
-    let known: BTreeSet<&str> = REGORUS_BUILTINS.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    let defined: BTreeSet<String> =
-        all.iter().flat_map(|m| m.rules.iter().map(move |r| format!("data.{}.{}", m.package, r.name))).collect();
+    let known: BTreeSet<&str> = REGORUS_BUILTINS
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let defined: BTreeSet<String> = all
+        .iter()
+        .flat_map(|m| {
+            m.rules
+                .iter()
+                .map(move |r| format!("data.{}.{}", m.package, r.name))
+        })
+        .collect();
     let mut out = Vec::new();
     for (i, m) in all.iter().enumerate() {
         for (name, line) in &m.calls {
@@ -142,9 +168,17 @@ pub fn bad_calls(all: &[ModuleFacts]) -> Vec<(usize, BadCall)> {
                     || known.contains(name.as_str())
                     || m.rules.iter().any(|r| &r.name == name)
                     || defined.contains(name)
-                    || (name.starts_with("data.") && defined.iter().any(|d| d.starts_with(&format!("{name}.")))));
+                    || (name.starts_with("data.")
+                        && defined.iter().any(|d| d.starts_with(&format!("{name}.")))));
             if !ok {
-                out.push((i, BadCall { name: name.clone(), line: *line, stub }));
+                out.push((
+                    i,
+                    BadCall {
+                        name: name.clone(),
+                        line: *line,
+                        stub,
+                    },
+                ));
             }
         }
     }
@@ -159,7 +193,10 @@ fn rule_head(rule: &J) -> (Option<&J>, u32) {
         return (inner.map(|i| &i["refr"]), line);
     }
     if let Some(d) = rule.get("Default") {
-        return (Some(&d["refr"]), d["span"]["line"].as_u64().unwrap_or(0) as u32);
+        return (
+            Some(&d["refr"]),
+            d["span"]["line"].as_u64().unwrap_or(0) as u32,
+        );
     }
     (None, 0)
 }
@@ -211,7 +248,11 @@ fn walk(node: &J, facts: &mut ModuleFacts) {
         J::Object(map) => {
             if map.contains_key("RefDot") || map.contains_key("RefBrack") {
                 if let Some(path) = input_chain(node, facts) {
-                    let literal: Vec<String> = path.into_iter().take_while(|k| k != "\u{0}").take(2).collect();
+                    let literal: Vec<String> = path
+                        .into_iter()
+                        .take_while(|k| k != "\u{0}")
+                        .take(2)
+                        .collect();
                     facts.input.add(literal);
                     return;
                 }

@@ -53,6 +53,9 @@ pub struct Evaluation {
     pub failures: Vec<PolicyFailure>,
     /// Packages evaluated.
     pub policies: usize,
+    /// Ids of the policies that were evaluated on this plan (those about types it has, and
+    /// every whole-plan policy), sorted.
+    pub evaluated: Vec<String>,
 }
 
 impl Evaluation {
@@ -60,12 +63,23 @@ impl Evaluation {
         self.findings.extend(other.findings);
         self.exempted.extend(other.exempted);
         self.failures.extend(other.failures);
+        self.evaluated.extend(other.evaluated);
     }
 
     fn finish(mut self, policies: usize) -> Self {
         self.findings.sort_by(|a, b| {
-            (a.address.as_deref().unwrap_or(""), &a.policy_id, &a.rule, &a.message)
-                .cmp(&(b.address.as_deref().unwrap_or(""), &b.policy_id, &b.rule, &b.message))
+            (
+                a.address.as_deref().unwrap_or(""),
+                &a.policy_id,
+                &a.rule,
+                &a.message,
+            )
+                .cmp(&(
+                    b.address.as_deref().unwrap_or(""),
+                    &b.policy_id,
+                    &b.rule,
+                    &b.message,
+                ))
         });
         self.findings.dedup();
         self.failures.sort();
@@ -74,8 +88,17 @@ impl Evaluation {
         for e in self.exempted.drain(..) {
             *merged.entry((e.policy_id, e.rule)).or_default() += e.results;
         }
-        self.exempted = merged.into_iter().map(|((policy_id, rule), results)| Exempted { policy_id, rule, results }).collect();
+        self.exempted = merged
+            .into_iter()
+            .map(|((policy_id, rule), results)| Exempted {
+                policy_id,
+                rule,
+                results,
+            })
+            .collect();
         self.policies = policies;
+        self.evaluated.sort();
+        self.evaluated.dedup();
         self
     }
 }
@@ -83,7 +106,8 @@ impl Evaluation {
 impl PolicySet {
     /// Evaluates every package against the plan.
     pub fn evaluate(&self, input: &PlanInput) -> Evaluation {
-        let (indexed, whole): (Vec<&Package>, Vec<&Package>) = self.packages.iter().partition(|p| p.is_indexed());
+        let (indexed, whole): (Vec<&Package>, Vec<&Package>) =
+            self.packages.iter().partition(|p| p.is_indexed());
         let mut out = self.evaluate_whole(input, &whole);
         out.absorb(self.evaluate_indexed(input, &indexed));
         out.finish(self.packages.len())
@@ -136,14 +160,28 @@ impl PolicySet {
             .iter()
             .filter(|p| {
                 let meta = p.meta.as_ref().expect("indexed packages have metadata");
-                meta.resource_types.iter().any(|t| !input.changes_of(t).is_empty())
+                meta.resource_types
+                    .iter()
+                    .any(|t| !input.changes_of(t).is_empty())
             })
             .map(|pkg| {
                 let meta = pkg.meta.as_ref().expect("indexed packages have metadata");
-                let ctx: Vec<usize> = meta.context_types.iter().flat_map(|t| input.changes_of(t).iter().copied()).collect();
-                let types: BTreeSet<&str> =
-                    meta.resource_types.iter().chain(&meta.context_types).map(String::as_str).collect();
-                Prepared { pkg, context: input.convert_changes(&ctx), configuration: input.configuration_for(&types) }
+                let ctx: Vec<usize> = meta
+                    .context_types
+                    .iter()
+                    .flat_map(|t| input.changes_of(t).iter().copied())
+                    .collect();
+                let types: BTreeSet<&str> = meta
+                    .resource_types
+                    .iter()
+                    .chain(&meta.context_types)
+                    .map(String::as_str)
+                    .collect();
+                Prepared {
+                    pkg,
+                    context: input.convert_changes(&ctx),
+                    configuration: input.configuration_for(&types),
+                }
             })
             .collect();
         // Units of work: a chunk of one type's changes, with the packages about that type.
@@ -151,7 +189,12 @@ impl PolicySet {
         for (kind, indices) in input.types() {
             let about: Vec<&Prepared> = prepared
                 .iter()
-                .filter(|p| p.pkg.meta.as_ref().is_some_and(|m| m.resource_types.iter().any(|t| t == kind)))
+                .filter(|p| {
+                    p.pkg
+                        .meta
+                        .as_ref()
+                        .is_some_and(|m| m.resource_types.iter().any(|t| t == kind))
+                })
                 .collect();
             if about.is_empty() {
                 continue;
@@ -186,6 +229,7 @@ impl PolicySet {
 /// Evaluates one package's rules on the engine's current input.
 pub(super) fn eval_package(engine: &mut Engine, pkg: &Package, out: &mut Evaluation) {
     let id = pkg.policy_id().to_owned();
+    out.evaluated.push(id.clone());
     let exceptions: BTreeSet<String> = if pkg.has_exception {
         match engine.eval_rule(format!("data.{}.exception", pkg.name)) {
             Ok(v) => exception_names(&v),
@@ -202,7 +246,8 @@ pub(super) fn eval_package(engine: &mut Engine, pkg: &Package, out: &mut Evaluat
         let value = match engine.eval_rule(format!("data.{}.{}", pkg.name, rule.name)) {
             Ok(v) => v,
             Err(e) => {
-                out.failures.push(failure(&id, Some(&rule.name), rule, &e.to_string()));
+                out.failures
+                    .push(failure(&id, Some(&rule.name), rule, &e.to_string()));
                 continue;
             }
         };
@@ -210,7 +255,11 @@ pub(super) fn eval_package(engine: &mut Engine, pkg: &Package, out: &mut Evaluat
         if rule.kind != RuleKind::Warn && !results.is_empty() {
             let suffix = rule.name.split_once('_').map_or("", |(_, s)| s);
             if exceptions.contains(suffix) {
-                out.exempted.push(Exempted { policy_id: id.clone(), rule: rule.name.clone(), results: results.len() });
+                out.exempted.push(Exempted {
+                    policy_id: id.clone(),
+                    rule: rule.name.clone(),
+                    results: results.len(),
+                });
                 continue;
             }
         }
@@ -237,12 +286,25 @@ fn failure(id: &str, rule_name: Option<&str>, rule: &Rule, text: &str) -> Policy
         .and_then(|loc| loc.rsplitn(3, ':').nth(2))
         .map(str::to_owned)
         .unwrap_or_else(|| rule.file.clone());
+    let message = if located.message.contains("exceeded time limit") {
+        let limit = text.split("limit=").nth(1).and_then(|l| {
+            l.trim_end_matches(|c: char| !c.is_ascii_digit())
+                .parse::<u64>()
+                .ok()
+        });
+        let secs = limit
+            .map(|ns| format!("{:.0}s ", ns as f64 / 1e9))
+            .unwrap_or_default();
+        format!("evaluation exceeded the {secs}time limit; simplify the rule or raise --timeout")
+    } else {
+        located.message
+    };
     PolicyFailure {
         policy_id: id.to_owned(),
         rule: rule_name.map(str::to_owned),
         file,
         line: located.line.unwrap_or(rule.line),
-        message: located.message,
+        message,
     }
 }
 
@@ -276,11 +338,16 @@ fn finding(id: &str, rule: &Rule, r: &Value) -> Result<Finding, String> {
             let msg = map
                 .get(&Value::from("msg"))
                 .and_then(|m| m.as_string().ok())
-                .ok_or_else(|| "a result object has no `msg` string; return a string or an object with `msg`".to_owned())?
+                .ok_or_else(|| {
+                    "a result object has no `msg` string; return a string or an object with `msg`"
+                        .to_owned()
+                })?
                 .to_string();
-            let address = ["address", "resource"]
-                .iter()
-                .find_map(|k| map.get(&Value::from(*k)).and_then(|v| v.as_string().ok()).map(|s| s.to_string()));
+            let address = ["address", "resource"].iter().find_map(|k| {
+                map.get(&Value::from(*k))
+                    .and_then(|v| v.as_string().ok())
+                    .map(|s| s.to_string())
+            });
             let rest: BTreeMap<String, serde_json::Value> = map
                 .iter()
                 .filter_map(|(k, v)| {
@@ -291,7 +358,8 @@ fn finding(id: &str, rule: &Rule, r: &Value) -> Result<Finding, String> {
                     Some((k, serde_json::to_value(v).unwrap_or_default()))
                 })
                 .collect();
-            let metadata = (!rest.is_empty()).then(|| serde_json::to_string(&rest).unwrap_or_default());
+            let metadata =
+                (!rest.is_empty()).then(|| serde_json::to_string(&rest).unwrap_or_default());
             (msg, address, metadata)
         }
         other => (other.to_json_str().unwrap_or_default(), None, None),

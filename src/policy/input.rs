@@ -64,7 +64,9 @@ impl<'a> PlanInput<'a> {
     /// Indexes `json`, which must be the text `plan` was parsed from.
     pub fn new(json: &'a str, plan: &'a Plan<'a>) -> Result<Self, serde_json::Error> {
         let top: Vec<(Cow<'a, str>, &'a RawValue)> =
-            serde_json::from_str::<BTreeMap<Cow<'a, str>, &'a RawValue>>(json)?.into_iter().collect();
+            serde_json::from_str::<BTreeMap<Cow<'a, str>, &'a RawValue>>(json)?
+                .into_iter()
+                .collect();
         let section = |name: &str| top.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
         let rcs: Vec<&'a RawValue> = match section("resource_changes") {
             Some(raw) if raw.get() != "null" => serde_json::from_str(raw.get())?,
@@ -108,7 +110,11 @@ impl<'a> PlanInput<'a> {
     pub fn convert_changes(&self, indices: &[usize]) -> Vec<Value> {
         let one = |&i: &usize| convert(self.rcs[i]);
         if indices.len() > PAR_CHUNK {
-            indices.par_iter().with_min_len(PAR_CHUNK / 4).map(one).collect()
+            indices
+                .par_iter()
+                .with_min_len(PAR_CHUNK / 4)
+                .map(one)
+                .collect()
         } else {
             indices.iter().map(one).collect()
         }
@@ -122,7 +128,9 @@ impl<'a> PlanInput<'a> {
             InputUse::Paths(paths) => {
                 let mut by_key: BTreeMap<&str, Option<BTreeSet<&str>>> = BTreeMap::new();
                 for p in paths {
-                    let entry = by_key.entry(p[0].as_str()).or_insert_with(|| Some(BTreeSet::new()));
+                    let entry = by_key
+                        .entry(p[0].as_str())
+                        .or_insert_with(|| Some(BTreeSet::new()));
                     match (p.get(1), entry.as_mut()) {
                         (Some(child), Some(children)) => {
                             children.insert(child.as_str());
@@ -144,7 +152,8 @@ impl<'a> PlanInput<'a> {
                     }
                     None => convert(raw),
                     Some(children) => {
-                        let map: BTreeMap<Cow<str>, &RawValue> = serde_json::from_str(raw.get()).ok()?;
+                        let map: BTreeMap<Cow<str>, &RawValue> =
+                            serde_json::from_str(raw.get()).ok()?;
                         let picked: BTreeMap<Value, Value> = map
                             .iter()
                             .filter(|(k, _)| children.contains(k.as_ref()))
@@ -163,7 +172,10 @@ impl<'a> PlanInput<'a> {
     /// `configuration` holding the provider configuration and the resources of `types` only.
     pub fn slice(&self, changes: Vec<Value>, configuration: Value) -> Value {
         let mut obj = BTreeMap::new();
-        obj.insert(Value::from("format_version"), Value::from(self.format_version.as_str()));
+        obj.insert(
+            Value::from("format_version"),
+            Value::from(self.format_version.as_str()),
+        );
         if let Some(v) = &self.terraform_version {
             obj.insert(Value::from("terraform_version"), Value::from(v.as_str()));
         }
@@ -225,7 +237,11 @@ fn index_config<'a>(
             Cow::Borrowed(s) => s,
             Cow::Owned(_) => continue, // escaped type names do not exist in practice
         };
-        out.push(ConfigEntry { module: path.clone(), kind, raw: r });
+        out.push(ConfigEntry {
+            module: path.clone(),
+            kind,
+            raw: r,
+        });
     }
     for ((name, rc), (_, tc)) in raw.module_calls.iter().zip(&typed.module_calls) {
         if let (Some(rm), Some(tm)) = (&rc.module, &tc.module) {

@@ -42,11 +42,6 @@ pub fn builtin_sources(with_tests: bool) -> Vec<PolicySource> {
         .collect()
 }
 
-/// The embedded workflow definitions, by file name.
-pub fn builtin_workflows() -> &'static [(&'static str, &'static str)] {
-    embedded::BUILTIN_WORKFLOWS
-}
-
 /// What to load.
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
@@ -121,7 +116,11 @@ impl Package {
 
     /// Whether the engine may evaluate this package on type-indexed slices of the plan.
     pub fn is_indexed(&self) -> bool {
-        self.builtin && self.meta.as_ref().is_some_and(|m| m.scope == Scope::Resource)
+        self.builtin
+            && self
+                .meta
+                .as_ref()
+                .is_some_and(|m| m.scope == Scope::Resource)
     }
 }
 
@@ -131,14 +130,14 @@ pub struct PolicySet {
     pub(super) engine: Engine,
     pub(super) packages: Vec<Package>,
     pub(super) test_rules: Vec<Rule>,
-    pub(super) packages_of_tests: Vec<String>,
     pub(super) catalogue: Vec<(PolicyMeta, String)>,
-    pub(super) timeout: Duration,
 }
 
 impl std::fmt::Debug for PolicySet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PolicySet").field("packages", &self.packages.len()).finish()
+        f.debug_struct("PolicySet")
+            .field("packages", &self.packages.len())
+            .finish()
     }
 }
 
@@ -146,13 +145,18 @@ impl PolicySet {
     /// Loads policies and data, reporting every problem found.
     pub fn load(opts: &LoadOptions) -> Result<PolicySet, Vec<LoadError>> {
         let mut errors = Vec::new();
-        let mut sources = if opts.builtin { builtin_sources(opts.with_tests) } else { Vec::new() };
+        let mut sources = if opts.builtin {
+            builtin_sources(opts.with_tests)
+        } else {
+            Vec::new()
+        };
         for path in &opts.paths {
             match collect_files(path, &["rego"]) {
                 Ok(files) if files.is_empty() => errors.push(LoadError {
                     file: path.display().to_string(),
                     line: None,
-                    message: "no .rego files here; pass a policy file or a directory of them".into(),
+                    message: "no .rego files here; pass a policy file or a directory of them"
+                        .into(),
                 }),
                 Ok(files) => {
                     for f in files {
@@ -160,12 +164,24 @@ impl PolicySet {
                             continue;
                         }
                         match std::fs::read_to_string(&f) {
-                            Ok(text) => sources.push(PolicySource { file: f.display().to_string(), text, builtin: false }),
-                            Err(e) => errors.push(LoadError { file: f.display().to_string(), line: None, message: e.to_string() }),
+                            Ok(text) => sources.push(PolicySource {
+                                file: f.display().to_string(),
+                                text,
+                                builtin: false,
+                            }),
+                            Err(e) => errors.push(LoadError {
+                                file: f.display().to_string(),
+                                line: None,
+                                message: e.to_string(),
+                            }),
                         }
                     }
                 }
-                Err(e) => errors.push(LoadError { file: path.display().to_string(), line: None, message: e }),
+                Err(e) => errors.push(LoadError {
+                    file: path.display().to_string(),
+                    line: None,
+                    message: e,
+                }),
             }
         }
         Self::from_sources(sources, opts, errors)
@@ -206,20 +222,36 @@ impl PolicySet {
         match load_data(&opts.data_files) {
             Ok(data) => {
                 if let Err(e) = engine.add_data(data) {
-                    errors.push(LoadError { file: "--data".into(), line: None, message: e.to_string() });
+                    errors.push(LoadError {
+                        file: "--data".into(),
+                        line: None,
+                        message: e.to_string(),
+                    });
                 }
             }
             Err(mut es) => errors.append(&mut es),
         }
         if let Some(extra) = &opts.extra_data {
             if let Err(e) = engine.add_data(regorus::Value::from(extra.clone())) {
-                errors.push(LoadError { file: "<context>".into(), line: None, message: e.to_string() });
+                errors.push(LoadError {
+                    file: "<context>".into(),
+                    line: None,
+                    message: e.to_string(),
+                });
             }
         }
-        let facts = match engine.get_ast_as_json().map_err(|e| e.to_string()).and_then(|j| ast::analyse(&j)) {
+        let facts = match engine
+            .get_ast_as_json()
+            .map_err(|e| e.to_string())
+            .and_then(|j| ast::analyse(&j))
+        {
             Ok(f) => f,
             Err(message) => {
-                errors.push(LoadError { file: "<policies>".into(), line: None, message });
+                errors.push(LoadError {
+                    file: "<policies>".into(),
+                    line: None,
+                    message,
+                });
                 Vec::new()
             }
         };
@@ -237,15 +269,23 @@ impl PolicySet {
                     bad.name
                 )
             };
-            errors.push(LoadError { file: facts[i].file.clone(), line: Some(bad.line), message });
+            errors.push(LoadError {
+                file: facts[i].file.clone(),
+                line: Some(bad.line),
+                message,
+            });
         }
-        let (packages, test_rules, packages_of_tests) = build_packages(&facts, &metas, opts);
+        let (packages, test_rules) = build_packages(&facts, &metas, opts);
         let mut catalogue = Vec::new();
         let mut seen = BTreeSet::new();
         for (file, (meta, _)) in &metas {
             if let Some(m) = meta {
                 if !seen.insert(m.id.clone()) {
-                    errors.push(LoadError { file: file.clone(), line: None, message: format!("duplicate policy id `{}`", m.id) });
+                    errors.push(LoadError {
+                        file: file.clone(),
+                        line: None,
+                        message: format!("duplicate policy id `{}`", m.id),
+                    });
                 }
                 catalogue.push((m.clone(), file.clone()));
             }
@@ -254,11 +294,17 @@ impl PolicySet {
         if !errors.is_empty() {
             return Err(errors);
         }
-        let mut set = PolicySet { engine, packages, test_rules, packages_of_tests, catalogue, timeout: opts.timeout };
-        set.engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
-            limit: opts.timeout,
-            check_interval: std::num::NonZeroU32::new(64).expect("non-zero"),
-        });
+        let mut set = PolicySet {
+            engine,
+            packages,
+            test_rules,
+            catalogue,
+        };
+        set.engine
+            .set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+                limit: opts.timeout,
+                check_interval: std::num::NonZeroU32::new(64).expect("non-zero"),
+            });
         Ok(set)
     }
 
@@ -281,29 +327,34 @@ fn build_packages(
     facts: &[ModuleFacts],
     metas: &BTreeMap<String, (Option<PolicyMeta>, bool)>,
     opts: &LoadOptions,
-) -> (Vec<Package>, Vec<Rule>, Vec<String>) {
+) -> (Vec<Package>, Vec<Rule>) {
     let mut packages: BTreeMap<String, Package> = BTreeMap::new();
     let mut tests = Vec::new();
-    let mut test_pkgs = Vec::new();
     for m in facts {
         let (meta, builtin) = metas.get(&m.file).cloned().unwrap_or((None, false));
         for r in &m.rules {
             if r.name.starts_with("test_") {
-                tests.push(Rule { name: format!("data.{}.{}", m.package, r.name), kind: RuleKind::Deny, file: m.file.clone(), line: r.line });
-                test_pkgs.push(m.package.clone());
+                tests.push(Rule {
+                    name: format!("data.{}.{}", m.package, r.name),
+                    kind: RuleKind::Deny,
+                    file: m.file.clone(),
+                    line: r.line,
+                });
             }
         }
         if !builtin && !opts.namespaces.is_empty() && !opts.namespaces.contains(&m.package) {
             continue;
         }
-        let pkg = packages.entry(m.package.clone()).or_insert_with(|| Package {
-            name: m.package.clone(),
-            meta: None,
-            rules: Vec::new(),
-            has_exception: false,
-            input: InputUse::None,
-            builtin,
-        });
+        let pkg = packages
+            .entry(m.package.clone())
+            .or_insert_with(|| Package {
+                name: m.package.clone(),
+                meta: None,
+                rules: Vec::new(),
+                has_exception: false,
+                input: InputUse::None,
+                builtin,
+            });
         if meta.is_some() {
             pkg.meta = meta;
         }
@@ -314,13 +365,23 @@ fn build_packages(
             }
             if let Some(kind) = RuleKind::of(&r.name) {
                 if !pkg.rules.iter().any(|x| x.name == r.name) {
-                    pkg.rules.push(Rule { name: r.name.clone(), kind, file: m.file.clone(), line: r.line });
+                    pkg.rules.push(Rule {
+                        name: r.name.clone(),
+                        kind,
+                        file: m.file.clone(),
+                        line: r.line,
+                    });
                 }
             }
         }
     }
-    test_pkgs.dedup();
-    (packages.into_values().filter(|p| !p.rules.is_empty()).collect(), tests, test_pkgs)
+    (
+        packages
+            .into_values()
+            .filter(|p| !p.rules.is_empty())
+            .collect(),
+        tests,
+    )
 }
 
 /// Recursively lists files with the given extensions, sorted; a file path is returned as is.
@@ -335,13 +396,20 @@ pub(crate) fn collect_files(path: &Path, exts: &[&str]) -> Result<Vec<PathBuf>, 
         let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         for entry in entries.flatten() {
             let p = entry.path();
-            let hidden = p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+            let hidden = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with('.'));
             if hidden {
                 continue;
             }
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().and_then(|e| e.to_str()).is_some_and(|e| exts.contains(&e)) {
+            } else if p
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| exts.contains(&e))
+            {
                 out.push(p);
             }
         }
@@ -359,7 +427,11 @@ fn load_data(paths: &[PathBuf]) -> Result<regorus::Value, Vec<LoadError>> {
         let files = match collect_files(path, &["json", "yaml", "yml"]) {
             Ok(f) => f,
             Err(message) => {
-                errors.push(LoadError { file: path.display().to_string(), line: None, message });
+                errors.push(LoadError {
+                    file: path.display().to_string(),
+                    line: None,
+                    message,
+                });
                 continue;
             }
         };
@@ -368,7 +440,11 @@ fn load_data(paths: &[PathBuf]) -> Result<regorus::Value, Vec<LoadError>> {
             let text = match std::fs::read_to_string(&file) {
                 Ok(t) => t,
                 Err(e) => {
-                    errors.push(LoadError { file: name, line: None, message: e.to_string() });
+                    errors.push(LoadError {
+                        file: name,
+                        line: None,
+                        message: e.to_string(),
+                    });
                     continue;
                 }
             };
@@ -382,18 +458,30 @@ fn load_data(paths: &[PathBuf]) -> Result<regorus::Value, Vec<LoadError>> {
             let value = match value {
                 Ok(v @ serde_json::Value::Object(_)) => v,
                 Ok(_) => {
-                    errors.push(LoadError { file: name, line: None, message: "data must be an object at the top level".into() });
+                    errors.push(LoadError {
+                        file: name,
+                        line: None,
+                        message: "data must be an object at the top level".into(),
+                    });
                     continue;
                 }
                 Err((line, message)) => {
-                    errors.push(LoadError { file: name, line, message });
+                    errors.push(LoadError {
+                        file: name,
+                        line,
+                        message,
+                    });
                     continue;
                 }
             };
             let prefix: Vec<String> = if path.is_dir() {
                 file.parent()
                     .and_then(|p| p.strip_prefix(path).ok())
-                    .map(|rel| rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect())
+                    .map(|rel| {
+                        rel.components()
+                            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                            .collect()
+                    })
                     .unwrap_or_default()
             } else {
                 Vec::new()
@@ -407,7 +495,11 @@ fn load_data(paths: &[PathBuf]) -> Result<regorus::Value, Vec<LoadError>> {
                     .or_insert_with(|| serde_json::Value::Object(Default::default()));
             }
             if let Err(message) = merge(target, value) {
-                errors.push(LoadError { file: name, line: None, message });
+                errors.push(LoadError {
+                    file: name,
+                    line: None,
+                    message,
+                });
             }
         }
     }
@@ -424,7 +516,9 @@ fn merge(target: &mut serde_json::Value, value: serde_json::Value) -> Result<(),
             for (k, v) in v {
                 match t.get_mut(&k) {
                     Some(existing) if existing.is_object() && v.is_object() => merge(existing, v)?,
-                    Some(_) => return Err(format!("key `{k}` is defined by more than one data file")),
+                    Some(_) => {
+                        return Err(format!("key `{k}` is defined by more than one data file"))
+                    }
                     None => {
                         t.insert(k, v);
                     }
@@ -437,12 +531,22 @@ fn merge(target: &mut serde_json::Value, value: serde_json::Value) -> Result<(),
 }
 
 fn located(file: &str, message: &str) -> LoadError {
-    let line = message.strip_prefix("line ").and_then(|r| r.split(':').next()).and_then(|n| n.parse().ok());
+    let line = message
+        .strip_prefix("line ")
+        .and_then(|r| r.split(':').next())
+        .and_then(|n| n.parse().ok());
     let message = match line {
-        Some(_) => message.split_once(": ").map(|(_, m)| m.to_owned()).unwrap_or_else(|| message.to_owned()),
+        Some(_) => message
+            .split_once(": ")
+            .map(|(_, m)| m.to_owned())
+            .unwrap_or_else(|| message.to_owned()),
         None => message.to_owned(),
     };
-    LoadError { file: file.to_owned(), line, message }
+    LoadError {
+        file: file.to_owned(),
+        line,
+        message,
+    }
 }
 
 /// Turns a regorus diagnostic (`--> file:line:col` plus a caret display) into a located error.
@@ -456,6 +560,17 @@ pub(crate) fn regorus_error(file: &str, text: &str) -> LoadError {
         .lines()
         .find_map(|l| l.trim_start().strip_prefix("error: "))
         .map(str::to_owned)
-        .unwrap_or_else(|| text.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(text).trim().to_owned());
-    LoadError { file: file.to_owned(), line, message }
+        .unwrap_or_else(|| {
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .last()
+                .unwrap_or(text)
+                .trim()
+                .to_owned()
+        });
+    LoadError {
+        file: file.to_owned(),
+        line,
+        message,
+    }
 }

@@ -49,8 +49,10 @@ pub struct PolicyMeta {
     pub trivy: Vec<String>,
 }
 
+/// OPA's annotation fields; the ones planguard does not use are accepted for compatibility.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+#[allow(dead_code)]
 struct Annotation {
     title: Option<String>,
     description: Option<String>,
@@ -93,7 +95,10 @@ struct Custom {
 /// carries no planguard `custom.id`; an error names the line of a malformed block.
 pub fn parse(source: &str) -> Result<Option<PolicyMeta>, String> {
     let lines: Vec<&str> = source.lines().collect();
-    let Some(pkg) = lines.iter().position(|l| l.trim_start().starts_with("package ")) else {
+    let Some(pkg) = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("package "))
+    else {
         return Ok(None);
     };
     // The block is the run of comment lines directly above `package`, starting at `# METADATA`.
@@ -101,7 +106,10 @@ pub fn parse(source: &str) -> Result<Option<PolicyMeta>, String> {
     while start > 0 && lines[start - 1].trim_start().starts_with('#') {
         start -= 1;
     }
-    let Some(offset) = lines[start..pkg].iter().position(|l| l.trim() == "# METADATA") else {
+    let Some(offset) = lines[start..pkg]
+        .iter()
+        .position(|l| l.trim() == "# METADATA")
+    else {
         return Ok(None);
     };
     let first = start + offset + 1;
@@ -115,10 +123,20 @@ pub fn parse(source: &str) -> Result<Option<PolicyMeta>, String> {
         .join("\n");
     let annotation: Annotation = serde_yaml::from_str(&yaml)
         .map_err(|e| format!("line {}: invalid METADATA block: {e}", first + 1))?;
-    let Some(custom) = annotation.custom else { return Ok(None) };
-    let missing = |what: &str| format!("line {}: METADATA for {} has no {what}", first + 1, custom.id);
+    let Some(custom) = annotation.custom else {
+        return Ok(None);
+    };
+    let missing = |what: &str| {
+        format!(
+            "line {}: METADATA for {} has no {what}",
+            first + 1,
+            custom.id
+        )
+    };
     let title = annotation.title.ok_or_else(|| missing("title"))?;
-    let description = annotation.description.ok_or_else(|| missing("description"))?;
+    let description = annotation
+        .description
+        .ok_or_else(|| missing("description"))?;
     if custom.scope == Scope::Resource && custom.resource_types.is_empty() {
         return Err(format!(
             "line {}: METADATA for {} has scope `resource` but no resource_types",
@@ -158,7 +176,10 @@ mod tests {
 
     #[test]
     fn plain_policies_have_none_and_bad_blocks_name_the_line() {
-        assert_eq!(parse("package main\ndeny contains \"x\" if { true }\n").unwrap(), None);
+        assert_eq!(
+            parse("package main\ndeny contains \"x\" if { true }\n").unwrap(),
+            None
+        );
         let err = parse("# METADATA\n# title: [\npackage p\n").unwrap_err();
         assert!(err.starts_with("line 2: invalid METADATA block"), "{err}");
         let err = parse("# METADATA\n# title: t\n# description: d\n# custom:\n#   id: a\n#   level: error\n#   remediation: r\npackage p\n").unwrap_err();

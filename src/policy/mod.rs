@@ -52,9 +52,13 @@ pub enum RuleKind {
 impl RuleKind {
     /// Classifies a rule name: `deny`, `deny_x`, `violation_y_z`, `warn`, ...
     pub fn of(name: &str) -> Option<RuleKind> {
-        let (kind, rest) = [("deny", RuleKind::Deny), ("violation", RuleKind::Violation), ("warn", RuleKind::Warn)]
-            .into_iter()
-            .find_map(|(prefix, kind)| name.strip_prefix(prefix).map(|rest| (kind, rest)))?;
+        let (kind, rest) = [
+            ("deny", RuleKind::Deny),
+            ("violation", RuleKind::Violation),
+            ("warn", RuleKind::Warn),
+        ]
+        .into_iter()
+        .find_map(|(prefix, kind)| name.strip_prefix(prefix).map(|rest| (kind, rest)))?;
         let suffix_ok = rest.is_empty()
             || rest.strip_prefix('_').is_some_and(|s| {
                 !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')

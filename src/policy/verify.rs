@@ -46,7 +46,10 @@ pub fn run_tests(set: &PolicySet, filter: Option<&str>) -> Vec<TestReport> {
                     Ok(_) => TestOutcome::Fail,
                     Err(e) => {
                         let located = regorus_error(&test.file, &e.to_string());
-                        let at = located.line.map(|l| format!("line {l}: ")).unwrap_or_default();
+                        let at = located
+                            .line
+                            .map(|l| format!("line {l}: "))
+                            .unwrap_or_default();
                         TestOutcome::Error(format!("{at}{}", located.message))
                     }
                 };

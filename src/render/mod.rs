@@ -47,7 +47,8 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
 /// The one-line summary every format shares.
 pub fn summary_line(report: &Report) -> String {
     let t = report.totals();
-    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut parts = vec![
         plural(t.plans, "plan", "plans"),
         plural(t.errors, "error", "errors"),
@@ -60,7 +61,11 @@ pub fn summary_line(report: &Report) -> String {
         parts.push(plural(t.policy_failures, "policy error", "policy errors"));
     }
     if t.unreadable_plans > 0 {
-        parts.push(plural(t.unreadable_plans, "unreadable plan", "unreadable plans"));
+        parts.push(plural(
+            t.unreadable_plans,
+            "unreadable plan",
+            "unreadable plans",
+        ));
     }
     parts.join(", ")
 }

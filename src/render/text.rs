@@ -40,12 +40,23 @@ pub fn text(report: &Report, color: bool) -> String {
         let _ = writeln!(
             out,
             "  plan: +{} ~{} -{} -/+{} ({} resource changes)",
-            c.create, c.update, c.delete, c.replace, plan.changes.len()
+            c.create,
+            c.update,
+            c.delete,
+            c.replace,
+            plan.changes.len()
         );
-        let symbols: BTreeMap<&str, &str> = plan.changes.iter().map(|c| (c.address.as_str(), c.symbol)).collect();
+        let symbols: BTreeMap<&str, &str> = plan
+            .changes
+            .iter()
+            .map(|c| (c.address.as_str(), c.symbol))
+            .collect();
         let mut by_resource: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
         for f in &plan.evaluation.findings {
-            by_resource.entry(f.address.as_deref().unwrap_or("")).or_default().push(f);
+            by_resource
+                .entry(f.address.as_deref().unwrap_or(""))
+                .or_default()
+                .push(f);
         }
         for (address, findings) in &by_resource {
             let header = if address.is_empty() {
@@ -55,12 +66,26 @@ pub fn text(report: &Report, color: bool) -> String {
             };
             let _ = writeln!(out, "\n  {}", st.paint("1", &header));
             for f in findings {
-                let _ = writeln!(out, "    {} [{}] {}", st.level(f.level), f.policy_id, f.message);
-                let _ = writeln!(out, "      {}", st.paint("2", &format!("{}:{} ({})", f.file, f.line, f.rule)));
+                let _ = writeln!(
+                    out,
+                    "    {} [{}] {}",
+                    st.level(f.level),
+                    f.policy_id,
+                    f.message
+                );
+                let _ = writeln!(
+                    out,
+                    "      {}",
+                    st.paint("2", &format!("{}:{} ({})", f.file, f.line, f.rule))
+                );
             }
         }
         for e in &plan.evaluation.exempted {
-            let _ = writeln!(out, "\n  exception: {} {} exempted {} result(s)", e.policy_id, e.rule, e.results);
+            let _ = writeln!(
+                out,
+                "\n  exception: {} {} exempted {} result(s)",
+                e.policy_id, e.rule, e.results
+            );
         }
         for f in &plan.evaluation.failures {
             let _ = writeln!(
@@ -71,11 +96,19 @@ pub fn text(report: &Report, color: bool) -> String {
                 f.line,
                 f.message,
                 f.policy_id,
-                f.rule.as_deref().map(|r| format!(" {r}")).unwrap_or_default()
+                f.rule
+                    .as_deref()
+                    .map(|r| format!(" {r}"))
+                    .unwrap_or_default()
             );
         }
         if by_resource.is_empty() && plan.evaluation.failures.is_empty() {
-            let _ = writeln!(out, "  {} ({} policies)", st.paint("32", "no findings"), plan.evaluation.policies);
+            let _ = writeln!(
+                out,
+                "  {} ({} policies)",
+                st.paint("32", "no findings"),
+                plan.evaluation.policies
+            );
         }
         out.push('\n');
     }

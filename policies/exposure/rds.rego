@@ -1,0 +1,27 @@
+# METADATA
+# title: RDS instances are not publicly accessible
+# description: |
+#   A publicly accessible DB instance gets a public DNS name and IP, so the database listener
+#   is one security group rule away from the internet.
+# custom:
+#   id: aws-rds-publicly-accessible
+#   level: error
+#   resource_types: [aws_db_instance]
+#   remediation: Set `publicly_accessible = false` (the default) and reach the database from inside the VPC, through a bastion, VPN or RDS Proxy.
+#   checkov: [CKV_AWS_17]
+#   trivy: [AVD-AWS-0180]
+package planguard.exposure.rds
+
+import data.planguard.exposure.helpers
+import data.planguard.lib
+import rego.v1
+
+deny contains lib.result(rc, sprintf("%s: DB instance is publicly accessible (publicly_accessible = true)", [rc.address])) if {
+	some rc in lib.changes("aws_db_instance")
+	helpers.enabled(rc, ["publicly_accessible"], false)
+}
+
+warn contains lib.unknown_result(rc, "`publicly_accessible`") if {
+	some rc in lib.changes("aws_db_instance")
+	helpers.unknown_setting(rc, ["publicly_accessible"])
+}

@@ -1,0 +1,280 @@
+# Helpers for the tagging policies: which resource types carry tags, and what a resource's
+# tags will be once applied (its own `tags` merged over the AWS provider's `default_tags`).
+package planguard.tagging.helpers
+
+import data.planguard.lib
+import rego.v1
+
+# AWS resource types that carry cost-allocation tags. The policies' `resource_types` metadata
+# lists exactly this set (the engine only feeds a policy the types it names), so keep the two
+# in step. Sub-resources that cannot be tagged (policies, attachments, rules, associations)
+# are deliberately absent, and so are listeners and listener rules, whose cost is billed on
+# the load balancer.
+#
+# aws_autoscaling_group is included with its own reader: its tags are `tag` blocks (or, in
+# provider versions before 5.0, a `tags` list of maps), it has no `tags_all`, and the provider's
+# `default_tags` are never applied to it.
+taggable_types := {
+	"aws_acm_certificate",
+	"aws_acmpca_certificate_authority",
+	"aws_alb",
+	"aws_alb_target_group",
+	"aws_ami",
+	"aws_api_gateway_rest_api",
+	"aws_api_gateway_stage",
+	"aws_apigatewayv2_api",
+	"aws_apigatewayv2_stage",
+	"aws_appsync_graphql_api",
+	"aws_athena_workgroup",
+	"aws_autoscaling_group",
+	"aws_backup_plan",
+	"aws_backup_vault",
+	"aws_batch_compute_environment",
+	"aws_batch_job_queue",
+	"aws_cloudfront_distribution",
+	"aws_cloudtrail",
+	"aws_cloudwatch_event_bus",
+	"aws_cloudwatch_event_rule",
+	"aws_cloudwatch_log_group",
+	"aws_cloudwatch_metric_alarm",
+	"aws_codebuild_project",
+	"aws_codecommit_repository",
+	"aws_codepipeline",
+	"aws_cognito_user_pool",
+	"aws_customer_gateway",
+	"aws_dax_cluster",
+	"aws_db_instance",
+	"aws_db_option_group",
+	"aws_db_parameter_group",
+	"aws_db_subnet_group",
+	"aws_docdb_cluster",
+	"aws_docdb_cluster_instance",
+	"aws_dynamodb_table",
+	"aws_ebs_snapshot",
+	"aws_ebs_volume",
+	"aws_ec2_capacity_reservation",
+	"aws_ec2_client_vpn_endpoint",
+	"aws_ec2_host",
+	"aws_ec2_transit_gateway",
+	"aws_ec2_transit_gateway_route_table",
+	"aws_ec2_transit_gateway_vpc_attachment",
+	"aws_ecr_repository",
+	"aws_ecs_cluster",
+	"aws_ecs_service",
+	"aws_ecs_task_definition",
+	"aws_efs_file_system",
+	"aws_egress_only_internet_gateway",
+	"aws_eip",
+	"aws_eks_cluster",
+	"aws_eks_fargate_profile",
+	"aws_eks_node_group",
+	"aws_elastic_beanstalk_environment",
+	"aws_elasticache_cluster",
+	"aws_elasticache_replication_group",
+	"aws_elasticache_subnet_group",
+	"aws_elasticsearch_domain",
+	"aws_elb",
+	"aws_emr_cluster",
+	"aws_fsx_lustre_file_system",
+	"aws_fsx_ontap_file_system",
+	"aws_fsx_openzfs_file_system",
+	"aws_fsx_windows_file_system",
+	"aws_glacier_vault",
+	"aws_globalaccelerator_accelerator",
+	"aws_glue_crawler",
+	"aws_glue_job",
+	"aws_iam_instance_profile",
+	"aws_iam_policy",
+	"aws_iam_role",
+	"aws_iam_user",
+	"aws_instance",
+	"aws_internet_gateway",
+	"aws_key_pair",
+	"aws_kinesis_firehose_delivery_stream",
+	"aws_kinesis_stream",
+	"aws_kms_key",
+	"aws_lambda_function",
+	"aws_launch_template",
+	"aws_lb",
+	"aws_lb_target_group",
+	"aws_memorydb_cluster",
+	"aws_mq_broker",
+	"aws_msk_cluster",
+	"aws_nat_gateway",
+	"aws_neptune_cluster",
+	"aws_neptune_cluster_instance",
+	"aws_network_acl",
+	"aws_network_interface",
+	"aws_networkfirewall_firewall",
+	"aws_opensearch_domain",
+	"aws_rds_cluster",
+	"aws_rds_cluster_instance",
+	"aws_rds_cluster_parameter_group",
+	"aws_redshift_cluster",
+	"aws_route53_health_check",
+	"aws_route53_resolver_endpoint",
+	"aws_route53_zone",
+	"aws_route_table",
+	"aws_s3_bucket",
+	"aws_sagemaker_endpoint",
+	"aws_sagemaker_model",
+	"aws_sagemaker_notebook_instance",
+	"aws_secretsmanager_secret",
+	"aws_security_group",
+	"aws_sfn_state_machine",
+	"aws_sns_topic",
+	"aws_spot_instance_request",
+	"aws_sqs_queue",
+	"aws_ssm_parameter",
+	"aws_subnet",
+	"aws_transfer_server",
+	"aws_vpc",
+	"aws_vpc_dhcp_options",
+	"aws_vpc_endpoint",
+	"aws_vpc_peering_connection",
+	"aws_vpn_connection",
+	"aws_vpn_gateway",
+	"aws_wafv2_web_acl",
+	"aws_workspaces_workspace",
+}
+
+# The changes of taggable types that create or update an object (deletions never count).
+taggable_changes contains rc if {
+	kinds := {c.type | some c in input.resource_changes; c.type in taggable_types}
+	some kind in kinds
+	some rc in lib.changes(kind)
+}
+
+# --- A tag's state ---------------------------------------------------------------------------
+#
+# tag_state(rc, key) is one of
+#   {"state": "known", "value": v}  the tag will be set to v
+#   {"state": "unknown"}            the plan cannot tell the tag's value (or whether it is set)
+#   {"state": "absent"}             the tag will not be set
+#
+# `tags_all` (the provider's merge of `default_tags` and the resource's `tags`) is used where
+# the plan knows it. Otherwise the merge is done here: the resource's `tags` over the
+# `default_tags` of the provider configuration the resource uses.
+
+known(v) := {"state": "known", "value": v}
+
+unknown_state := {"state": "unknown"}
+
+absent_state := {"state": "absent"}
+
+tag_state(rc, key) := asg_tag_state(rc, key) if {
+	rc.type == "aws_autoscaling_group"
+} else := map_state(rc, "tags_all", key) if {
+	tags_all_known(rc)
+} else := fallback_state(rc, key)
+
+# The value of `key` in the map attribute `attr`, by key.
+map_state(rc, attr, key) := unknown_state if {
+	lib.unknown(rc, [attr, key])
+} else := known(v) if {
+	v := lib.after(rc)[attr][key]
+	v != null
+} else := absent_state
+
+tags_all_known(rc) if {
+	is_object(lib.after(rc).tags_all)
+	not lib.unknown(rc, ["tags_all"])
+}
+
+# tags_all is missing or unknown: the resource's own tags win over the provider defaults.
+fallback_state(rc, key) := unknown_state if {
+	lib.unknown(rc, ["tags"])
+} else := s if {
+	s := map_state(rc, "tags", key)
+	s.state != "absent"
+} else := default_tag_state(rc, key)
+
+default_tag_state(rc, key) := unknown_state if {
+	not default_tags_known(rc)
+} else := known(v) if {
+	v := default_tags(rc)[key]
+	v != null
+} else := absent_state
+
+# --- Provider default_tags -------------------------------------------------------------------
+
+# The provider_config key of the provider configuration a change uses: "aws", "aws.west",
+# "module.app:aws" (or "app:aws" in Terraform before 0.14). Without configuration: "aws".
+provider_key(rc) := key if {
+	key := lib.config_block(rc).provider_config_key
+	is_string(key)
+} else := "aws"
+
+# The AWS provider configuration a change uses. An entry for a module that only names the
+# provider (no configuration block, so no expressions) means the module inherits the root
+# module's configuration of the same name, as older Terraform versions write it; so does a
+# module key that is not in the map at all.
+provider(rc) := p if {
+	p := lib.aws_providers[provider_key(rc)]
+	not inherited_placeholder(p)
+} else := p if {
+	parts := split(provider_key(rc), ":")
+	p := lib.aws_providers[parts[count(parts) - 1]]
+}
+
+inherited_placeholder(p) if {
+	p.module_address
+	not p.expressions
+}
+
+# The `tags` expression of the provider's default_tags block, when there is one.
+default_tags_expression(rc) := e if {
+	some block in provider(rc).expressions.default_tags
+	e := block.tags
+}
+
+# Default tags are known when the provider has none, or sets them to a constant map.
+default_tags_known(rc) if not default_tags_expression(rc)
+
+default_tags_known(rc) if is_object(default_tags_expression(rc).constant_value)
+
+default_tags(rc) := t if {
+	t := default_tags_expression(rc).constant_value
+	is_object(t)
+} else := {}
+
+# --- Auto Scaling groups -----------------------------------------------------------------------
+
+# Tag entries of an Auto Scaling group with their path: `tag` blocks, and the `tags` list of
+# maps of provider versions before 5.0.
+asg_entries(rc) := [[[attr, i], e] |
+	some attr in ["tag", "tags"]
+	some i, e in object.get(lib.after(rc), attr, [])
+	is_object(e)
+]
+
+asg_tag_state(rc, key) := unknown_state if {
+	some attr in ["tag", "tags"]
+	lib.unknown(rc, [attr])
+} else := unknown_state if {
+	some entry in asg_entries(rc)
+	entry[1].key == key
+	lib.unknown(rc, array.concat(entry[0], ["value"]))
+} else := known(v) if {
+	some entry in asg_entries(rc)
+	entry[1].key == key
+	v := entry[1].value
+	v != null
+} else := unknown_state if {
+	# a tag whose key is unknown could be this one
+	some attr in ["tag", "tags"]
+	some e in object.get(object.get(rc.change, "after_unknown", {}), attr, [])
+	object.get(e, "key", false) == true
+} else := absent_state
+
+# --- Messages ------------------------------------------------------------------------------------
+
+# "tag Owner" / "tags CostCenter, Owner"
+tag_list(keys) := sprintf("tag %s", [keys[0]]) if {
+	count(keys) == 1
+} else := sprintf("tags %s", [concat(", ", keys)])
+
+# Where a resource's tags come from, for the remediation hint in a message.
+source_hint(rc) := "Auto Scaling groups do not receive the provider's default_tags; add `tag` blocks" if {
+	rc.type == "aws_autoscaling_group"
+} else := "set them in `tags` or in the provider's `default_tags`"

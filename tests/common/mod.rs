@@ -1,0 +1,38 @@
+//! Shared helpers for the integration tests: running the real binary on fixtures.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn testdata(rel: &str) -> PathBuf {
+    root().join("testdata").join(rel)
+}
+
+/// Runs `planguard ARGS` in the repository root.
+pub fn planguard(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_planguard"))
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the planguard binary runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The `tofu` or `terraform` binary the tests use: tofu preferred.
+pub fn tofu() -> PathBuf {
+    planguard::plan::find_binary()
+        .expect("tofu or terraform on PATH")
+        .path
+}

@@ -1,0 +1,210 @@
+//! Conftest compatibility: a policy set written for `conftest test --all-namespaces` gives the
+//! same verdicts here. The expected verdicts are conftest's documented semantics applied to
+//! `testdata/conftest/plan.json`: every package's `deny`/`violation`/`warn` rules (with
+//! suffixes) count, results are strings or objects with `msg`, and an `exception` naming a
+//! rule's suffix exempts that whole rule for the input.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn check_json(args: &[&str]) -> (i32, Value) {
+    let mut full = vec!["check", "--no-builtin", "--format", "json"];
+    full.extend_from_slice(args);
+    let out = planguard(&full);
+    let json: Value = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&out), stderr(&out)));
+    (out.status.code().unwrap(), json)
+}
+
+fn messages(report: &Value, level: &str) -> Vec<String> {
+    let mut v: Vec<String> = report["plans"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["level"] == level)
+        .map(|f| {
+            format!(
+                "{} {}: {}",
+                f["policy_id"].as_str().unwrap(),
+                f["rule"].as_str().unwrap(),
+                f["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+const PLAN: &str = "testdata/conftest/plan.json";
+
+#[test]
+fn all_namespaces_with_data_and_exceptions_match_conftest() {
+    let (code, report) = check_json(&[
+        "-p",
+        "testdata/conftest/policy",
+        "-d",
+        "testdata/conftest/data",
+        PLAN,
+    ]);
+    assert_eq!(code, 1, "failures exit 1");
+    assert_eq!(
+        messages(&report, "error"),
+        [
+            "main deny: aws_s3_bucket.public: bucket ACL public-read makes it public",
+            "main violation: deleting bucket aws_s3_bucket.old",
+            "terraform.s3 deny: aws_s3_bucket_versioning.public: versioning must be enabled",
+        ]
+    );
+    assert_eq!(
+        messages(&report, "warning"),
+        ["main warn: aws_instance.legacy: instance type m4.xlarge is not in the approved list"]
+    );
+    // The exception names "tags", so deny_tags is exempted for this input: conftest's
+    // "1 exception", and none of its three results are failures.
+    let exempted = &report["plans"][0]["exempted"];
+    assert_eq!(exempted.as_array().unwrap().len(), 1, "{exempted}");
+    assert_eq!(exempted[0]["rule"], "deny_tags");
+    assert_eq!(exempted[0]["results"], 3);
+    assert_eq!(report["summary"]["errors"], 3);
+    assert_eq!(report["summary"]["warnings"], 1);
+    assert_eq!(report["summary"]["exempted"], 1);
+}
+
+#[test]
+fn object_results_keep_their_metadata_and_address() {
+    let (_, report) = check_json(&[
+        "-p",
+        "testdata/conftest/policy",
+        "-d",
+        "testdata/conftest/data",
+        PLAN,
+    ]);
+    let v = report["plans"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "violation")
+        .unwrap()
+        .clone();
+    assert_eq!(v["address"], "aws_s3_bucket.old");
+    assert_eq!(v["metadata"], r#"{"severity":"high"}"#);
+    assert!(v["file"]
+        .as_str()
+        .unwrap()
+        .ends_with("testdata/conftest/policy/main.rego"));
+    assert_eq!(v["line"], 40, "the line of the violation rule");
+}
+
+#[test]
+fn namespace_selects_packages() {
+    let (_, report) = check_json(&[
+        "-p",
+        "testdata/conftest/policy",
+        "-d",
+        "testdata/conftest/data",
+        "-n",
+        "terraform.s3",
+        PLAN,
+    ]);
+    assert_eq!(
+        messages(&report, "error"),
+        ["terraform.s3 deny: aws_s3_bucket_versioning.public: versioning must be enabled"]
+    );
+    assert!(messages(&report, "warning").is_empty());
+}
+
+#[test]
+fn data_is_required_by_the_policy_that_reads_it() {
+    // Without the data file, `data.allowed.instance_types` is undefined, so `not ... in`
+    // holds for every instance: both are warned about, exactly as conftest would.
+    let (_, report) = check_json(&["-p", "testdata/conftest/policy", PLAN]);
+    assert_eq!(messages(&report, "warning").len(), 2);
+}
+
+#[test]
+fn rego_v0_needs_the_flag() {
+    let out = planguard(&["check", "--no-builtin", "-p", "testdata/conftest/v0", PLAN]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("testdata/conftest/v0/legacy.rego:3"),
+        "names file and line: {err}"
+    );
+    assert!(err.contains("`if` keyword is required"), "{err}");
+
+    let (code, report) = check_json(&["--rego-v0", "-p", "testdata/conftest/v0", PLAN]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        messages(&report, "error"),
+        ["legacy deny: aws_instance.legacy: AMI id looks wrong"]
+    );
+}
+
+#[test]
+fn fail_on_controls_the_exit_code() {
+    let base = [
+        "-p",
+        "testdata/conftest/policy",
+        "-d",
+        "testdata/conftest/data",
+        "-n",
+        "main",
+    ];
+    let code = |extra: &[&str]| {
+        let mut args = vec!["check", "--no-builtin"];
+        args.extend_from_slice(&base);
+        args.extend_from_slice(extra);
+        args.push(PLAN);
+        planguard(&args).status.code().unwrap()
+    };
+    assert_eq!(code(&[]), 1);
+    assert_eq!(code(&["--fail-on", "never"]), 0);
+    assert_eq!(code(&["--fail-on", "warning"]), 1);
+    // Only warnings left when the error rules are filtered out by namespace: pass by default,
+    // fail with --fail-on warning.
+    let warn_only = |fail_on: &str| {
+        planguard(&[
+            "check",
+            "--no-builtin",
+            "-p",
+            "testdata/conftest/policy/main.rego",
+            "-n",
+            "main",
+            "--fail-on",
+            fail_on,
+            "testdata/inputs/../conftest/plan.json",
+        ])
+        .status
+        .code()
+        .unwrap()
+    };
+    assert_eq!(warn_only("error"), 1, "main still has deny findings");
+    assert_eq!(warn_only("never"), 0);
+}
+
+#[test]
+fn quiet_prints_nothing_when_passing() {
+    let out = planguard(&[
+        "check",
+        "--no-builtin",
+        "-q",
+        "-p",
+        "testdata/conftest/policy/s3.rego",
+        "testdata/inputs/state-show.json",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "unusable input is never quiet");
+    let out = planguard(&[
+        "check",
+        "--no-builtin",
+        "-q",
+        "-p",
+        "testdata/conftest/policy/s3.rego",
+        "--fail-on",
+        "never",
+        PLAN,
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out), "");
+}
