@@ -187,7 +187,7 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
     PlanReport {
         name: text.name.clone(),
         error: None,
-        format_version: Some(plan.format_version.to_string()),
+        format_version: plan.format_version.map(|v| v.to_string()),
         terraform_version: plan.terraform_version.as_deref().map(str::to_owned),
         counts: plan.change_counts(),
         changes,

@@ -99,6 +99,9 @@ pub struct CheckArgs {
     /// The `tofu` or `terraform` binary for binary plans (default: `tofu`, else `terraform`, on PATH).
     #[arg(long, value_name = "PATH", env = "PLANGUARD_TOFU")]
     pub tofu: Option<PathBuf>,
+    /// Print the time each policy took, slowest first, to stderr.
+    #[arg(long)]
+    pub profile: bool,
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +202,9 @@ fn run_check(args: CheckArgs) -> Result<i32> {
     };
     let report = check::check(&args.plans, &show, &set);
     let code = report.exit_code(args.fail_on);
+    if args.profile {
+        print_profile(&report);
+    }
     if args.quiet && code == 0 {
         return Ok(0);
     }
@@ -220,6 +226,23 @@ fn run_check(args: CheckArgs) -> Result<i32> {
         }
     }
     Ok(code)
+}
+
+fn print_profile(report: &check::Report) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "total {:.3?}", report.duration);
+    for plan in &report.plans {
+        let mut rows: Vec<_> = plan.evaluation.timings.iter().collect();
+        rows.sort_by(|a, b| b.1.cmp(a.1));
+        let _ = writeln!(
+            err,
+            "{}: policy time (summed over threads and slices)",
+            plan.name
+        );
+        for (id, d) in rows.iter().take(20) {
+            let _ = writeln!(err, "  {:>10.3?}  {id}", d);
+        }
+    }
 }
 
 fn run_test(args: TestArgs) -> Result<i32> {

@@ -3,6 +3,12 @@
 use clap::Parser;
 
 fn main() {
+    // regorus reports undefined values through `anyhow` errors on its hot path; with
+    // RUST_BACKTRACE set, each of those would capture a backtrace (10x slower evaluation).
+    // planguard's own errors never print backtraces, so library backtraces are turned off.
+    if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
+        std::env::set_var("RUST_LIB_BACKTRACE", "0");
+    }
     let cli = planguard::cli::Cli::parse();
     let code = match planguard::cli::run(cli) {
         Ok(code) => code,

@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use planguard::plan::{parse, PlanError, PlanInput, PlanText, ShowOptions};
+use planguard::plan::{parse, PlanError, PlanText, ShowOptions};
+use planguard::policy::PlanInput;
 use planguard::policy::{LoadOptions, PolicySet};
 
 fn corpus() -> PathBuf {

@@ -20,7 +20,7 @@ import rego.v1
 deny contains lib.result(rc, msg) if {
 	some rc in lib.changes("aws_dms_replication_instance")
 	helpers.enabled(rc, ["publicly_accessible"], true)
-	msg := sprintf("%s: DMS replication instance is publicly accessible (publicly_accessible = true%s)", [rc.address, helpers.default_note(rc, ["publicly_accessible"])])
+	msg := sprintf("%s: DMS replication instance is publicly accessible (%s)", [rc.address, helpers.setting_text(rc, ["publicly_accessible"], "true")])
 }
 
 warn contains lib.unknown_result(rc, "`publicly_accessible`") if {

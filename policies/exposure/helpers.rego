@@ -69,10 +69,13 @@ enabled(rc, path, true) if {
 	unset_in_config(rc, path)
 }
 
-# A note for messages when the configuration leaves the attribute unset, else "".
-default_note(rc, path) := " (the default when it is not set)" if {
+# How a setting got its value, for messages: "publicly_accessible = true", or "publicly_accessible
+# is not set and defaults to true" when the configuration leaves it unset.
+setting_text(rc, path, value_text) := sprintf("%s is not set and defaults to %s", [path_text(path), value_text]) if {
 	unset_in_config(rc, path)
-} else := ""
+} else := sprintf("%s = %s", [path_text(path), value_text])
+
+path_text(path) := concat(".", [sprintf("%v", [p]) | some p in path; not is_number(p)])
 
 # True for a change that leaves an object in place after apply (not a plain delete),
 # including unchanged resources: used for context resources such as public access blocks.
@@ -278,6 +281,41 @@ account_flag(flag) if {
 	lib.value(a, [flag], false) == true
 }
 
+# Bucket-level blocks indexed by the resource their `bucket` references (module path included,
+# e.g. "vpc/aws_s3_bucket.logs") and by their known bucket name, so that each bucket, policy or
+# ACL compares itself with a few candidate blocks rather than with every block in the plan.
+blocks_by_ref[key] contains pab if {
+	some pab in bucket_blocks
+	some ref in lib.references(pab, "bucket")
+	key := ref_key(pab, ref)
+}
+
+blocks_by_name[name] contains pab if {
+	some pab in bucket_blocks
+	name := lib.value(pab, ["bucket"], null)
+	is_string(name)
+	name != ""
+}
+
+# The module path of `rc` and the resource a reference names, without instance keys.
+ref_key(rc, ref) := concat("/", array.concat(lib.module_path(rc), [resource_of(ref)]))
+
+resource_of(ref) := concat(".", array.slice(split(regex.replace(ref, `\[[^\]]*\]`, ""), "."), 0, 2))
+
+# Index lookups that are empty, not undefined, when nothing is indexed under the key.
+by_name(v) := {pab | some pab in blocks_by_name[v]}
+
+by_ref(key) := {pab | some pab in blocks_by_ref[key]}
+
+# Candidate blocks for a bucket resource (a block's `bucket` points at it).
+bucket_candidates(bucket) := by_ref(ref_key(bucket, lib.config_address(bucket))) | by_name(lib.value(bucket, ["bucket"], null))
+
+# Candidate blocks for a resource whose `attr` names a bucket (a policy, an ACL).
+target_candidates(rc, attr) := {pab |
+	some ref in lib.references(rc, attr)
+	some pab in by_ref(ref_key(rc, ref))
+} | by_name(lib.value(rc, [attr], null))
+
 # True when `a`'s `attr_a` and `b`'s `attr_b` name the same target in the same module (e.g. the
 # `bucket` of a bucket policy and of a public access block): both reference the same resource,
 # or both are the same known value.
@@ -299,7 +337,7 @@ same_target(a, attr_a, b, attr_b) if {
 # True when `flag` is known true on a bucket-level block for the same bucket as `rc`'s `attr`,
 # or on an account-level block.
 bucket_flag(rc, attr, flag) if {
-	some pab in bucket_blocks
+	some pab in target_candidates(rc, attr)
 	same_target(rc, attr, pab, "bucket")
 	not lib.unknown(pab, [flag])
 	lib.value(pab, [flag], false) == true
@@ -307,9 +345,15 @@ bucket_flag(rc, attr, flag) if {
 
 bucket_flag(_, _, flag) if account_flag(flag)
 
-# The same for a legacy aws_s3_bucket argument, where the block's `bucket` points at the bucket.
+# A bucket-level block whose `bucket` points at the bucket `bucket`.
+has_block(bucket) if {
+	some pab in bucket_candidates(bucket)
+	lib.links_to(pab, "bucket", bucket, "bucket")
+}
+
+# The same as bucket_flag for a legacy aws_s3_bucket argument.
 own_bucket_flag(bucket, flag) if {
-	some pab in bucket_blocks
+	some pab in bucket_candidates(bucket)
 	lib.links_to(pab, "bucket", bucket, "bucket")
 	not lib.unknown(pab, [flag])
 	lib.value(pab, [flag], false) == true

@@ -18,7 +18,7 @@ import rego.v1
 deny contains lib.result(rc, msg) if {
 	some rc in lib.changes("aws_redshift_cluster")
 	helpers.enabled(rc, ["publicly_accessible"], true)
-	msg := sprintf("%s: Redshift cluster is publicly accessible (publicly_accessible = true%s)", [rc.address, helpers.default_note(rc, ["publicly_accessible"])])
+	msg := sprintf("%s: Redshift cluster is publicly accessible (%s)", [rc.address, helpers.setting_text(rc, ["publicly_accessible"], "true")])
 }
 
 warn contains lib.unknown_result(rc, "`publicly_accessible`") if {

@@ -19,11 +19,6 @@ import rego.v1
 
 deny contains lib.result(rc, sprintf("%s: bucket has no aws_s3_bucket_public_access_block in this configuration", [rc.address])) if {
 	some rc in lib.changes("aws_s3_bucket")
-	not has_block(rc)
+	not helpers.has_block(rc)
 	not helpers.account_blocks_all
-}
-
-has_block(bucket) if {
-	some pab in helpers.bucket_blocks
-	lib.links_to(pab, "bucket", bucket, "bucket")
 }

@@ -43,16 +43,17 @@ rule_unknown(rc, i) if {
 	helpers.unknown_within(rc, ["ingress", i, field])
 }
 
-warn contains lib.unknown_result(rc, "an inline ingress rule's CIDR blocks or ports") if {
+warn contains lib.unknown_result(rc, "`ingress`") if {
 	some rc in lib.changes("aws_security_group")
 	helpers.unknown_configured(rc, ["ingress"])
 }
 
-warn contains lib.unknown_result(rc, "an inline ingress rule's CIDR blocks or ports") if {
+warn contains lib.unknown_result(rc, sprintf("`ingress.%s`", [field])) if {
 	some rc in lib.changes("aws_security_group")
 	not lib.unknown(rc, ["ingress"])
 	some i, _ in lib.value(rc, ["ingress"], [])
-	rule_unknown(rc, i)
+	some field in rule_fields
+	helpers.unknown_within(rc, ["ingress", i, field])
 }
 
 # --- aws_security_group_rule -----------------------------------------------------------------
@@ -73,10 +74,11 @@ standalone_unknown(rc) if {
 	helpers.unknown_within(rc, [field])
 }
 
-warn contains lib.unknown_result(rc, "the rule's type, CIDR blocks or ports") if {
+warn contains lib.unknown_result(rc, sprintf("`%s`", [field])) if {
 	some rc in lib.changes("aws_security_group_rule")
 	lib.value(rc, ["type"], "ingress") == "ingress"
-	standalone_unknown(rc)
+	some field in array.concat(rule_fields, ["type"])
+	helpers.unknown_within(rc, [field])
 }
 
 # --- aws_vpc_security_group_ingress_rule -----------------------------------------------------
@@ -98,7 +100,8 @@ vpc_rule_unknown(rc) if {
 	lib.unknown(rc, [field])
 }
 
-warn contains lib.unknown_result(rc, "the rule's CIDR or ports") if {
+warn contains lib.unknown_result(rc, sprintf("`%s`", [field])) if {
 	some rc in lib.changes("aws_vpc_security_group_ingress_rule")
-	vpc_rule_unknown(rc)
+	some field in vpc_rule_fields
+	lib.unknown(rc, [field])
 }

@@ -39,7 +39,10 @@ is_replace(rc) if {
 
 # --- Values and unknowns -------------------------------------------------------------------
 
-after(rc) := object.get(rc.change, "after", {})
+after(rc) := a if {
+	a := rc.change.after
+	is_object(a)
+} else := {}
 
 # The planned value at a path (a list of keys/indices), or `default_value` when absent/null.
 value(rc, path, default_value) := v if {
@@ -48,7 +51,11 @@ value(rc, path, default_value) := v if {
 } else := default_value
 
 # True when the attribute at `path` is unknown until apply.
-unknown(rc, path) if object.get(object.get(rc.change, "after_unknown", {}), path, false) == true
+unknown(rc, path) if {
+	markers := rc.change.after_unknown
+	is_object(markers)
+	object.get(markers, path, false) == true
+}
 
 unknown(rc, _) if rc.change.after_unknown == true
 
@@ -61,32 +68,46 @@ unknown_result(rc, what) := result(rc, sprintf("%s: %s is unknown until apply, s
 # --- Configuration ---------------------------------------------------------------------------
 
 # Library settings from data.planguard.config, with defaults.
-config(key, default_value) := object.get(data, ["planguard", "config", key], default_value)
+config(key, default_value) := v if {
+	v := data.planguard.config[key]
+} else := default_value
 
 # The stack context the server passes (name, account_id, environment).
-stack(key) := object.get(data, ["planguard", "stack", key], null)
+stack(key) := v if {
+	v := data.planguard.stack[key]
+} else := null
 
 # Module call names of a change, e.g. "module.vpc[0].module.subnets" -> ["vpc", "subnets"].
 module_path(rc) := [] if {
 	not rc.module_address
 } else := [name |
-	parts := split(regex.replace(rc.module_address, `\[[^\]]*\]`, ""), ".")
-	some i, name in parts
-	i % 2 == 1
+	some i, part in split(rc.module_address, ".module.")
+	name := trim_prefix(regex.replace(part, `\[[^\]]*\]$`, ""), "module.")
 ]
 
-# Every configuration resource block, keyed by module path and address.
-config_blocks[key] := block if {
-	walk(input.configuration.root_module, [path, block])
-	count(path) >= 2
-	path[count(path) - 2] == "resources"
-	key := block_key(path, block.address)
+# Every configuration resource block, keyed by module path and address (modules nested up to
+# four deep, which covers real configurations; `walk` would also visit every expression node).
+config_blocks[block.address] := block if {
+	some block in input.configuration.root_module.resources
 }
 
-block_key(path, address) := concat("/", array.concat(
-	[name | some i, name in path; i > 0; path[i - 1] == "module_calls"],
-	[address],
-))
+config_blocks[concat("/", [a, block.address])] := block if {
+	some a, call in input.configuration.root_module.module_calls
+	some block in call.module.resources
+}
+
+config_blocks[concat("/", [a, b, block.address])] := block if {
+	some a, ca in input.configuration.root_module.module_calls
+	some b, cb in ca.module.module_calls
+	some block in cb.module.resources
+}
+
+config_blocks[concat("/", [a, b, c, block.address])] := block if {
+	some a, ca in input.configuration.root_module.module_calls
+	some b, cb in ca.module.module_calls
+	some c, cc in cb.module.module_calls
+	some block in cc.module.resources
+}
 
 # The configuration block that declares a change's resource.
 config_block(rc) := config_blocks[key] if {
@@ -100,6 +121,41 @@ references(rc, attr) := refs if {
 
 # The configuration address of a change within its module: "aws_s3_bucket.logs".
 config_address(rc) := sprintf("%s.%s", [rc.type, rc.name])
+
+# --- Links between resources ------------------------------------------------------------
+
+# The set of keys naming what the changes of type `kind` point at through `attr` (e.g. the
+# buckets that public access blocks name in `bucket`): "<module path>/<type.name>" for each
+# configuration reference, and "=<value>" for each known value. Build it once per policy
+# (assign it to a rule) and test each candidate with `targeted`: that is linear, where
+# testing every pair with `links_to` is quadratic.
+targets(kind, attr) := {key |
+	some other in input.resource_changes
+	other.type == kind
+	not other.change.actions == ["delete"]
+	some key in target_keys(other, attr)
+}
+
+target_keys(other, attr) := {key |
+	some ref in references(other, attr)
+	parts := split(regex.replace(ref, `\[[^\]]*\]`, ""), ".")
+	count(parts) >= 2
+	key := concat("/", array.concat(module_path(other), [concat(".", array.slice(parts, 0, 2))]))
+} | {key |
+	v := value(other, [attr], null)
+	is_string(v)
+	key := concat("", ["=", v])
+}
+
+# True when `rc` is among `keys` (from `targets`): by reference, or by the known value of its
+# attribute `rc_attr` (e.g. the bucket name).
+targeted(rc, keys, _) if concat("/", array.concat(module_path(rc), [config_address(rc)])) in keys
+
+targeted(rc, keys, rc_attr) if {
+	v := value(rc, [rc_attr], null)
+	is_string(v)
+	concat("", ["=", v]) in keys
+}
 
 # True when `rc` (e.g. a bucket) is the target of `other`'s `attr` expression (e.g. the
 # `bucket` argument of an encryption configuration) in the same module: by reference when

@@ -37,8 +37,10 @@ pad12(s) := concat("", [substring("000000000000", 0, 12 - count(s)), s]) if {
 } else := s
 
 # lib.aws_providers; referenced through input.configuration.provider_config here so that the
-# engine passes that part of the plan to this whole-plan policy.
+# engine passes that part of the plan to this whole-plan policy. Nothing without an account.
 providers[key] := p if {
+	is_string(expected)
+	expected != ""
 	input.configuration.provider_config[key]
 	p := lib.aws_providers[key]
 }
@@ -233,7 +235,7 @@ variable_value(ref) := value if {
 	tokens := regex.find_n(`\["[^"]*"\]|\[[0-9]+\]|\.[A-Za-z_][A-Za-z0-9_-]*`, rest, -1)
 	concat("", tokens) == rest
 	path := [step(t) | some t in tokens]
-	value := object.get(input.variables[name].value, path, null)
+	some value in [x | walk(input.variables[name].value, [at, x]); at == path]
 	value != null
 }
 

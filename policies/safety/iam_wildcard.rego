@@ -37,7 +37,8 @@ documents contains {"rc": rc, "path": ["inline_policy", i, "policy"], "what": wh
 	some rc in changes
 	rc.type == "aws_iam_role"
 	some i, block in lib.value(rc, ["inline_policy"], [])
-	what := sprintf("the `policy` of inline_policy \"%s\"", [object.get(block, "name", sprintf("#%d", [i + 1]))])
+	is_object(block)
+	what := sprintf("the `policy` of inline_policy %s", [statement_label(object.get(block, "name", ""), i)])
 }
 
 changes := [rc |
@@ -46,13 +47,13 @@ changes := [rc |
 	lib.produces_object(rc)
 ]
 
-deny contains lib.result(d.rc, sprintf("%s: %s has a statement (%s) that allows every action (`Action: \"*\"`) on every resource (`Resource: \"*\"`), which is full administrative access; grant only the actions and resources that are needed", [d.rc.address, d.what, label])) if {
+deny contains lib.result(d.rc, sprintf("%s: %s: statement %s allows every action (`Action: \"%s\"`) on every resource (`Resource: \"*\"`), which is full administrative access; %s", [d.rc.address, d.what, label, action, least])) if {
 	some d in documents
 	text := lib.value(d.rc, d.path, null)
 	is_string(text)
 	json.is_valid(text)
 	some i, statement in statements(json.unmarshal(text))
-	admin_statement(statement)
+	action := admin_action(statement)
 	label := statement_label(object.get(statement, "Sid", ""), i)
 }
 
@@ -64,26 +65,27 @@ warn contains lib.unknown_result(d.rc, d.what) if {
 # A data "aws_iam_policy_document" the plan reads during apply: its `json` is usually unknown
 # then, but the statements written as constants are in `after`. (Documents read during plan
 # are not in resource_changes; their `json` reaches the policies that use it.)
-deny contains lib.result(rc, sprintf("%s: statement (%s) allows every action (`actions = [\"*\"]`) on every resource (`resources = [\"*\"]`), which is full administrative access; grant only the actions and resources that are needed", [rc.address, label])) if {
+deny contains lib.result(rc, sprintf("%s: statement %s allows every action (`actions = [\"%s\"]`) on every resource (`resources = [\"*\"]`), which is full administrative access; %s", [rc.address, label, action, least])) if {
 	some rc in input.resource_changes
 	rc.mode == "data"
 	rc.type == "aws_iam_policy_document"
 	not known_json(rc)
 	some i, s in lib.value(rc, ["statement"], [])
 	object.get(s, "effect", null) in {null, "Allow"}
-	some action in list_of(s, "actions")
-	wildcard_action(action)
 	"*" in list_of(s, "resources")
+	wildcards := [a | some a in list_of(s, "actions"); wildcard_action(a)]
+	count(wildcards) > 0
+	action := wildcards[0]
 	label := statement_label(object.get(s, "sid", ""), i)
 }
 
-deny contains lib.result(rc, sprintf("%s: the policy document has a statement (%s) that allows every action (`Action: \"*\"`) on every resource (`Resource: \"*\"`), which is full administrative access; grant only the actions and resources that are needed", [rc.address, label])) if {
+deny contains lib.result(rc, sprintf("%s: the policy document's statement %s allows every action (`Action: \"%s\"`) on every resource (`Resource: \"*\"`), which is full administrative access; %s", [rc.address, label, action, least])) if {
 	some rc in input.resource_changes
 	rc.mode == "data"
 	rc.type == "aws_iam_policy_document"
 	known_json(rc)
 	some i, statement in statements(json.unmarshal(rc.change.after.json))
-	admin_statement(statement)
+	action := admin_action(statement)
 	label := statement_label(object.get(statement, "Sid", ""), i)
 }
 
@@ -99,11 +101,14 @@ statements(doc) := doc.Statement if is_array(doc.Statement)
 
 statements(doc) := [doc.Statement] if is_object(doc.Statement)
 
-admin_statement(s) if {
+least := "grant only the actions and resources that are needed"
+
+# The wildcard action of an Allow statement on every resource.
+admin_action(s) := wildcards[0] if {
 	s.Effect == "Allow"
-	some action in as_list(object.get(s, "Action", []))
-	wildcard_action(action)
 	"*" in as_list(object.get(s, "Resource", []))
+	wildcards := [a | some a in as_list(object.get(s, "Action", [])); wildcard_action(a)]
+	count(wildcards) > 0
 }
 
 wildcard_action(a) if a in {"*", "*:*"}
@@ -117,7 +122,8 @@ as_list(x) := x if is_array(x)
 
 as_list(x) := [x] if not is_array(x)
 
-statement_label(sid, i) := sprintf("Sid \"%s\"", [sid]) if {
+# A statement's Sid (or an inline policy's name), else its position.
+statement_label(sid, i) := sprintf("\"%s\"", [sid]) if {
 	is_string(sid)
 	sid != ""
-} else := sprintf("statement %d", [i + 1])
+} else := sprintf("#%d", [i + 1])

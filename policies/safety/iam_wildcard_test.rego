@@ -21,7 +21,7 @@ test_admin_policy_is_denied_for_every_policy_type if {
 	every type in ["aws_iam_policy", "aws_iam_role_policy", "aws_iam_user_policy", "aws_iam_group_policy"] {
 		some r in iam_wildcard.deny with input as plan([rc(type, {"policy": policy_doc([admin])}, {}, ["create"])])
 		r.address == sprintf("%s.this", [type])
-		contains(r.msg, "Sid \"Admin\"")
+		contains(r.msg, "statement \"Admin\" allows every action (`Action: \"*\"`)")
 		contains(r.msg, "full administrative access")
 	}
 }
@@ -29,7 +29,7 @@ test_admin_policy_is_denied_for_every_policy_type if {
 test_statement_object_and_list_forms_are_denied if {
 	s := {"Effect": "Allow", "Action": ["s3:GetObject", "*:*"], "Resource": ["arn:aws:s3:::a/*", "*"]}
 	some r in iam_wildcard.deny with input as plan([rc("aws_iam_policy", {"policy": policy_doc(s)}, {}, ["update"])])
-	contains(r.msg, "(statement 1)")
+	contains(r.msg, "statement #1 allows every action (`Action: \"*:*\"`)")
 }
 
 test_heredoc_policy_with_whitespace_is_denied if {
@@ -40,7 +40,7 @@ test_heredoc_policy_with_whitespace_is_denied if {
 test_second_statement_is_labelled if {
 	doc := policy_doc([{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*"}, object.remove(admin, ["Sid"])])
 	some r in iam_wildcard.deny with input as plan([rc("aws_iam_policy", {"policy": doc}, {}, ["create"])])
-	contains(r.msg, "(statement 2)")
+	contains(r.msg, "statement #2")
 }
 
 test_scoped_policies_pass if {
@@ -113,7 +113,7 @@ test_policy_document_read_during_apply_is_denied if {
 test_policy_document_default_effect_is_allow if {
 	after := {"statement": [{"effect": null, "actions": ["*"], "resources": ["*"], "sid": "All"}]}
 	some r in iam_wildcard.deny with input as plan([data_doc(after, {"json": true})])
-	contains(r.msg, "Sid \"All\"")
+	contains(r.msg, "statement \"All\"")
 }
 
 test_policy_document_with_known_json_is_denied if {
@@ -129,4 +129,11 @@ test_scoped_policy_document_passes if {
 	]}
 	count(iam_wildcard.deny) == 0 with input as plan([data_doc(after, {"json": true})])
 	count(iam_wildcard.warn) == 0 with input as plan([data_doc(after, {"json": true})])
+}
+
+test_both_wildcard_forms_in_one_statement_give_one_finding if {
+	s := {"Effect": "Allow", "Action": ["*", "*:*"], "Resource": "*"}
+	count(iam_wildcard.deny) == 1 with input as plan([rc("aws_iam_policy", {"policy": policy_doc([s])}, {}, ["create"])])
+	after := {"statement": [{"effect": "Allow", "actions": ["*:*", "*"], "resources": ["*"]}]}
+	count(iam_wildcard.deny) == 1 with input as plan([data_doc(after, {"json": true})])
 }

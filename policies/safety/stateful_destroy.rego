@@ -86,29 +86,29 @@ any_collection(x) if is_array(x)
 
 any_collection(x) if is_set(x)
 
-approval := "it needs explicit approval: a policy owner can approve it with `planguard approve_policies`"
+approval := "destroying a stateful resource cannot be undone by another apply, so it needs explicit approval: a policy owner can approve it with `planguard approve_policies`"
 
-deny contains lib.result(rc, sprintf("%s: %s %s; %s", [rc.address, what(rc), why(rc), approval])) if {
+deny contains lib.result(rc, sprintf("%s: %s%s; %s", [rc.address, what(rc), why(rc), approval])) if {
 	some rc in input.resource_changes
 	rc.mode == "managed"
 	rc.type in stateful_types
 	lib.destroys(rc)
 }
 
-what(rc) := sprintf("the plan replaces this %s (%s), destroying the existing object and its data", [rc.type, order(rc)]) if {
+what(rc) := sprintf("the plan replaces this %s (%s)", [rc.type, order(rc)]) if {
 	lib.is_replace(rc)
 } else := sprintf("the plan deletes a deposed object (%s) of this %s", [rc.deposed, rc.type]) if {
 	rc.deposed
-} else := sprintf("the plan deletes this %s and its data", [rc.type])
+} else := sprintf("the plan deletes this %s", [rc.type])
 
 order(rc) := "create_before_destroy: the new object is created first" if {
 	rc.change.actions == ["create", "delete"]
 } else := "destroy, then create"
 
 # Why Terraform plans the destruction, from action_reason and replace_paths.
-why(rc) := sprintf("because %s", [concat(", ", reasons(rc))]) if {
+why(rc) := sprintf(" because %s", [concat(", ", reasons(rc))]) if {
 	count(reasons(rc)) > 0
-} else := "(no action_reason in the plan)"
+} else := " (no action_reason in the plan)"
 
 reasons(rc) := array.concat(
 	[sprintf("%s: %s", [rc.action_reason, object.get(reason_text, rc.action_reason, "see Terraform's documentation")]) | rc.action_reason],

@@ -20,9 +20,9 @@ test_deleting_a_database_is_denied if {
 	rc := change("aws_db_instance", "main", ["delete"], {"action_reason": "delete_because_no_resource_config"})
 	some r in stateful_destroy.deny with input as plan([rc])
 	r.address == "aws_db_instance.main"
-	contains(r.msg, "deletes this aws_db_instance")
-	contains(r.msg, "delete_because_no_resource_config")
+		contains(r.msg, "delete_because_no_resource_config")
 	contains(r.msg, "its block was removed from the configuration")
+	contains(r.msg, "the plan deletes this aws_db_instance because delete_because_no_resource_config: its block")
 	endswith(r.msg, "it needs explicit approval: a policy owner can approve it with `planguard approve_policies`")
 }
 

@@ -143,6 +143,7 @@ taggable_changes contains rc if {
 	kinds := {c.type | some c in input.resource_changes; c.type in taggable_types}
 	some kind in kinds
 	some rc in lib.changes(kind)
+	is_object(rc.change.after) # a planned value to read (some generated plans carry `after: null`)
 }
 
 # --- A tag's state ---------------------------------------------------------------------------
@@ -158,6 +159,15 @@ taggable_changes contains rc if {
 
 known(v) := {"state": "known", "value": v}
 
+# lib.unknown, safe for a change whose whole value is unknown (`after_unknown: true`), on
+# which lib.unknown's object.get fails in regorus.
+unknown(rc, _) if rc.change.after_unknown == true
+
+unknown(rc, path) if {
+	is_object(object.get(rc.change, "after_unknown", {}))
+	lib.unknown(rc, path)
+}
+
 unknown_state := {"state": "unknown"}
 
 absent_state := {"state": "absent"}
@@ -170,7 +180,7 @@ tag_state(rc, key) := asg_tag_state(rc, key) if {
 
 # The value of `key` in the map attribute `attr`, by key.
 map_state(rc, attr, key) := unknown_state if {
-	lib.unknown(rc, [attr, key])
+	unknown(rc, [attr, key])
 } else := known(v) if {
 	v := lib.after(rc)[attr][key]
 	v != null
@@ -178,12 +188,12 @@ map_state(rc, attr, key) := unknown_state if {
 
 tags_all_known(rc) if {
 	is_object(lib.after(rc).tags_all)
-	not lib.unknown(rc, ["tags_all"])
+	not unknown(rc, ["tags_all"])
 }
 
 # tags_all is missing or unknown: the resource's own tags win over the provider defaults.
 fallback_state(rc, key) := unknown_state if {
-	lib.unknown(rc, ["tags"])
+	unknown(rc, ["tags"])
 } else := s if {
 	s := map_state(rc, "tags", key)
 	s.state != "absent"
@@ -210,12 +220,17 @@ provider_key(rc) := key if {
 # module's configuration of the same name, as older Terraform versions write it; so does a
 # module key that is not in the map at all.
 provider(rc) := p if {
-	p := lib.aws_providers[provider_key(rc)]
+	p := aws_providers[provider_key(rc)]
 	not inherited_placeholder(p)
 } else := p if {
 	parts := split(provider_key(rc), ":")
-	p := lib.aws_providers[parts[count(parts) - 1]]
+	p := aws_providers[parts[count(parts) - 1]]
 }
+
+# lib.aws_providers by its full path: regorus 0.14 loses a rule reached through an import
+# alias from inside a function of a package once a rule of that package has been evaluated
+# in the same query (here: taggable_types, then tag_state).
+aws_providers := data.planguard.lib.aws_providers
 
 inherited_placeholder(p) if {
 	p.module_address
@@ -244,17 +259,19 @@ default_tags(rc) := t if {
 # maps of provider versions before 5.0.
 asg_entries(rc) := [[[attr, i], e] |
 	some attr in ["tag", "tags"]
-	some i, e in object.get(lib.after(rc), attr, [])
+	entries := object.get(lib.after(rc), attr, [])
+	is_array(entries)
+	some i, e in entries
 	is_object(e)
 ]
 
 asg_tag_state(rc, key) := unknown_state if {
 	some attr in ["tag", "tags"]
-	lib.unknown(rc, [attr])
+	unknown(rc, [attr])
 } else := unknown_state if {
 	some entry in asg_entries(rc)
 	entry[1].key == key
-	lib.unknown(rc, array.concat(entry[0], ["value"]))
+	unknown(rc, array.concat(entry[0], ["value"]))
 } else := known(v) if {
 	some entry in asg_entries(rc)
 	entry[1].key == key
@@ -263,7 +280,12 @@ asg_tag_state(rc, key) := unknown_state if {
 } else := unknown_state if {
 	# a tag whose key is unknown could be this one
 	some attr in ["tag", "tags"]
-	some e in object.get(object.get(rc.change, "after_unknown", {}), attr, [])
+	after_unknown := object.get(rc.change, "after_unknown", {})
+	is_object(after_unknown)
+	entries := object.get(after_unknown, attr, [])
+	is_array(entries)
+	some e in entries
+	is_object(e)
 	object.get(e, "key", false) == true
 } else := absent_state
 
@@ -277,4 +299,4 @@ tag_list(keys) := sprintf("tag %s", [keys[0]]) if {
 # Where a resource's tags come from, for the remediation hint in a message.
 source_hint(rc) := "Auto Scaling groups do not receive the provider's default_tags; add `tag` blocks" if {
 	rc.type == "aws_autoscaling_group"
-} else := "set them in `tags` or in the provider's `default_tags`"
+} else := "add to `tags` or to the provider's `default_tags`"

@@ -300,3 +300,26 @@ test_asg_unknown_tag_set_warns if {
 	count(required.deny) == 0 with input as inp
 	count(required.warn) == 1 with input as inp
 }
+
+test_asg_with_null_legacy_tags_reads_tag_blocks if {
+	tags := [asg_tag("Owner", "a"), asg_tag("CostCenter", "c"), asg_tag("Environment", "dev")]
+	count(required.deny) == 0 with input as plan(asg({"tag": tags, "tags": null, "tags_all": null}, {"tag": [{}, {}, {}], "tags": null}), no_default_tags, "aws")
+}
+
+test_change_without_planned_value_is_skipped if {
+	rc := change("aws_instance", "web", null, {}, ["create"])
+	count(required.deny) == 0 with input as plan(rc, no_default_tags, null)
+	count(required.warn) == 0 with input as plan(rc, no_default_tags, null)
+}
+
+test_asg_without_the_tag_and_null_unknown_markers_is_denied if {
+	inp := plan(asg({"tag": [asg_tag("Owner", "a")], "tags": null}, {"tag": [{}], "tags": null}), no_default_tags, "aws")
+	some r in required.deny with input as inp
+	contains(r.msg, "tags CostCenter, Environment")
+}
+
+test_asg_tag_with_unknown_key_warns if {
+	inp := plan(asg({"tag": [asg_tag(null, "x")]}, {"tag": [{"key": true}]}), no_default_tags, "aws")
+	count(required.deny) == 0 with input as inp
+	count(required.warn) == 1 with input as inp
+}

@@ -248,14 +248,30 @@ pub fn parse<'a>(name: &str, json: &'a str) -> Result<Plan<'a>, PlanError> {
             column: e.column(),
         });
     }
-    if plan.resource_changes.is_empty()
-        && plan.planned_values.is_none()
-        && plan.configuration.is_none()
+    let mut plan = plan;
+    let has_plan_sections = !plan.resource_changes.is_empty()
+        || plan.planned_values.is_some()
+        || plan.configuration.is_some()
+        || plan.prior_state.is_some();
+    if !has_plan_sections && looks_like_state_json(json) {
+        return Err(PlanError::StateJson {
+            name: name.to_owned(),
+        });
+    }
+    if plan.format_version.is_none() && !has_plan_sections {
+        let what = describe_non_plan(json).unwrap_or_else(|| "it has no plan sections".into());
+        return Err(PlanError::NotAPlan {
+            name: name.to_owned(),
+            what,
+        });
+    }
+    for rc in plan
+        .resource_changes
+        .iter_mut()
+        .chain(plan.resource_drift.iter_mut())
     {
-        if looks_like_state_json(json) {
-            return Err(PlanError::StateJson {
-                name: name.to_owned(),
-            });
+        if rc.address.is_empty() {
+            rc.address = std::borrow::Cow::Owned(rc.derived_address());
         }
     }
     Ok(plan)

@@ -25,7 +25,9 @@ pub type Raw<'a> = &'a RawValue;
 /// A whole plan, as written by `show -json PLANFILE`.
 #[derive(Debug, Deserialize)]
 pub struct Plan<'a> {
-    pub format_version: FormatVersion,
+    /// Absent in hand-made plan fragments (policy test mocks); see [`super::parse`].
+    #[serde(default)]
+    pub format_version: Option<FormatVersion>,
     #[serde(default, borrow)]
     pub terraform_version: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
@@ -118,7 +120,8 @@ pub struct State<'a> {
 /// One entry of `resource_changes` or `resource_drift`.
 #[derive(Debug, Deserialize)]
 pub struct ResourceChange<'a> {
-    #[serde(borrow)]
+    /// Terraform 1.0 wrote drift entries without it; [`super::parse`] derives it then.
+    #[serde(default, borrow)]
     pub address: Cow<'a, str>,
     #[serde(default, borrow)]
     pub previous_address: Option<Cow<'a, str>>,
@@ -140,6 +143,31 @@ pub struct ResourceChange<'a> {
     pub change: Change<'a>,
     #[serde(default, borrow)]
     pub action_reason: Option<Cow<'a, str>>,
+}
+
+impl ResourceChange<'_> {
+    /// The address from the parts: `module.a.aws_s3_bucket.b["k"]`.
+    pub fn derived_address(&self) -> String {
+        let mut out = String::new();
+        if let Some(m) = self.module_address.as_deref().filter(|m| !m.is_empty()) {
+            out.push_str(m);
+            out.push('.');
+        }
+        match self.mode {
+            Mode::Data => out.push_str("data."),
+            Mode::Ephemeral => out.push_str("ephemeral."),
+            Mode::Managed => {}
+        }
+        out.push_str(&self.kind);
+        out.push('.');
+        out.push_str(&self.name);
+        match &self.index {
+            Some(InstanceKey::Int(i)) => out.push_str(&format!("[{i}]")),
+            Some(InstanceKey::Str(k)) => out.push_str(&format!("[{k:?}]")),
+            None => {}
+        }
+        out
+    }
 }
 
 /// The before/after pair of a resource or output change.

@@ -18,10 +18,9 @@ use rayon::prelude::*;
 use regorus::{Engine, Value};
 use serde::Serialize;
 
-use super::ast::InputUse;
 use super::input::PlanInput;
 use super::load::{regorus_error, Package, PolicySet, Rule};
-use super::{Finding, RuleKind};
+use super::{Finding, Level, RuleKind};
 
 /// Changes per evaluation of a per-resource policy.
 const SLICE: usize = 1000;
@@ -56,6 +55,9 @@ pub struct Evaluation {
     /// Ids of the policies that were evaluated on this plan (those about types it has, and
     /// every whole-plan policy), sorted.
     pub evaluated: Vec<String>,
+    /// Evaluation time per policy id, summed over slices (for `--profile`).
+    #[serde(skip)]
+    pub timings: BTreeMap<String, std::time::Duration>,
 }
 
 impl Evaluation {
@@ -64,6 +66,9 @@ impl Evaluation {
         self.exempted.extend(other.exempted);
         self.failures.extend(other.failures);
         self.evaluated.extend(other.evaluated);
+        for (k, v) in other.timings {
+            *self.timings.entry(k).or_default() += v;
+        }
     }
 
     fn finish(mut self, policies: usize) -> Self {
@@ -124,7 +129,8 @@ impl PolicySet {
         if packages.is_empty() {
             return Evaluation::default();
         }
-        let mut usage = InputUse::None;
+        // Helper packages read `input` on their callers' behalf, so their references count too.
+        let mut usage = self.helper_input.clone();
         for p in packages {
             usage.merge(&p.input);
         }
@@ -228,35 +234,77 @@ impl PolicySet {
 
 /// Evaluates one package's rules on the engine's current input.
 pub(super) fn eval_package(engine: &mut Engine, pkg: &Package, out: &mut Evaluation) {
+    let started = std::time::Instant::now();
     let id = pkg.policy_id().to_owned();
     out.evaluated.push(id.clone());
+    eval_rules(engine, pkg, &id, out);
+    *out.timings.entry(id).or_default() += started.elapsed();
+}
+
+fn eval_rules(engine: &mut Engine, pkg: &Package, id: &str, out: &mut Evaluation) {
+    // One evaluation of the whole package shares helper rules (indexes, lookups) between its
+    // deny and warn rules. If anything in it fails, evaluate rule by rule, so the failure is
+    // located and every other rule still reports.
+    let values: Vec<(&Rule, Value)> = match engine.eval_rule(format!("data.{}", pkg.name)) {
+        Ok(Value::Object(doc)) => {
+            let get = |name: &str| {
+                doc.get(&Value::from(name))
+                    .cloned()
+                    .unwrap_or(Value::Undefined)
+            };
+            let exceptions = if pkg.has_exception {
+                exception_names(&get("exception"))
+            } else {
+                BTreeSet::new()
+            };
+            let values = pkg.rules.iter().map(|r| (r, get(&r.name))).collect();
+            return report(pkg, id, values, &exceptions, out);
+        }
+        _ => {
+            let mut values = Vec::new();
+            for rule in &pkg.rules {
+                match engine.eval_rule(format!("data.{}.{}", pkg.name, rule.name)) {
+                    Ok(v) => values.push((rule, v)),
+                    Err(e) => {
+                        out.failures
+                            .push(failure(id, Some(&rule.name), rule, &e.to_string()))
+                    }
+                }
+            }
+            values
+        }
+    };
     let exceptions: BTreeSet<String> = if pkg.has_exception {
         match engine.eval_rule(format!("data.{}.exception", pkg.name)) {
             Ok(v) => exception_names(&v),
             Err(e) => {
-                let first = &pkg.rules[0];
-                out.failures.push(failure(&id, None, first, &e.to_string()));
+                out.failures
+                    .push(failure(id, None, &pkg.rules[0], &e.to_string()));
                 BTreeSet::new()
             }
         }
     } else {
         BTreeSet::new()
     };
-    for rule in &pkg.rules {
-        let value = match engine.eval_rule(format!("data.{}.{}", pkg.name, rule.name)) {
-            Ok(v) => v,
-            Err(e) => {
-                out.failures
-                    .push(failure(&id, Some(&rule.name), rule, &e.to_string()));
-                continue;
-            }
-        };
+    report(pkg, id, values, &exceptions, out);
+}
+
+/// Turns rule values into findings, applying conftest exceptions.
+fn report(
+    pkg: &Package,
+    id: &str,
+    values: Vec<(&Rule, Value)>,
+    exceptions: &BTreeSet<String>,
+    out: &mut Evaluation,
+) {
+    let level = pkg.meta.as_ref().map(|m| m.level);
+    for (rule, value) in values {
         let results = results_of(&value);
         if rule.kind != RuleKind::Warn && !results.is_empty() {
             let suffix = rule.name.split_once('_').map_or("", |(_, s)| s);
             if exceptions.contains(suffix) {
                 out.exempted.push(Exempted {
-                    policy_id: id.clone(),
+                    policy_id: id.to_owned(),
                     rule: rule.name.clone(),
                     results: results.len(),
                 });
@@ -264,10 +312,10 @@ pub(super) fn eval_package(engine: &mut Engine, pkg: &Package, out: &mut Evaluat
             }
         }
         for r in results {
-            match finding(&id, rule, r) {
+            match finding(id, rule, r, level) {
                 Ok(f) => out.findings.push(f),
                 Err(message) => out.failures.push(PolicyFailure {
-                    policy_id: id.clone(),
+                    policy_id: id.to_owned(),
                     rule: Some(rule.name.clone()),
                     file: rule.file.clone(),
                     line: rule.line,
@@ -330,7 +378,14 @@ fn results_of(v: &Value) -> Vec<&Value> {
     }
 }
 
-fn finding(id: &str, rule: &Rule, r: &Value) -> Result<Finding, String> {
+/// Builds a finding. A policy whose metadata level is `warning` reports every result as a
+/// warning, whatever rule produced it; otherwise `deny`/`violation` are errors.
+fn finding(
+    id: &str,
+    rule: &Rule,
+    r: &Value,
+    policy_level: Option<Level>,
+) -> Result<Finding, String> {
     let (message, address, metadata) = match r {
         Value::String(s) => (s.to_string(), None, None),
         Value::Bool(true) => (format!("{} is true", rule.name), None, None),
@@ -367,7 +422,7 @@ fn finding(id: &str, rule: &Rule, r: &Value) -> Result<Finding, String> {
     Ok(Finding {
         policy_id: id.to_owned(),
         rule: rule.name.clone(),
-        level: rule.kind.level(),
+        level: rule.kind.level().min(policy_level.unwrap_or(Level::Error)),
         message,
         address,
         file: rule.file.clone(),

@@ -91,7 +91,9 @@ impl<'a> PlanInput<'a> {
             by_type,
             provider_config,
             config,
-            format_version: plan.format_version.to_string(),
+            format_version: plan
+                .format_version
+                .map_or_else(|| "1.0".to_owned(), |v| v.to_string()),
             terraform_version: plan.terraform_version.as_deref().map(str::to_owned),
         })
     }

@@ -130,6 +130,9 @@ pub struct PolicySet {
     pub(super) engine: Engine,
     pub(super) packages: Vec<Package>,
     pub(super) test_rules: Vec<Rule>,
+    /// What the modules that are not evaluated themselves (helper packages such as
+    /// `planguard.lib`) read from `input` on behalf of their callers.
+    pub(super) helper_input: InputUse,
     pub(super) catalogue: Vec<(PolicyMeta, String)>,
 }
 
@@ -205,13 +208,6 @@ impl PolicySet {
                     None
                 }
             };
-            if src.builtin && meta.is_none() && !is_helper_or_test(&src.file) {
-                errors.push(LoadError {
-                    file: src.file.clone(),
-                    line: None,
-                    message: "built-in policy has no METADATA block with custom.id".into(),
-                });
-            }
             match engine.add_policy(src.file.clone(), src.text.clone()) {
                 Ok(_) => {
                     metas.insert(src.file.clone(), (meta, src.builtin));
@@ -255,6 +251,16 @@ impl PolicySet {
                 Vec::new()
             }
         };
+        for m in &facts {
+            let builtin_without_meta = matches!(metas.get(&m.file), Some((None, true)));
+            if builtin_without_meta && m.rules.iter().any(|r| RuleKind::of(&r.name).is_some()) {
+                errors.push(LoadError {
+                    file: m.file.clone(),
+                    line: None,
+                    message: "a built-in policy with deny/warn rules needs a METADATA block with custom.id".into(),
+                });
+            }
+        }
         for (i, bad) in ast::bad_calls(&facts) {
             let message = if bad.stub {
                 format!(
@@ -275,7 +281,7 @@ impl PolicySet {
                 message,
             });
         }
-        let (packages, test_rules) = build_packages(&facts, &metas, opts);
+        let (packages, test_rules, helper_input) = build_packages(&facts, &metas, opts);
         let mut catalogue = Vec::new();
         let mut seen = BTreeSet::new();
         for (file, (meta, _)) in &metas {
@@ -298,6 +304,7 @@ impl PolicySet {
             engine,
             packages,
             test_rules,
+            helper_input,
             catalogue,
         };
         set.engine
@@ -319,15 +326,11 @@ impl PolicySet {
     }
 }
 
-fn is_helper_or_test(file: &str) -> bool {
-    file.ends_with("_test.rego") || file.starts_with(&format!("{BUILTIN_PREFIX}lib/"))
-}
-
 fn build_packages(
     facts: &[ModuleFacts],
     metas: &BTreeMap<String, (Option<PolicyMeta>, bool)>,
     opts: &LoadOptions,
-) -> (Vec<Package>, Vec<Rule>) {
+) -> (Vec<Package>, Vec<Rule>, InputUse) {
     let mut packages: BTreeMap<String, Package> = BTreeMap::new();
     let mut tests = Vec::new();
     for m in facts {
@@ -375,13 +378,23 @@ fn build_packages(
             }
         }
     }
-    (
-        packages
-            .into_values()
-            .filter(|p| !p.rules.is_empty())
-            .collect(),
-        tests,
-    )
+    let evaluated: BTreeSet<&str> = packages
+        .values()
+        .filter(|p| !p.rules.is_empty())
+        .map(|p| p.name.as_str())
+        .collect();
+    let mut helper_input = InputUse::None;
+    for m in facts
+        .iter()
+        .filter(|m| !evaluated.contains(m.package.as_str()) && !m.file.ends_with("_test.rego"))
+    {
+        helper_input.merge(&m.input);
+    }
+    let packages = packages
+        .into_values()
+        .filter(|p| !p.rules.is_empty())
+        .collect();
+    (packages, tests, helper_input)
 }
 
 /// Recursively lists files with the given extensions, sorted; a file path is returned as is.
