@@ -124,3 +124,50 @@ fn the_structurally_invalid_plan_names_line_and_column() {
     assert!(matches!(err, PlanError::NotJson { line: 676, .. }), "{msg}");
     assert!(msg.contains("line 676"), "{msg}");
 }
+
+/// The engine's type-indexed slices must give exactly the verdicts of evaluating every policy
+/// on the whole plan (what conftest would do with the same policies).
+#[test]
+fn indexed_evaluation_equals_whole_plan_evaluation() {
+    let data = serde_json::json!({"planguard": {"stack": {"account_id": "111111111111"}, "config": {"s3_require_kms": true}}});
+    let set = PolicySet::load(&LoadOptions {
+        extra_data: Some(data),
+        ..LoadOptions::default()
+    })
+    .unwrap();
+    let mut files = plans();
+    for f in
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/library")).unwrap()
+    {
+        let f = f.unwrap().path();
+        if f.extension().is_some_and(|e| e == "json") {
+            files.push(f);
+        }
+    }
+    let mut compared = 0;
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let plan = parse("p", &text).unwrap();
+        let input = PlanInput::new(&text, &plan).unwrap();
+        let fast = set.evaluate(&input);
+        let whole = set.evaluate_conftest_style(&input);
+        let only_fast: Vec<_> = fast
+            .findings
+            .iter()
+            .filter(|f| !whole.findings.contains(f))
+            .collect();
+        let only_whole: Vec<_> = whole
+            .findings
+            .iter()
+            .filter(|f| !fast.findings.contains(f))
+            .collect();
+        assert!(
+            only_fast.is_empty() && only_whole.is_empty(),
+            "{}\nonly indexed: {only_fast:#?}\nonly whole: {only_whole:#?}",
+            path.display()
+        );
+        assert_eq!(fast.failures, whole.failures, "{}", path.display());
+        compared += fast.findings.len();
+    }
+    assert!(compared > 200, "too few findings to compare: {compared}");
+}

@@ -11,7 +11,8 @@
 # custom:
 #   id: aws-no-remote-state
 #   level: error
-#   scope: plan
+#   scope: configuration
+#   resource_types: [terraform_remote_state]
 #   remediation: Replace the `terraform_remote_state` data source with data sources that look the resources up by tags or names (for example `data "aws_vpc"` with a `tags` filter, `data "aws_subnets"` with `filter`, `data "aws_ssm_parameter"` for values the other stack publishes), and tag the resources in the producing stack accordingly.
 package planguard.safety.remote_state
 

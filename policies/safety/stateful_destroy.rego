@@ -8,12 +8,11 @@
 #   actions of `resource_changes`, so it sees deletions and replacements (with Terraform's
 #   `action_reason` and the attributes that force the replacement). Checkov cannot: it scans
 #   only `planned_values`, where a deleted resource simply is not there any more.
-#   The list of stateful types can be extended with the `stateful_types_extra` setting
-#   (`data.planguard.config.stateful_types_extra`), which is why the policy reads the whole plan.
+#   To guard other types, add a policy of your own with the same shape (a `deny` over
+#   `input.resource_changes` of those types whose actions include "delete").
 # custom:
 #   id: aws-stateful-destroy
 #   level: error
-#   scope: plan
 #   resource_types: [aws_db_instance, aws_rds_cluster, aws_rds_global_cluster, aws_db_snapshot, aws_db_cluster_snapshot, aws_dynamodb_table, aws_dynamodb_global_table, aws_docdb_cluster, aws_docdb_elastic_cluster, aws_neptune_cluster, aws_redshift_cluster, aws_redshiftserverless_namespace, aws_elasticache_replication_group, aws_elasticache_cluster, aws_memorydb_cluster, aws_opensearch_domain, aws_elasticsearch_domain, aws_keyspaces_table, aws_timestreamwrite_database, aws_timestreamwrite_table, aws_qldb_ledger, aws_msk_cluster, aws_kinesis_stream, aws_s3_bucket, aws_glacier_vault, aws_ebs_volume, aws_ebs_snapshot, aws_efs_file_system, aws_fsx_lustre_file_system, aws_fsx_windows_file_system, aws_fsx_ontap_file_system, aws_fsx_openzfs_file_system, aws_vpc, aws_subnet, aws_eip, aws_kms_key, aws_route53_zone, aws_secretsmanager_secret, aws_backup_vault, aws_ecr_repository, aws_cloudwatch_log_group, aws_cognito_user_pool, aws_acmpca_certificate_authority]
 #   remediation: If the deletion or replacement is not intended, change the configuration so the plan updates the resource in place (revert the argument that forces replacement, add a `moved` block for a renamed resource or module, or a `removed` block with `lifecycle { destroy = false }` to stop managing it without deleting it). If it is intended, take a backup or snapshot first and have a policy owner approve it with `planguard approve_policies`. Add `lifecycle { prevent_destroy = true }` to resources that must never be destroyed.
 package planguard.safety.stateful_destroy
@@ -73,18 +72,7 @@ builtin_stateful_types := {
 	"aws_cloudwatch_log_group",
 }
 
-stateful_types := builtin_stateful_types | extra_types
-
-extra_types := {t |
-	extra := lib.config("stateful_types_extra", [])
-	any_collection(extra)
-	some t in extra
-	is_string(t)
-}
-
-any_collection(x) if is_array(x)
-
-any_collection(x) if is_set(x)
+stateful_types := builtin_stateful_types
 
 approval := "destroying a stateful resource cannot be undone by another apply, so it needs explicit approval: a policy owner can approve it with `planguard approve_policies`"
 

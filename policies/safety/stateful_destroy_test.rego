@@ -91,15 +91,7 @@ test_stateless_types_pass if {
 	count(stateful_destroy.deny) == 0 with input as plan(rcs)
 }
 
-test_extra_types_from_config if {
+test_types_outside_the_list_are_not_guarded if {
 	rc := change("aws_sqs_queue", "jobs", ["delete"], {})
 	count(stateful_destroy.deny) == 0 with input as plan([rc])
-	count(stateful_destroy.deny) == 1 with input as plan([rc])
-		with data.planguard.config.stateful_types_extra as ["aws_sqs_queue"]
-}
-
-test_malformed_extra_types_are_ignored if {
-	rc := change("aws_db_instance", "main", ["delete"], {})
-	count(stateful_destroy.deny) == 1 with input as plan([rc])
-		with data.planguard.config.stateful_types_extra as "aws_sqs_queue"
 }

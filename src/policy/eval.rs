@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use super::input::PlanInput;
 use super::load::{regorus_error, Package, PolicySet, Rule};
-use super::{Finding, Level, RuleKind};
+use super::{Finding, Level, RuleKind, Scope};
 
 /// Changes per evaluation of a per-resource policy.
 const SLICE: usize = 1000;
@@ -152,6 +152,25 @@ impl PolicySet {
             })
     }
 
+    /// Configuration-scoped packages: evaluated once each, on the blocks of their types.
+    fn evaluate_configuration(&self, input: &PlanInput, packages: &[&Package]) -> Evaluation {
+        let mut engine = self.engine.clone();
+        let mut out = Evaluation::default();
+        for pkg in packages {
+            let meta = pkg
+                .meta
+                .as_ref()
+                .expect("configuration-scoped packages have metadata");
+            if !meta.resource_types.iter().any(|t| input.has_config_type(t)) {
+                continue;
+            }
+            let types: BTreeSet<&str> = meta.resource_types.iter().map(String::as_str).collect();
+            engine.set_input(input.slice(Vec::new(), input.configuration_for(&types)));
+            eval_package(&mut engine, pkg, &mut out);
+        }
+        out
+    }
+
     fn evaluate_indexed(&self, input: &PlanInput, packages: &[&Package]) -> Evaluation {
         if packages.is_empty() {
             return Evaluation::default();
@@ -162,6 +181,13 @@ impl PolicySet {
             context: Vec<Value>,
             configuration: Value,
         }
+        let (config_scoped, packages): (Vec<&Package>, Vec<&Package>) =
+            packages.iter().partition(|p| {
+                p.meta
+                    .as_ref()
+                    .is_some_and(|m| m.scope == Scope::Configuration)
+            });
+        let mut out = self.evaluate_configuration(input, &config_scoped);
         let prepared: Vec<Prepared> = packages
             .iter()
             .filter(|p| {
@@ -209,7 +235,7 @@ impl PolicySet {
                 units.push((chunk, about.clone()));
             }
         }
-        units
+        let sliced = units
             .par_iter()
             .map_init(
                 || self.engine.clone(),
@@ -228,7 +254,9 @@ impl PolicySet {
             .reduce(Evaluation::default, |mut a, b| {
                 a.absorb(b);
                 a
-            })
+            });
+        out.absorb(sliced);
+        out
     }
 }
 

@@ -32,8 +32,9 @@ pub struct PlanInput<'a> {
 }
 
 struct ConfigEntry<'a> {
-    /// Module call names from the root, e.g. `["vpc", "subnets"]`.
-    module: Vec<&'a str>,
+    /// Module call names from the root, e.g. `["vpc", "subnets"]`. (Map keys are never
+    /// borrowed by serde, so these are owned.)
+    module: Vec<String>,
     kind: &'a str,
     raw: &'a RawValue,
 }
@@ -101,6 +102,11 @@ impl<'a> PlanInput<'a> {
     /// Resource types present in `resource_changes`, with the indices of their changes.
     pub fn types(&self) -> impl Iterator<Item = (&'a str, &[usize])> + '_ {
         self.by_type.iter().map(|(k, v)| (*k, v.as_slice()))
+    }
+
+    /// Whether the configuration declares a block of this type.
+    pub fn has_config_type(&self, kind: &str) -> bool {
+        self.config.iter().any(|e| e.kind == kind)
     }
 
     /// Indices of the changes of one type.
@@ -214,7 +220,7 @@ impl<'a> PlanInput<'a> {
         for entry in self.config.iter().filter(|e| types.contains(e.kind)) {
             let mut node = &mut root;
             for name in &entry.module {
-                node = node.calls.entry((*name).to_owned()).or_default();
+                node = node.calls.entry(name.clone()).or_default();
             }
             node.resources.push(convert(entry.raw));
         }
@@ -230,7 +236,7 @@ impl<'a> PlanInput<'a> {
 fn index_config<'a>(
     raw: &RawModule<'a>,
     typed: &ConfigModule<'a>,
-    path: &mut Vec<&'a str>,
+    path: &mut Vec<String>,
     out: &mut Vec<ConfigEntry<'a>>,
 ) {
     for (r, t) in raw.resources.iter().zip(&typed.resources) {
@@ -247,11 +253,7 @@ fn index_config<'a>(
     }
     for ((name, rc), (_, tc)) in raw.module_calls.iter().zip(&typed.module_calls) {
         if let (Some(rm), Some(tm)) = (&rc.module, &tc.module) {
-            let name: &'a str = match name {
-                Cow::Borrowed(s) => s,
-                Cow::Owned(_) => continue,
-            };
-            path.push(name);
+            path.push(name.to_string());
             index_config(rm, tm, path, out);
             path.pop();
         }
