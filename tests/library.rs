@@ -88,3 +88,68 @@ fn account_fixture_without_account_data_has_no_account_findings() {
         stdout(&out)
     );
 }
+
+#[test]
+fn the_catalogue_in_docs_is_generated_from_the_metadata() {
+    let out = planguard(&["policies", "docs"]);
+    assert_eq!(out.status.code(), Some(0));
+    let committed = std::fs::read_to_string(root().join("docs/policies.md")).unwrap();
+    assert!(
+        committed == stdout(&out),
+        "docs/policies.md is stale: regenerate it with `cargo run --release -- policies docs > docs/policies.md`"
+    );
+}
+
+#[test]
+fn policies_list_and_show_print_the_catalogue() {
+    let list = stdout(&planguard(&["policies", "list"]));
+    assert!(list.lines().count() > 50, "{list}");
+    assert!(list.contains("aws-ebs-encryption  "), "{list}");
+    let show = planguard(&["policies", "show", "aws-ebs-encryption"]);
+    assert_eq!(show.status.code(), Some(0));
+    let text = stdout(&show);
+    assert!(text.contains("checkov:     CKV_AWS_3"), "{text}");
+    assert!(text.contains("Remediation:"), "{text}");
+    let missing = planguard(&["policies", "show", "ebs"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("did you mean"), "{}", stderr(&missing));
+}
+
+#[test]
+fn every_library_policy_has_complete_metadata() {
+    let set = planguard::policy::PolicySet::load(&planguard::policy::LoadOptions::default()).unwrap();
+    for (m, file) in set.catalogue() {
+        assert!(!m.title.is_empty() && !m.description.is_empty() && !m.remediation.is_empty(), "{file}");
+        assert!(m.id.starts_with("aws-"), "{}: ids are aws-<service>-<what>", m.id);
+        let test_file = file.replace(".rego", "_test.rego").replace("builtin:", "");
+        let has_tests = std::path::Path::new(&test_file).exists()
+            || std::fs::read_dir(std::path::Path::new(&test_file).parent().unwrap())
+                .unwrap()
+                .any(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default().contains(&format!("import data.{}", package_of(file))));
+        assert!(has_tests, "{file} has no Rego tests");
+    }
+}
+
+fn package_of(file: &str) -> String {
+    let text = std::fs::read_to_string(file.replace("builtin:", "")).unwrap();
+    text.lines().find_map(|l| l.strip_prefix("package ")).unwrap().trim().to_owned()
+}
+
+#[test]
+fn policies_are_only_evaluated_on_plans_with_their_types() {
+    // An SQS queue alone: the queue's policies run; the stateful-destroy (resource scope) and
+    // remote-state (configuration scope) policies have nothing to look at and are skipped.
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("queue.json");
+    std::fs::write(
+        &plan,
+        r#"{"format_version":"1.2","resource_changes":[{"address":"aws_sqs_queue.q","type":"aws_sqs_queue","name":"q","change":{"actions":["create"],"after":{"sqs_managed_sse_enabled":true,"tags":{"Owner":"a","CostCenter":"b","Environment":"dev"}}}}]}"#,
+    )
+    .unwrap();
+    let out = planguard(&["check", "--profile", plan.to_str().unwrap()]);
+    let profile = stderr(&out);
+    assert!(profile.contains("aws-sqs-queue-encryption"), "{profile}");
+    assert!(!profile.contains("aws-stateful-destroy"), "{profile}");
+    assert!(!profile.contains("aws-no-remote-state"), "{profile}");
+    assert!(!profile.contains("aws-ebs-encryption"), "{profile}");
+}

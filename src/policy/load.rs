@@ -120,7 +120,7 @@ impl Package {
             && self
                 .meta
                 .as_ref()
-                .is_some_and(|m| m.scope == Scope::Resource)
+                .is_some_and(|m| m.scope != Scope::Plan)
     }
 }
 

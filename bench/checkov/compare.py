@@ -1,0 +1,240 @@
+#!/usr/bin/env python3
+"""Compare planguard's built-in policy library with Checkov on the AWS plans of the corpus.
+
+Reads the outputs that bench/checkov/run.sh writes into RESULTS:
+
+    RESULTS/checkov/<plan>.json     checkov -f PLAN --framework terraform_plan -o json --skip-download
+    RESULTS/planguard/<plan>.json   planguard check PLAN --format json
+    RESULTS/planguard-unchanged/<plan>.json
+                                    the same with check_unchanged: true (-d unchanged.yaml)
+    RESULTS/planguard-like/<plan>.json
+                                    check_unchanged: true and s3_require_kms: true (-d like.yaml)
+
+(<plan> is the plan's path under the corpus with "/" replaced by "_"), builds the mapping
+Checkov id <-> planguard policy id from the `custom.checkov` lists in the policies' METADATA
+blocks, and matches findings by (resource address, equivalent check).
+
+Two ids are "equivalent" when they are connected through the mapping: CKV_AWS_145 maps to both
+aws-s3-bucket-kms and aws-s3-sse-kms, so those three form one class; aws-iam-wildcard maps to
+CKV_AWS_1, CKV_AWS_62 and CKV_AWS_63, so those four form one class.
+
+Output: a summary on stdout and, with --json, every difference with the facts needed to
+explain it (the resource's actions in resource_changes, whether it is in planned_values, the
+Checkov result for the equivalent checks, planguard's messages).
+
+    python3 bench/checkov/compare.py --corpus /work/shared/corpus/plans --results /tmp/pg-ckv \
+        --policies policies [--json diffs.json] [--mapping-md]
+"""
+import argparse
+import collections
+import json
+import os
+import re
+import sys
+
+
+# The planguard runs (directories under RESULTS), see run.sh:
+#   planguard            default settings: only create/update/replace changes are checked
+#   planguard-unchanged  check_unchanged: true, so no-op resources are checked as Checkov does
+#   planguard-like       check_unchanged: true and s3_require_kms: true (CKV_AWS_145 always
+#                        requires SSE-KMS; planguard's KMS policies are off unless asked for)
+RUNS = ("planguard", "planguard-unchanged", "planguard-like")
+
+
+def parse_metadata(policies_dir):
+    """planguard policy id -> list of Checkov ids, from the # METADATA blocks."""
+    mapping = {}
+    for root, _dirs, files in os.walk(policies_dir):
+        for name in sorted(files):
+            if not name.endswith(".rego") or name.endswith("_test.rego"):
+                continue
+            text = open(os.path.join(root, name), encoding="utf-8").read()
+            for block in re.findall(r"(?m)^# METADATA\n((?:#.*\n)+)", text):
+                pid = re.search(r"(?m)^#\s+id:\s*(\S+)", block)
+                ck = re.search(r"(?m)^#\s+checkov:\s*\[([^\]]*)\]", block)
+                if not pid:
+                    continue
+                ids = [x.strip() for x in ck.group(1).split(",") if x.strip()] if ck else []
+                mapping[pid.group(1)] = ids
+    return mapping
+
+
+def classes(mapping):
+    """Union-find over planguard ids and Checkov ids; returns id -> class name."""
+    parent = {}
+
+    def find(x):
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for pid, cks in mapping.items():
+        for ck in cks:
+            parent[find(ck)] = find(pid)
+    members = collections.defaultdict(set)
+    for pid, cks in mapping.items():
+        if cks:
+            for x in [pid] + cks:
+                members[find(x)].add(x)
+    out = {}
+    for _root, ms in members.items():
+        pg = sorted(m for m in ms if not m.startswith("CKV"))
+        name = "+".join(pg)
+        for m in ms:
+            out[m] = name
+    return out
+
+
+def load_json(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def plan_facts(plan):
+    """address -> actions (resource_changes), and the set of addresses in planned_values."""
+    actions, planned = {}, set()
+    if not isinstance(plan, dict):
+        return actions, planned
+    for rc in plan.get("resource_changes") or []:
+        if isinstance(rc, dict) and "address" in rc:
+            actions[rc["address"]] = (rc.get("change") or {}).get("actions") or []
+
+    def walk(mod):
+        if not isinstance(mod, dict):
+            return
+        for r in mod.get("resources") or []:
+            if isinstance(r, dict) and "address" in r:
+                planned.add(r["address"])
+        for child in mod.get("child_modules") or []:
+            walk(child)
+
+    walk((plan.get("planned_values") or {}).get("root_module"))
+    return actions, planned
+
+
+def checkov_results(doc):
+    """(address, check_id) -> "FAILED"/"PASSED"/"SKIPPED" from one Checkov JSON report."""
+    out = {}
+    reports = doc if isinstance(doc, list) else [doc]
+    for rep in reports:
+        if not isinstance(rep, dict) or rep.get("check_type") not in (None, "terraform_plan"):
+            continue
+        res = rep.get("results") or {}
+        for key, status in (("passed_checks", "PASSED"), ("skipped_checks", "SKIPPED"),
+                            ("failed_checks", "FAILED")):
+            for c in res.get(key) or []:
+                addr = c.get("resource_address") or c.get("resource")
+                out[(addr, c["check_id"])] = status
+    return out
+
+
+def planguard_findings(doc):
+    """list of (address, policy_id, level, message)."""
+    out = []
+    for p in (doc or {}).get("plans") or []:
+        for f in p.get("findings") or []:
+            out.append((f.get("address"), f.get("policy_id"), f.get("level"), f.get("message")))
+    return out
+
+
+def is_unknown(msg):
+    return "unknown until apply" in (msg or "")
+
+
+def compare_plan(plan_rel, args, cls):
+    key = plan_rel.replace("/", "_")
+    plan = load_json(os.path.join(args.corpus, plan_rel))
+    actions, planned = plan_facts(plan)
+    ck = checkov_results(load_json(os.path.join(args.results, "checkov", key)) or {})
+    runs = {}
+    for run in RUNS:
+        runs[run] = planguard_findings(load_json(os.path.join(args.results, run, key)))
+
+    ck_fail = collections.defaultdict(set)   # (addr, class) -> failed Checkov ids
+    ck_pass = collections.defaultdict(set)   # (addr, class) -> passed Checkov ids
+    for (addr, cid), status in ck.items():
+        if cid in cls:
+            (ck_fail if status == "FAILED" else ck_pass)[(addr, cls[cid])].add(cid)
+    per_run = {}
+    for run, findings in runs.items():
+        pg = collections.defaultdict(list)   # (addr, class) -> [(policy, level, msg)]
+        for addr, pid, level, msg in findings:
+            if pid in cls:
+                pg[(addr, cls[pid])].append((pid, level, msg))
+        rows = []
+        for k in sorted(set(ck_fail) | set(pg)):
+            addr, klass = k
+            f = pg.get(k, [])
+            if k in ck_fail and f:
+                kind = "agree-unknown" if all(is_unknown(m) for _, _, m in f) else "agree"
+            elif k in ck_fail:
+                kind = "checkov-only"
+            else:
+                kind = "planguard-only"
+            rows.append({
+                "plan": plan_rel, "address": addr, "class": klass, "kind": kind,
+                "actions": actions.get(addr), "in_planned_values": addr in planned,
+                "checkov_failed": sorted(ck_fail.get(k, ())),
+                "checkov_passed": sorted(ck_pass.get(k, ())),
+                "planguard": [{"policy": p, "level": l, "message": m} for p, l, m in f],
+            })
+        per_run[run] = rows
+    return per_run
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--results", required=True)
+    ap.add_argument("--policies", required=True)
+    ap.add_argument("--json", help="write every matched/unmatched pair here")
+    ap.add_argument("--mapping-md", action="store_true", help="print the mapping table")
+    args = ap.parse_args()
+
+    mapping = parse_metadata(args.policies)
+    cls = classes(mapping)
+    if args.mapping_md:
+        print("| planguard policy | Checkov ids |\n|---|---|")
+        for pid in sorted(mapping):
+            print(f"| `{pid}` | {', '.join(mapping[pid]) or '—'} |")
+        print()
+
+    plans = []
+    with open(os.path.join(args.corpus, "index.tsv"), encoding="utf-8") as f:
+        header = f.readline().rstrip("\n").split("\t")
+        for line in f:
+            row = dict(zip(header, line.rstrip("\n").split("\t")))
+            if int(row.get("n_aws") or 0) > 0:
+                plans.append(row["file"])
+
+    all_rows = {run: [] for run in RUNS}
+    for p in plans:
+        for run, rows in compare_plan(p, args, cls).items():
+            all_rows[run].extend(rows)
+
+    print(f"AWS plans: {len(plans)}; equivalence classes: {len(set(cls.values()))}")
+    for run, rows in all_rows.items():
+        c = collections.Counter(r["kind"] for r in rows)
+        print(f"\n== {run}: " + ", ".join(f"{k}={c[k]}" for k in
+              ("agree", "agree-unknown", "checkov-only", "planguard-only")))
+        per_class = collections.defaultdict(collections.Counter)
+        for r in rows:
+            per_class[r["class"]][r["kind"]] += 1
+        print(f"{'class':55} agree unkn ckv-only pg-only")
+        for k in sorted(per_class):
+            v = per_class[k]
+            print(f"{k:55} {v['agree']:5} {v['agree-unknown']:4} {v['checkov-only']:8} "
+                  f"{v['planguard-only']:7}")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(all_rows, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
