@@ -112,27 +112,47 @@ fn policies_list_and_show_print_the_catalogue() {
     assert!(text.contains("Remediation:"), "{text}");
     let missing = planguard(&["policies", "show", "ebs"]);
     assert_eq!(missing.status.code(), Some(2));
-    assert!(stderr(&missing).contains("did you mean"), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("did you mean"),
+        "{}",
+        stderr(&missing)
+    );
 }
 
 #[test]
 fn every_library_policy_has_complete_metadata() {
-    let set = planguard::policy::PolicySet::load(&planguard::policy::LoadOptions::default()).unwrap();
+    let set =
+        planguard::policy::PolicySet::load(&planguard::policy::LoadOptions::default()).unwrap();
     for (m, file) in set.catalogue() {
-        assert!(!m.title.is_empty() && !m.description.is_empty() && !m.remediation.is_empty(), "{file}");
-        assert!(m.id.starts_with("aws-"), "{}: ids are aws-<service>-<what>", m.id);
+        assert!(
+            !m.title.is_empty() && !m.description.is_empty() && !m.remediation.is_empty(),
+            "{file}"
+        );
+        assert!(
+            m.id.starts_with("aws-"),
+            "{}: ids are aws-<service>-<what>",
+            m.id
+        );
         let test_file = file.replace(".rego", "_test.rego").replace("builtin:", "");
         let has_tests = std::path::Path::new(&test_file).exists()
             || std::fs::read_dir(std::path::Path::new(&test_file).parent().unwrap())
                 .unwrap()
-                .any(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default().contains(&format!("import data.{}", package_of(file))));
+                .any(|e| {
+                    std::fs::read_to_string(e.unwrap().path())
+                        .unwrap_or_default()
+                        .contains(&format!("import data.{}", package_of(file)))
+                });
         assert!(has_tests, "{file} has no Rego tests");
     }
 }
 
 fn package_of(file: &str) -> String {
     let text = std::fs::read_to_string(file.replace("builtin:", "")).unwrap();
-    text.lines().find_map(|l| l.strip_prefix("package ")).unwrap().trim().to_owned()
+    text.lines()
+        .find_map(|l| l.strip_prefix("package "))
+        .unwrap()
+        .trim()
+        .to_owned()
 }
 
 #[test]

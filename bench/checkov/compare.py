@@ -117,6 +117,64 @@ def plan_facts(plan):
     return actions, planned
 
 
+# Checkov reports the S3 graph checks on the aws_s3_bucket; planguard reports the problem on the
+# resource that carries it (the aws_s3_bucket_acl with the public ACL, the encryption
+# configuration with AES256, the public access block with a flag turned off). A Checkov-only
+# row on a bucket and a planguard-only row on a resource whose `bucket` names that bucket are
+# one finding at two addresses ("agree-linked"). CKV2_AWS_6 fails both a missing block and a
+# block with flags off; planguard reports the latter as aws-s3-public-access-block-weakened.
+LINKED = {
+    "aws-s3-public-acl": {"aws-s3-public-acl"},
+    "aws-s3-bucket-kms+aws-s3-sse-kms": {"aws-s3-bucket-kms+aws-s3-sse-kms"},
+    "aws-s3-public-access-block": {"aws-s3-public-access-block-weakened"},
+    "aws-s3-public-policy": {"aws-s3-public-policy"},
+}
+
+
+def bucket_links(plan):
+    """address of a bucket-level resource (ACL, policy, ...) -> addresses of the buckets its
+    `bucket` argument names: by configuration reference within the module, or by known name."""
+    if not isinstance(plan, dict):
+        return {}
+    changes = [rc for rc in plan.get("resource_changes") or [] if isinstance(rc, dict)]
+    blocks = {}
+
+    def walk(mod, path):
+        for r in (mod or {}).get("resources") or []:
+            blocks[(path, r.get("address"))] = r
+        for name, call in ((mod or {}).get("module_calls") or {}).items():
+            walk((call or {}).get("module"), path + (name,))
+
+    walk(((plan.get("configuration") or {}).get("root_module")), ())
+
+    def mpath(rc):
+        ma = rc.get("module_address") or ""
+        return tuple(re.sub(r"\[[^\]]*\]$", "", part).removeprefix("module.")
+                     for part in ma.split(".module.")) if ma else ()
+
+    buckets = [rc for rc in changes if rc.get("type") == "aws_s3_bucket"]
+    out = {}
+    for rc in changes:
+        if not str(rc.get("type", "")).startswith("aws_s3_bucket_"):
+            continue
+        found = set()
+        block = blocks.get((mpath(rc), f"{rc.get('type')}.{rc.get('name')}")) or {}
+        refs = ((block.get("expressions") or {}).get("bucket") or {}).get("references") or []
+        for ref in refs:
+            target = ".".join(re.sub(r"\[[^\]]*\]", "", ref).split(".")[:2])
+            for b in buckets:
+                if (b.get("module_address") == rc.get("module_address")
+                        and f"aws_s3_bucket.{b.get('name')}" == target):
+                    found.add(b["address"])
+        name = ((rc.get("change") or {}).get("after") or {}).get("bucket")
+        if isinstance(name, str) and name:
+            for b in buckets:
+                if ((b.get("change") or {}).get("after") or {}).get("bucket") == name:
+                    found.add(b["address"])
+        out[rc["address"]] = found
+    return out
+
+
 def checkov_results(doc):
     """(address, check_id) -> "FAILED"/"PASSED"/"SKIPPED" from one Checkov JSON report."""
     out = {}
@@ -183,6 +241,22 @@ def compare_plan(plan_rel, args, cls):
                 "checkov_passed": sorted(ck_pass.get(k, ())),
                 "planguard": [{"policy": p, "level": l, "message": m} for p, l, m in f],
             })
+        links = bucket_links(plan)
+        for r in rows:
+            if r["kind"] != "checkov-only" or r["class"] not in LINKED:
+                continue
+            for o in rows:
+                # The partner may itself agree with Checkov on its own address (CKV_AWS_53-56
+                # on the public access block); then it is counted there and only linked here.
+                if (o["planguard"] and o["kind"] in ("planguard-only", "agree")
+                        and o["class"] in LINKED[r["class"]]
+                        and r["address"] in links.get(o["address"], ())):
+                    r["kind"] = "agree-linked"
+                    if o["kind"] == "planguard-only":
+                        o["kind"] = "linked-partner"
+                    r["linked"] = o["address"]
+                    r["planguard"] = o["planguard"]
+                    break
         per_run[run] = rows
     return per_run
 
@@ -221,14 +295,14 @@ def main():
     for run, rows in all_rows.items():
         c = collections.Counter(r["kind"] for r in rows)
         print(f"\n== {run}: " + ", ".join(f"{k}={c[k]}" for k in
-              ("agree", "agree-unknown", "checkov-only", "planguard-only")))
+              ("agree", "agree-unknown", "agree-linked", "checkov-only", "planguard-only")))
         per_class = collections.defaultdict(collections.Counter)
         for r in rows:
             per_class[r["class"]][r["kind"]] += 1
-        print(f"{'class':55} agree unkn ckv-only pg-only")
+        print(f"{'class':55} agree unkn link ckv-only pg-only")
         for k in sorted(per_class):
             v = per_class[k]
-            print(f"{k:55} {v['agree']:5} {v['agree-unknown']:4} {v['checkov-only']:8} "
+            print(f"{k:55} {v['agree']:5} {v['agree-unknown']:4} {v['agree-linked']:4} {v['checkov-only']:8} "
                   f"{v['planguard-only']:7}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

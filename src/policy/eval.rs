@@ -175,11 +175,12 @@ impl PolicySet {
         if packages.is_empty() {
             return Evaluation::default();
         }
-        // Per package: its context changes and its configuration slice, converted once.
+        // Per package: its context changes (converted once) and the types whose configuration
+        // blocks every slice carries (its context types).
         struct Prepared<'p> {
             pkg: &'p Package,
             context: Vec<Value>,
-            configuration: Value,
+            context_types: BTreeSet<&'p str>,
         }
         let (config_scoped, packages): (Vec<&Package>, Vec<&Package>) =
             packages.iter().partition(|p| {
@@ -189,7 +190,7 @@ impl PolicySet {
             });
         let mut out = self.evaluate_configuration(input, &config_scoped);
         let prepared: Vec<Prepared> = packages
-            .iter()
+            .par_iter()
             .filter(|p| {
                 let meta = p.meta.as_ref().expect("indexed packages have metadata");
                 meta.resource_types
@@ -203,16 +204,10 @@ impl PolicySet {
                     .iter()
                     .flat_map(|t| input.changes_of(t).iter().copied())
                     .collect();
-                let types: BTreeSet<&str> = meta
-                    .resource_types
-                    .iter()
-                    .chain(&meta.context_types)
-                    .map(String::as_str)
-                    .collect();
                 Prepared {
                     pkg,
                     context: input.convert_changes(&ctx),
-                    configuration: input.configuration_for(&types),
+                    context_types: meta.context_types.iter().map(String::as_str).collect(),
                 }
             })
             .collect();
@@ -245,7 +240,11 @@ impl PolicySet {
                     for p in about {
                         let mut rcs = changes.clone();
                         rcs.extend(p.context.iter().cloned());
-                        engine.set_input(input.slice(rcs, p.configuration.clone()));
+                        // The configuration blocks of this chunk's changes and of the context
+                        // types only: a slice never carries the whole configuration.
+                        let configuration =
+                            input.configuration_of(&input.blocks_for(chunk, &p.context_types));
+                        engine.set_input(input.slice(rcs, configuration));
                         eval_package(engine, p.pkg, &mut out);
                     }
                     out

@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::OnceLock;
 
 use rayon::prelude::*;
 use regorus::Value;
@@ -27,6 +28,11 @@ pub struct PlanInput<'a> {
     by_type: HashMap<&'a str, Vec<usize>>,
     provider_config: Option<&'a RawValue>,
     config: Vec<ConfigEntry<'a>>,
+    /// Each configuration block converted at most once, shared by every slice that needs it.
+    config_values: Vec<OnceLock<Value>>,
+
+    /// For each resource change, its configuration block, when the plan has one.
+    block_of_change: Vec<Option<usize>>,
     format_version: String,
     terraform_version: Option<String>,
 }
@@ -35,8 +41,29 @@ struct ConfigEntry<'a> {
     /// Module call names from the root, e.g. `["vpc", "subnets"]`. (Map keys are never
     /// borrowed by serde, so these are owned.)
     module: Vec<String>,
-    kind: &'a str,
+    kind: Cow<'a, str>,
+    address: Cow<'a, str>,
     raw: &'a RawValue,
+}
+
+/// The key of a configuration block: module call names and the module-relative address.
+fn block_key<'k>(module: impl IntoIterator<Item = &'k str>, address: &str) -> String {
+    let mut key = String::new();
+    for m in module {
+        key.push_str(m);
+        key.push('/');
+    }
+    key.push_str(address);
+    key
+}
+
+/// Module call names of a change's `module_address`: `module.a[0].module.b` -> `a`, `b`.
+fn module_names(module_address: &str) -> impl Iterator<Item = &str> {
+    module_address
+        .split(".module.")
+        .map(|part| part.trim_start_matches("module."))
+        .map(|part| part.split_once('[').map_or(part, |(name, _)| name))
+        .filter(|name| !name.is_empty())
 }
 
 #[derive(Deserialize)]
@@ -86,11 +113,35 @@ impl<'a> PlanInput<'a> {
                 index_config(rm, tm, &mut Vec::new(), &mut config);
             }
         }
+        let config_by_key: HashMap<String, usize> = config
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                (
+                    block_key(e.module.iter().map(String::as_str), &e.address),
+                    i,
+                )
+            })
+            .collect();
+        let block_of_change = plan
+            .resource_changes
+            .iter()
+            .map(|rc| {
+                let address = match rc.mode {
+                    crate::plan::Mode::Data => format!("data.{}.{}", rc.kind, rc.name),
+                    _ => format!("{}.{}", rc.kind, rc.name),
+                };
+                let module = module_names(rc.module_address.as_deref().unwrap_or(""));
+                config_by_key.get(&block_key(module, &address)).copied()
+            })
+            .collect();
         Ok(PlanInput {
             top,
             rcs,
             by_type,
             provider_config,
+            config_values: (0..config.len()).map(|_| OnceLock::new()).collect(),
+            block_of_change,
             config,
             format_version: plan
                 .format_version
@@ -195,6 +246,29 @@ impl<'a> PlanInput<'a> {
     /// `configuration` with the provider configuration and only the resources of `types`,
     /// keeping the module tree's shape.
     pub fn configuration_for(&self, types: &BTreeSet<&str>) -> Value {
+        let blocks: Vec<usize> = (0..self.config.len())
+            .filter(|&i| types.contains(self.config[i].kind.as_ref()))
+            .collect();
+        self.configuration_of(&blocks)
+    }
+
+    /// The configuration blocks of the given changes, plus those of `types`.
+    pub fn blocks_for(&self, changes: &[usize], types: &BTreeSet<&str>) -> Vec<usize> {
+        let mut blocks: Vec<usize> = changes
+            .iter()
+            .filter_map(|&i| self.block_of_change[i])
+            .collect();
+        blocks.extend(
+            (0..self.config.len()).filter(|&i| types.contains(self.config[i].kind.as_ref())),
+        );
+        blocks.sort_unstable();
+        blocks.dedup();
+        blocks
+    }
+
+    /// `configuration` with the provider configuration and the given blocks, keeping the
+    /// module tree's shape. Each block is converted once per plan.
+    pub fn configuration_of(&self, blocks: &[usize]) -> Value {
         #[derive(Default)]
         struct Node {
             resources: Vec<Value>,
@@ -217,12 +291,17 @@ impl<'a> PlanInput<'a> {
             Value::from(m)
         }
         let mut root = Node::default();
-        for entry in self.config.iter().filter(|e| types.contains(e.kind)) {
+        for &b in blocks {
+            let entry = &self.config[b];
             let mut node = &mut root;
             for name in &entry.module {
                 node = node.calls.entry(name.clone()).or_default();
             }
-            node.resources.push(convert(entry.raw));
+            node.resources.push(
+                self.config_values[b]
+                    .get_or_init(|| convert(entry.raw))
+                    .clone(),
+            );
         }
         let mut m = BTreeMap::new();
         if let Some(pc) = self.provider_config {
@@ -241,13 +320,10 @@ fn index_config<'a>(
 ) {
     for (r, t) in raw.resources.iter().zip(&typed.resources) {
         // Both trees come from the same text, so the order and lengths agree.
-        let kind: &'a str = match &t.kind {
-            Cow::Borrowed(s) => s,
-            Cow::Owned(_) => continue, // escaped type names do not exist in practice
-        };
         out.push(ConfigEntry {
             module: path.clone(),
-            kind,
+            kind: t.kind.clone(),
+            address: t.address.clone(),
             raw: r,
         });
     }

@@ -116,11 +116,7 @@ impl Package {
 
     /// Whether the engine may evaluate this package on type-indexed slices of the plan.
     pub fn is_indexed(&self) -> bool {
-        self.builtin
-            && self
-                .meta
-                .as_ref()
-                .is_some_and(|m| m.scope != Scope::Plan)
+        self.builtin && self.meta.as_ref().is_some_and(|m| m.scope != Scope::Plan)
     }
 }
 
