@@ -204,6 +204,73 @@ def is_unknown(msg):
     return "unknown until apply" in (msg or "")
 
 
+# Reasons for differences, with who is wrong (see docs/checkov-comparison.md). Each rule tests
+# the evidence in the plan and the reports; a difference that no rule explains is
+# "unexplained" and has to be read by hand.
+REASONS = {
+    "unchanged": "no-op resource: planguard checks changes only (check_unchanged off) [by design]",
+    "s3-kms-off": "CKV_AWS_145 always requires SSE-KMS; planguard only with s3_require_kms [by design]",
+    "port-80": "CKV_AWS_260 (port 80 open); planguard allows 80/443 by default (public_ingress_ports) [by design]",
+    "launch-configuration": "CKV_AWS_8 on aws_launch_configuration; no planguard policy covers it [planguard gap]",
+    "iam-action-star": "CKV_AWS_63 (Action \"*\" on a specific resource); aws-iam-wildcard needs Resource \"*\" too [planguard gap]",
+    "after-null": "resource_changes has after: null (truncated fixture); Checkov fails a required block it cannot see [Checkov error]",
+    "not-in-planned-values": "resource in resource_changes but missing from planned_values (fixture); Checkov never sees it [Checkov input limit]",
+    "ckv19-no-config": "CKV_AWS_19 passes buckets without any encryption configuration (implicit SSE-S3); planguard warns [by design]",
+    "unknown": "planguard warns: value unknown until apply; Checkov passes or skips it [planguard warning, Checkov guesses]",
+    "optional-computed": "encrypted unset (Optional+Computed, unknown in the plan): Checkov returns UNKNOWN and reports nothing; the volume is unencrypted unless the AMI/account default encrypts [Checkov error]",
+    "prefix-list-null": "Checkov treats prefix_list_ids = null as prefix lists given and passes the open rule [Checkov error]",
+    "ports-beyond-checkov": "open port Checkov has no check for (only 22, 3389, 80, all) [planguard broader]",
+    "tcp-udp-listener": "TCP/UDP listener: planguard warns (warn_tcp_listeners), CKV_AWS_2 passes TCP/UDP [planguard broader]",
+    "single-node": "CKV_AWS_6 exempts single-node domains (instance_count <= 1) [by design, Checkov choice]",
+    "missing-block-passes": "CKV_AWS_83 passes when domain_endpoint_options is absent; AWS then does not enforce HTTPS [Checkov error]",
+}
+
+
+def explain(row, rc, run):
+    change = (rc or {}).get("change") or {}
+    after = change.get("after") if isinstance(change.get("after"), dict) else {}
+    rtype = row["address"].split(".")[-2] if "." in row["address"] else ""
+    rtype = (rc or {}).get("type", rtype)
+    msgs = [x["message"] or "" for x in row["planguard"]]
+    failed, passed = set(row["checkov_failed"]), set(row["checkov_passed"])
+    if row["kind"] == "checkov-only":
+        if row["actions"] == ["no-op"] and run == "planguard":
+            return "unchanged"
+        if failed == {"CKV_AWS_145"} and run != "planguard-like":
+            return "s3-kms-off"
+        if failed == {"CKV_AWS_260"}:
+            return "port-80"
+        if rtype == "aws_launch_configuration" and failed == {"CKV_AWS_8"}:
+            return "launch-configuration"
+        if failed == {"CKV_AWS_63"}:
+            return "iam-action-star"
+        if rc is not None and change.get("after") is None:
+            return "after-null"
+        return "unexplained"
+    if not row["in_planned_values"]:
+        return "not-in-planned-values"
+    if row["class"] == "aws-s3-bucket-encryption" and not failed:
+        return "ckv19-no-config"
+    if msgs and all(is_unknown(m) for m in msgs):
+        return "unknown"
+    if row["class"] in ("aws-ec2-instance-volume-encryption", "aws-ebs-encryption") and not passed:
+        return "optional-computed"
+    if row["class"] == "aws-ec2-public-ingress":
+        if rtype == "aws_security_group_rule" and after.get("prefix_list_ids") is None and passed:
+            return "prefix-list-null"
+        return "ports-beyond-checkov"
+    if row["class"] == "aws-lb-listener-https" and all("listener does not terminate TLS" in m for m in msgs):
+        return "tcp-udp-listener"
+    if row["class"] == "aws-opensearch-node-to-node-encryption" and "CKV_AWS_6" in passed:
+        counts = [c.get("instance_count") for c in after.get("cluster_config") or [] if isinstance(c, dict)]
+        if counts and all(isinstance(n, int) and n <= 1 for n in counts):
+            return "single-node"
+    if row["class"] == "aws-opensearch-enforce-https" and "CKV_AWS_83" in passed \
+            and not after.get("domain_endpoint_options"):
+        return "missing-block-passes"
+    return "unexplained"
+
+
 def compare_plan(plan_rel, args, cls):
     key = plan_rel.replace("/", "_")
     plan = load_json(os.path.join(args.corpus, plan_rel))
@@ -242,6 +309,8 @@ def compare_plan(plan_rel, args, cls):
                 "planguard": [{"policy": p, "level": l, "message": m} for p, l, m in f],
             })
         links = bucket_links(plan)
+        changes = {rc.get("address"): rc for rc in (plan or {}).get("resource_changes") or []
+                   if isinstance(rc, dict)} if isinstance(plan, dict) else {}
         for r in rows:
             if r["kind"] != "checkov-only" or r["class"] not in LINKED:
                 continue
@@ -257,6 +326,9 @@ def compare_plan(plan_rel, args, cls):
                     r["linked"] = o["address"]
                     r["planguard"] = o["planguard"]
                     break
+        for r in rows:
+            if r["kind"] in ("checkov-only", "planguard-only"):
+                r["reason"] = explain(r, changes.get(r["address"]), run)
         per_run[run] = rows
     return per_run
 
@@ -304,6 +376,10 @@ def main():
             v = per_class[k]
             print(f"{k:55} {v['agree']:5} {v['agree-unknown']:4} {v['agree-linked']:4} {v['checkov-only']:8} "
                   f"{v['planguard-only']:7}")
+        reasons = collections.Counter((r["kind"], r["reason"]) for r in rows if "reason" in r)
+        print(f"  differences by reason ({run}):")
+        for (kind, reason), n in sorted(reasons.items()):
+            print(f"    {kind:15} {reason:22} {n:4}  {REASONS.get(reason, '')}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(all_rows, f, indent=1)

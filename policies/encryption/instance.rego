@@ -7,7 +7,7 @@
 # custom:
 #   id: aws-ec2-instance-volume-encryption
 #   level: error
-#   resource_types: [aws_instance]
+#   resource_types: [aws_instance, aws_launch_configuration]
 #   context_types: [aws_ebs_encryption_by_default]
 #   remediation: Set `encrypted = true` in `root_block_device` and in every `ebs_block_device` block, or enable account-wide default encryption with `aws_ebs_encryption_by_default` (or set the planguard option `ebs_default_encryption` when it is enabled outside this configuration).
 #   checkov: [CKV_AWS_8]
@@ -20,15 +20,18 @@ import rego.v1
 
 root := ["root_block_device", 0, "encrypted"]
 
+# Instances, and launch configurations, whose block devices have the same shape.
+instances := array.concat(lib.changes("aws_instance"), lib.changes("aws_launch_configuration"))
+
 # --- Root volume -----------------------------------------------------------------------------
 
 deny contains lib.result(rc, sprintf("%s: root volume is not encrypted (root_block_device.encrypted = false)", [rc.address])) if {
-	some rc in lib.changes("aws_instance")
+	some rc in instances
 	helpers.known(rc, root) == false
 }
 
 deny contains lib.result(rc, msg) if {
-	some rc in lib.changes("aws_instance")
+	some rc in instances
 	helpers.defaulted(rc, root)
 	not helpers.ebs_default_on(rc)
 	msg := sprintf(
@@ -38,21 +41,21 @@ deny contains lib.result(rc, msg) if {
 }
 
 warn contains lib.unknown_result(rc, "`root_block_device.encrypted`") if {
-	some rc in lib.changes("aws_instance")
+	some rc in instances
 	helpers.pending(rc, root)
 }
 
 # --- EBS block devices (a set, matched to the configuration by device_name) -------------------
 
 deny contains lib.result(rc, sprintf("%s: EBS block device %s is not encrypted (encrypted = false)", [rc.address, object.get(dev, "device_name", "?")])) if {
-	some rc in lib.changes("aws_instance")
+	some rc in instances
 	some i, dev in lib.value(rc, ["ebs_block_device"], [])
 	not helpers.unknown(rc, ["ebs_block_device", i, "encrypted"])
 	object.get(dev, "encrypted", null) == false
 }
 
 deny contains lib.result(rc, msg) if {
-	some rc in lib.changes("aws_instance")
+	some rc in instances
 	some i, dev in lib.value(rc, ["ebs_block_device"], [])
 	device_unset(rc, i, dev)
 	not helpers.ebs_default_on(rc)
@@ -63,7 +66,7 @@ deny contains lib.result(rc, msg) if {
 }
 
 warn contains lib.unknown_result(rc, sprintf("`encrypted` of EBS block device %s", [object.get(dev, "device_name", "?")])) if {
-	some rc in lib.changes("aws_instance")
+	some rc in instances
 	some i, dev in lib.value(rc, ["ebs_block_device"], [])
 	helpers.unknown(rc, ["ebs_block_device", i, "encrypted"])
 	not device_unset(rc, i, dev)

@@ -98,3 +98,14 @@ test_deleted_instance_is_ignored if {
 	}]}
 	count(instance.deny) == 0 with input as p
 }
+
+launch_configuration(root_encrypted) := {"resource_changes": [{
+	"address": "aws_launch_configuration.workers", "type": "aws_launch_configuration", "name": "workers", "mode": "managed",
+	"change": {"actions": ["create"], "after": {"image_id": "ami-0abcdef1234567890", "root_block_device": [{"encrypted": root_encrypted}]}, "after_unknown": {}},
+}]}
+
+test_launch_configurations_are_checked_like_instances if {
+	some r in instance.deny with input as launch_configuration(false)
+	r.address == "aws_launch_configuration.workers"
+	count(instance.deny) == 0 with input as launch_configuration(true)
+}

@@ -16,7 +16,7 @@
 # custom:
 #   id: aws-account-pinned
 #   level: error
-#   scope: plan
+#   scope: configuration
 #   remediation: In every `provider "aws"` block set `allowed_account_ids = ["<account id>"]` with the stack's account only, and/or assume a role in that account (`assume_role { role_arn = "arn:aws:iam::<account id>:role/<deploy role>" }`). If the provider names another account, the configuration or the stack's account id is wrong; fix whichever is.
 package planguard.safety.account_pinned
 
@@ -36,8 +36,7 @@ pad12(s) := concat("", [substring("000000000000", 0, 12 - count(s)), s]) if {
 	count(s) < 12
 } else := s
 
-# lib.aws_providers; referenced through input.configuration.provider_config here so that the
-# engine passes that part of the plan to this whole-plan policy. Nothing without an account.
+# The AWS provider configurations (lib.aws_providers). Nothing without an account.
 providers[key] := p if {
 	is_string(expected)
 	expected != ""

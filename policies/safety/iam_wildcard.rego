@@ -95,6 +95,24 @@ known_json(rc) if {
 	json.is_valid(text)
 }
 
+# Every action on specific resources (what Checkov's CKV_AWS_63 reports): full control of
+# those resources, including deleting them and rewriting who may use them.
+deny contains lib.result(d.rc, sprintf("%s: %s: statement %s allows every action (`Action: \"%s\"`) on %s, which is full control of it, including deleting it and changing its access policy; %s", [d.rc.address, d.what, label, action, concat(", ", [sprintf("%v", [r]) | some r in resources]), least])) if {
+	some d in documents
+	text := lib.value(d.rc, d.path, null)
+	is_string(text)
+	json.is_valid(text)
+	some i, statement in statements(json.unmarshal(text))
+	statement.Effect == "Allow"
+	resources := as_list(object.get(statement, "Resource", []))
+	count(resources) > 0
+	not "*" in resources
+	wildcards := [a | some a in as_list(object.get(statement, "Action", [])); wildcard_action(a)]
+	count(wildcards) > 0
+	action := wildcards[0]
+	label := statement_label(object.get(statement, "Sid", ""), i)
+}
+
 # --- Policy document helpers ---------------------------------------------------------------------
 
 statements(doc) := doc.Statement if is_array(doc.Statement)

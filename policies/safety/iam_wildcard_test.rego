@@ -44,8 +44,8 @@ test_second_statement_is_labelled if {
 }
 
 test_scoped_policies_pass if {
+	# (`Action: "*"` on a scoped resource is denied: see test_every_action_on_a_specific_resource_is_denied.)
 	docs := [
-		policy_doc([{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::bucket/*"}]),
 		policy_doc([{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]),
 		policy_doc([{"Effect": "Deny", "Action": "*", "Resource": "*"}]),
 		policy_doc({"Effect": "Allow", "Action": ["ec2:Describe*"], "Resource": "*"}),
@@ -136,4 +136,15 @@ test_both_wildcard_forms_in_one_statement_give_one_finding if {
 	count(iam_wildcard.deny) == 1 with input as plan([rc("aws_iam_policy", {"policy": policy_doc([s])}, {}, ["create"])])
 	after := {"statement": [{"effect": "Allow", "actions": ["*:*", "*"], "resources": ["*"]}]}
 	count(iam_wildcard.deny) == 1 with input as plan([data_doc(after, {"json": true})])
+}
+
+test_every_action_on_a_specific_resource_is_denied if {
+	s := {"Sid": "Bucket", "Effect": "Allow", "Action": "*", "Resource": ["arn:aws:s3:::data", "arn:aws:s3:::data/*"]}
+	some r in iam_wildcard.deny with input as plan([rc("aws_iam_policy", {"policy": policy_doc([s])}, {}, ["create"])])
+	contains(r.msg, "on arn:aws:s3:::data, arn:aws:s3:::data/*, which is full control of it")
+}
+
+test_specific_actions_on_a_specific_resource_pass if {
+	s := {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::data/*"}
+	count(iam_wildcard.deny) == 0 with input as plan([rc("aws_iam_policy", {"policy": policy_doc([s])}, {}, ["create"])])
 }

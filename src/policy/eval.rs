@@ -161,7 +161,8 @@ impl PolicySet {
                 .meta
                 .as_ref()
                 .expect("configuration-scoped packages have metadata");
-            if !meta.resource_types.iter().any(|t| input.has_config_type(t)) {
+            let always = meta.resource_types.is_empty();
+            if !always && !meta.resource_types.iter().any(|t| input.has_config_type(t)) {
                 continue;
             }
             let types: BTreeSet<&str> = meta.resource_types.iter().map(String::as_str).collect();

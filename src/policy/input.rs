@@ -227,8 +227,8 @@ impl<'a> PlanInput<'a> {
         Value::from(sections.into_iter().collect::<BTreeMap<_, _>>())
     }
 
-    /// The slice a per-resource policy sees: `changes` as `resource_changes`, and a
-    /// `configuration` holding the provider configuration and the resources of `types` only.
+    /// The slice a library policy sees: `changes` as `resource_changes`, the given
+    /// `configuration` (provider configuration plus some blocks), and the plan's `variables`.
     pub fn slice(&self, changes: Vec<Value>, configuration: Value) -> Value {
         let mut obj = BTreeMap::new();
         obj.insert(
@@ -240,6 +240,9 @@ impl<'a> PlanInput<'a> {
         }
         obj.insert(Value::from("resource_changes"), Value::from(changes));
         obj.insert(Value::from("configuration"), configuration);
+        if let Some((_, vars)) = self.top.iter().find(|(k, _)| k == "variables") {
+            obj.insert(Value::from("variables"), convert(vars));
+        }
         Value::from(obj)
     }
 

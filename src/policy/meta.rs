@@ -30,8 +30,9 @@ pub enum Scope {
     /// policy on slices of the plan that hold only those resources.
     #[default]
     Resource,
-    /// The policy reads only configuration blocks of `resource_types` (and the provider
-    /// configuration): it is evaluated once, on a `configuration` holding just those blocks.
+    /// The policy reads only configuration blocks of `resource_types`, the provider
+    /// configuration and `variables`: it is evaluated once, on an input holding just those.
+    /// With no `resource_types` it reads the provider configuration alone, and always runs.
     Configuration,
     /// The policy needs the whole plan (or the parts of `input` it names).
     Plan,
@@ -140,9 +141,9 @@ pub fn parse(source: &str) -> Result<Option<PolicyMeta>, String> {
     let description = annotation
         .description
         .ok_or_else(|| missing("description"))?;
-    if custom.scope != Scope::Plan && custom.resource_types.is_empty() {
+    if custom.scope == Scope::Resource && custom.resource_types.is_empty() {
         return Err(format!(
-            "line {}: METADATA for {} has scope `resource` or `configuration` but no resource_types",
+            "line {}: METADATA for {} has scope `resource` but no resource_types",
             first + 1,
             custom.id
         ));
