@@ -51,6 +51,9 @@ pub struct PlanReport {
     pub changes: Vec<ChangeLine>,
     #[serde(flatten)]
     pub evaluation: Evaluation,
+    /// Time per phase (read, parse, index, evaluate, redact), for `--profile`.
+    #[serde(skip)]
+    pub phases: Vec<(&'static str, Duration)>,
 }
 
 /// The result of checking one or more plans.
@@ -123,7 +126,14 @@ pub fn check(inputs: &[PathBuf], show: &ShowOptions, set: &PolicySet) -> Report 
     let started = Instant::now();
     let plans = inputs
         .iter()
-        .map(|path| check_one(PlanText::read(path, show), set))
+        .map(|path| {
+            let t = Instant::now();
+            let text = PlanText::read(path, show);
+            let read = t.elapsed();
+            let mut report = check_one(text, set);
+            report.phases.insert(0, ("read", read));
+            report
+        })
         .collect();
     let policies = set
         .catalogue()
@@ -147,20 +157,30 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
         counts: ChangeCounts::default(),
         changes: Vec::new(),
         evaluation: Evaluation::default(),
+        phases: Vec::new(),
     };
     let text = match text {
         Ok(t) => t,
         Err(e) => return failed(e.input_name().to_owned(), &e),
     };
+    let mut phases = Vec::new();
+    let mut t = Instant::now();
+    let mut lap = |name: &'static str, phases: &mut Vec<(&'static str, Duration)>| {
+        phases.push((name, t.elapsed()));
+        t = Instant::now();
+    };
     let plan = match text.parse() {
         Ok(p) => p,
         Err(e) => return failed(text.name.clone(), &e),
     };
+    lap("parse", &mut phases);
     let input = match PlanInput::new(&text.json, &plan) {
         Ok(i) => i,
         Err(e) => return failed(text.name.clone(), &e),
     };
+    lap("index", &mut phases);
     let mut evaluation = set.evaluate(&input);
+    lap("evaluate", &mut phases);
     attribute_addresses(&mut evaluation, &plan);
     let redactor = Redactor::from_plan(&plan);
     if !redactor.is_empty() {
@@ -192,6 +212,10 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
         counts: plan.change_counts(),
         changes,
         evaluation,
+        phases: {
+            lap("redact and summarise", &mut phases);
+            phases
+        },
     }
 }
 

@@ -234,6 +234,12 @@ fn print_profile(report: &check::Report) {
     for plan in &report.plans {
         let mut rows: Vec<_> = plan.evaluation.timings.iter().collect();
         rows.sort_by(|a, b| b.1.cmp(a.1));
+        let phases: Vec<String> = plan
+            .phases
+            .iter()
+            .map(|(n, d)| format!("{n} {d:.3?}"))
+            .collect();
+        let _ = writeln!(err, "{}: {}", plan.name, phases.join(", "));
         let _ = writeln!(
             err,
             "{}: policy time (summed over threads and slices)",

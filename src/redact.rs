@@ -35,11 +35,19 @@ impl Redactor {
         let parse = |raw: Option<&serde_json::value::RawValue>| {
             raw.and_then(|r| serde_json::from_str::<J>(r.get()).ok())
         };
+        // Only markers that contain `true` mark anything; most changes have none, and their
+        // values are then never parsed.
+        let marks_something = |raw: Option<&serde_json::value::RawValue>| {
+            raw.is_some_and(|r| r.get().contains("true"))
+        };
         for rc in plan.resource_changes.iter().chain(&plan.resource_drift) {
             for (value, marks) in [
                 (rc.change.before, rc.change.before_sensitive),
                 (rc.change.after, rc.change.after_sensitive),
             ] {
+                if !marks_something(marks) {
+                    continue;
+                }
                 if let (Some(v), Some(m)) = (parse(value), parse(marks)) {
                     collect_marked(&v, &m, &mut found);
                 }

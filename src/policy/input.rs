@@ -166,16 +166,35 @@ impl<'a> PlanInput<'a> {
     }
 
     /// Converts the given resource changes, in parallel when there are many.
+    ///
+    /// Changes are converted a chunk at a time as one JSON array: regorus interns object keys
+    /// within one conversion, so every change in a chunk shares the same key strings
+    /// (`address`, `change`, `after`, ...) instead of allocating its own.
     pub fn convert_changes(&self, indices: &[usize]) -> Vec<Value> {
-        let one = |&i: &usize| convert(self.rcs[i]);
+        let chunk = |part: &[usize]| -> Vec<Value> {
+            let mut text = String::with_capacity(
+                part.iter()
+                    .map(|&i| self.rcs[i].get().len() + 1)
+                    .sum::<usize>()
+                    + 2,
+            );
+            text.push('[');
+            for (n, &i) in part.iter().enumerate() {
+                if n > 0 {
+                    text.push(',');
+                }
+                text.push_str(self.rcs[i].get());
+            }
+            text.push(']');
+            match convert_str(&text) {
+                Value::Array(items) => items.iter().cloned().collect(),
+                _ => part.iter().map(|&i| convert(self.rcs[i])).collect(),
+            }
+        };
         if indices.len() > PAR_CHUNK {
-            indices
-                .par_iter()
-                .with_min_len(PAR_CHUNK / 4)
-                .map(one)
-                .collect()
+            indices.par_chunks(PAR_CHUNK).flat_map_iter(chunk).collect()
         } else {
-            indices.iter().map(one).collect()
+            chunk(indices)
         }
     }
 
@@ -340,6 +359,10 @@ fn index_config<'a>(
 }
 
 fn convert(raw: &RawValue) -> Value {
+    convert_str(raw.get())
+}
+
+fn convert_str(text: &str) -> Value {
     // The text was validated by the typed parse, so conversion cannot fail on syntax.
-    Value::from_json_str(raw.get()).unwrap_or(Value::Null)
+    Value::from_json_str(text).unwrap_or(Value::Null)
 }
