@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::plan::{ChangeCounts, PlanError, PlanText, ShowOptions};
-use crate::policy::{Evaluation, Finding, Level, PlanInput, PolicyMeta, PolicySet};
+use crate::policy::{Evaluation, Finding, Level, PlanInput, PolicyMeta, PolicySet, RawSections};
 use crate::redact::Redactor;
 
 /// When `check` exits 1.
@@ -169,16 +169,17 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
         phases.push((name, t.elapsed()));
         t = Instant::now();
     };
-    let plan = match text.parse() {
+    // The typed parse and the scan for raw sections read the same text independently.
+    let (plan, sections) = rayon::join(|| text.parse(), || RawSections::scan(&text.json));
+    let plan = match plan {
         Ok(p) => p,
         Err(e) => return failed(text.name.clone(), &e),
     };
-    lap("parse", &mut phases);
-    let input = match PlanInput::new(&text.json, &plan) {
+    let input = match sections.and_then(|s| PlanInput::from_sections(s, &plan)) {
         Ok(i) => i,
         Err(e) => return failed(text.name.clone(), &e),
     };
-    lap("index", &mut phases);
+    lap("parse and index", &mut phases);
     let mut evaluation = set.evaluate(&input);
     lap("evaluate", &mut phases);
     attribute_addresses(&mut evaluation, &plan);

@@ -211,18 +211,15 @@ fn quiet_prints_nothing_when_passing() {
 
 #[test]
 fn policies_that_read_input_only_through_a_helper_package_see_it() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("lib.rego"),
-        "package lib\nimport rego.v1\nbuckets contains rc if { some rc in input.resource_changes; rc.type == \"aws_s3_bucket\" }\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("main.rego"),
-        "package main\nimport rego.v1\nimport data.lib\ndeny contains rc.address if { some rc in lib.buckets }\n",
-    )
-    .unwrap();
-    let (code, report) = check_json(&["-p", dir.path().to_str().unwrap(), PLAN]);
-    assert_eq!(code, 1);
+    let dir = policy_dir(&[
+        (
+            "lib.rego",
+            "package lib\nimport rego.v1\nbuckets contains rc if { some rc in input.resource_changes; rc.type == \"aws_s3_bucket\" }\n",
+        ),
+        ("main.rego", "package main\nimport rego.v1\nimport data.lib\ndeny contains rc.address if { some rc in lib.buckets }\n"),
+    ]);
+    let out = check_with(dir.path(), PLAN, &["--format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(messages(&report, "error").len(), 3, "{report}");
 }

@@ -92,24 +92,15 @@ fn builtins_regorus_lacks_are_refused_at_load() {
 
 #[test]
 fn calls_through_imports_and_local_functions_are_accepted() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("lib.rego"),
-        "package lib.util\nimport rego.v1\nis_bucket(rc) if rc.type == \"aws_s3_bucket\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("main.rego"),
-        "package main\nimport rego.v1\nimport data.lib.util as u\nimport data.lib.util\nname(rc) := upper(rc.name)\ndeny contains name(rc) if { some rc in input.resource_changes; u.is_bucket(rc); util.is_bucket(rc); data.lib.util.is_bucket(rc) }\n",
-    )
-    .unwrap();
-    let out = planguard(&[
-        "check",
-        "--no-builtin",
-        "-p",
-        dir.path().to_str().unwrap(),
-        PLAN,
+    let dir = policy_dir(&[
+        ("lib.rego", "package lib.util\nimport rego.v1\nis_bucket(rc) if rc.type == \"aws_s3_bucket\"\n"),
+        (
+            "main.rego",
+            "package main\nimport rego.v1\nimport data.lib.util as u\nimport data.lib.util\nname(rc) := upper(rc.name)\n\
+             deny contains name(rc) if { some rc in input.resource_changes; u.is_bucket(rc); util.is_bucket(rc); data.lib.util.is_bucket(rc) }\n",
+        ),
     ]);
+    let out = check_with(dir.path(), PLAN, &[]);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -122,24 +113,17 @@ fn calls_through_imports_and_local_functions_are_accepted() {
 
 #[test]
 fn syntax_errors_in_several_files_are_all_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("a.rego"),
-        "package a\nimport rego.v1\ndeny contains x if {\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("b.rego"),
-        "package b\nimport rego.v1\ndeny contains 1 if { input.x == }\n",
-    )
-    .unwrap();
-    let out = planguard(&[
-        "check",
-        "--no-builtin",
-        "-p",
-        dir.path().to_str().unwrap(),
-        PLAN,
+    let dir = policy_dir(&[
+        (
+            "a.rego",
+            "package a\nimport rego.v1\ndeny contains x if {\n",
+        ),
+        (
+            "b.rego",
+            "package b\nimport rego.v1\ndeny contains 1 if { input.x == }\n",
+        ),
     ]);
+    let out = check_with(dir.path(), PLAN, &[]);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("a.rego:"), "{err}");

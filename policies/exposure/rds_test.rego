@@ -47,3 +47,12 @@ test_update_is_judged_and_delete_is_not if {
 test_unset_defaults_to_private if {
 	count(rds.deny) == 0 with input as plan(change({"identifier": "db"}, {}), {"identifier": {"constant_value": "db"}})
 }
+
+test_public_aurora_cluster_instance_is_denied if {
+	inp := {"resource_changes": [{
+		"address": "aws_rds_cluster_instance.writer", "type": "aws_rds_cluster_instance", "name": "writer", "mode": "managed",
+		"change": {"actions": ["create"], "after": {"publicly_accessible": true, "engine": "aurora-postgresql"}, "after_unknown": {}},
+	}]}
+	some r in rds.deny with input as inp
+	r.address == "aws_rds_cluster_instance.writer"
+}

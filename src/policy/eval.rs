@@ -135,7 +135,28 @@ impl PolicySet {
             usage.merge(&p.input);
         }
         let value = input.whole(&usage);
-        packages
+        // With fewer packages than threads (a typical conftest policy set is one `main`
+        // package), give each rule of a package its own task so that every core works.
+        let threads = rayon::current_num_threads();
+        let tasks: Vec<std::borrow::Cow<Package>> = if packages.len() < threads {
+            packages
+                .iter()
+                .flat_map(|p| {
+                    p.rules.iter().map(move |r| {
+                        std::borrow::Cow::Owned(Package {
+                            rules: vec![r.clone()],
+                            ..(*p).clone()
+                        })
+                    })
+                })
+                .collect()
+        } else {
+            packages
+                .iter()
+                .map(|p| std::borrow::Cow::Borrowed(*p))
+                .collect()
+        };
+        let result = tasks
             .par_iter()
             .map_init(
                 || self.engine.clone(),
@@ -149,7 +170,13 @@ impl PolicySet {
             .reduce(Evaluation::default, |mut a, b| {
                 a.absorb(b);
                 a
-            })
+            });
+        // Freeing a whole plan's values is millions of small deallocations: do it off the
+        // critical path (a long-running server still gets the memory back).
+        let _ = std::thread::Builder::new()
+            .name("planguard-drop".into())
+            .spawn(move || drop(value));
+        result
     }
 
     /// Configuration-scoped packages: evaluated once each, on the blocks of their types.
@@ -273,7 +300,13 @@ fn eval_rules(engine: &mut Engine, pkg: &Package, id: &str, out: &mut Evaluation
     // One evaluation of the whole package shares helper rules (indexes, lookups) between its
     // deny and warn rules. If anything in it fails, evaluate rule by rule, so the failure is
     // located and every other rule still reports.
-    let values: Vec<(&Rule, Value)> = match engine.eval_rule(format!("data.{}", pkg.name)) {
+    // A package with a single rule is evaluated through that rule alone.
+    let whole = if pkg.rules.len() > 1 {
+        engine.eval_rule(format!("data.{}", pkg.name))
+    } else {
+        Ok(Value::Undefined)
+    };
+    let values: Vec<(&Rule, Value)> = match whole {
         Ok(Value::Object(doc)) => {
             let get = |name: &str| {
                 doc.get(&Value::from(name))

@@ -66,6 +66,38 @@ fn module_names(module_address: &str) -> impl Iterator<Item = &str> {
         .filter(|name| !name.is_empty())
 }
 
+/// The raw top-level sections of a plan, the raw resource changes and the raw configuration
+/// tree: everything [`PlanInput`] borrows from the text, found without the typed model.
+pub struct RawSections<'a> {
+    top: Vec<(Cow<'a, str>, &'a RawValue)>,
+    rcs: Vec<&'a RawValue>,
+    configuration: Option<RawConfiguration<'a>>,
+}
+
+impl<'a> RawSections<'a> {
+    /// Scans plan text for its sections.
+    pub fn scan(json: &'a str) -> Result<Self, serde_json::Error> {
+        let top: Vec<(Cow<'a, str>, &'a RawValue)> =
+            serde_json::from_str::<BTreeMap<Cow<'a, str>, &'a RawValue>>(json)?
+                .into_iter()
+                .collect();
+        let section = |name: &str| top.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
+        let rcs: Vec<&'a RawValue> = match section("resource_changes") {
+            Some(raw) if raw.get() != "null" => serde_json::from_str(raw.get())?,
+            _ => Vec::new(),
+        };
+        let configuration = match section("configuration") {
+            Some(raw) if raw.get() != "null" => Some(serde_json::from_str(raw.get())?),
+            _ => None,
+        };
+        Ok(RawSections {
+            top,
+            rcs,
+            configuration,
+        })
+    }
+}
+
 #[derive(Deserialize)]
 struct RawConfiguration<'a> {
     #[serde(default, borrow)]
@@ -91,23 +123,27 @@ struct RawCall<'a> {
 impl<'a> PlanInput<'a> {
     /// Indexes `json`, which must be the text `plan` was parsed from.
     pub fn new(json: &'a str, plan: &'a Plan<'a>) -> Result<Self, serde_json::Error> {
-        let top: Vec<(Cow<'a, str>, &'a RawValue)> =
-            serde_json::from_str::<BTreeMap<Cow<'a, str>, &'a RawValue>>(json)?
-                .into_iter()
-                .collect();
-        let section = |name: &str| top.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
-        let rcs: Vec<&'a RawValue> = match section("resource_changes") {
-            Some(raw) if raw.get() != "null" => serde_json::from_str(raw.get())?,
-            _ => Vec::new(),
-        };
+        Self::from_sections(RawSections::scan(json)?, plan)
+    }
+
+    /// Assembles the index from sections scanned with [`RawSections::scan`] (which can run
+    /// while the typed model is parsed) and the typed plan of the same text.
+    pub fn from_sections(
+        sections: RawSections<'a>,
+        plan: &'a Plan<'a>,
+    ) -> Result<Self, serde_json::Error> {
+        let RawSections {
+            top,
+            rcs,
+            configuration,
+        } = sections;
         let mut by_type: HashMap<&'a str, Vec<usize>> = HashMap::new();
         for (i, rc) in plan.resource_changes.iter().enumerate() {
             by_type.entry(rc.kind.as_ref()).or_default().push(i);
         }
         let mut config = Vec::new();
         let mut provider_config = None;
-        if let (Some(raw), Some(typed)) = (section("configuration"), plan.configuration.as_ref()) {
-            let rawc: RawConfiguration<'a> = serde_json::from_str(raw.get())?;
+        if let (Some(rawc), Some(typed)) = (configuration, plan.configuration.as_ref()) {
             provider_config = rawc.provider_config;
             if let (Some(rm), Some(tm)) = (&rawc.root_module, &typed.root_module) {
                 index_config(rm, tm, &mut Vec::new(), &mut config);

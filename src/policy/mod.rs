@@ -19,7 +19,7 @@ mod verify;
 use serde::{Deserialize, Serialize};
 
 pub use eval::{Evaluation, Exempted, PolicyFailure};
-pub use input::PlanInput;
+pub use input::{PlanInput, RawSections};
 pub use load::{builtin_sources, LoadError, LoadOptions, PolicySet, PolicySource};
 pub use meta::{PolicyMeta, Scope};
 pub use verify::{run_tests, TestOutcome, TestReport};

@@ -36,3 +36,20 @@ pub fn tofu() -> PathBuf {
         .expect("tofu or terraform on PATH")
         .path
 }
+
+/// Writes policy files into a fresh directory, for a test's own policies.
+pub fn policy_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).unwrap();
+    }
+    dir
+}
+
+/// `planguard check --no-builtin -p DIR PLAN [EXTRA...]`
+pub fn check_with(dir: &Path, plan: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["check", "--no-builtin", "-p", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    args.push(plan);
+    planguard(&args)
+}
