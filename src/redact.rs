@@ -95,16 +95,6 @@ impl Redactor {
         Redactor { secrets }
     }
 
-    /// A redactor for explicit values (credentials the server knows about).
-    pub fn with_values<I: IntoIterator<Item = String>>(mut self, values: I) -> Self {
-        self.secrets
-            .extend(values.into_iter().filter(|s| s.chars().count() >= MIN_LEN));
-        self.secrets
-            .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-        self.secrets.dedup();
-        self
-    }
-
     /// Whether there is anything to redact.
     pub fn is_empty(&self) -> bool {
         self.secrets.is_empty()
@@ -156,25 +146,6 @@ fn collect_all(value: &J, out: &mut BTreeSet<String>) {
     }
 }
 
-/// Masks sensitive parts of a value structurally, for rendering diffs.
-pub fn mask_value(value: &J, marks: Option<&J>) -> J {
-    match (value, marks) {
-        (_, Some(J::Bool(true))) => J::String(MASK.to_owned()),
-        (J::Object(v), Some(J::Object(m))) => J::Object(
-            v.iter()
-                .map(|(k, child)| (k.clone(), mask_value(child, m.get(k))))
-                .collect(),
-        ),
-        (J::Array(v), Some(J::Array(m))) => J::Array(
-            v.iter()
-                .enumerate()
-                .map(|(i, child)| mask_value(child, m.get(i)))
-                .collect(),
-        ),
-        _ => value.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,15 +163,5 @@ mod tests {
         let out =
             r.redact("pw=s3cr3t-pw tok=tok-123456 var=hunter2-secret region=eu-west-1 tag=visible");
         assert_eq!(out, "pw=(sensitive value) tok=(sensitive value) var=(sensitive value) region=eu-west-1 tag=visible");
-    }
-
-    #[test]
-    fn masks_structurally() {
-        let v: J = serde_json::json!({"a": "x", "b": {"c": "secret"}, "l": ["p", "q"]});
-        let m: J = serde_json::json!({"b": {"c": true}, "l": [false, true]});
-        assert_eq!(
-            mask_value(&v, Some(&m)),
-            serde_json::json!({"a": "x", "b": {"c": MASK}, "l": ["p", MASK]})
-        );
     }
 }

@@ -19,7 +19,7 @@ use serde::Deserialize;
 pub use detect::{sniff, InputKind};
 pub use model::*;
 pub use show::{find_binary, show_json, ShowError, TofuBinary};
-pub use summary::{ChangeCounts, ResourceSummary};
+pub use summary::ChangeCounts;
 
 /// Why a file could not be read as a plan. Every variant says what to do instead.
 #[derive(Debug, thiserror::Error)]

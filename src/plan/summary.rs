@@ -1,6 +1,4 @@
-//! Derived views of a plan that reports need: change counts and per-resource summaries.
-
-use std::collections::BTreeMap;
+//! Derived views of a plan that reports need: change counts.
 
 use super::{Actions, Mode, Plan};
 
@@ -30,21 +28,6 @@ impl ChangeCounts {
             }
         }
     }
-
-    /// Whether the plan changes any managed resource.
-    pub fn has_changes(&self) -> bool {
-        self.create + self.update + self.delete + self.replace + self.forget > 0
-    }
-}
-
-/// What a report needs to know about one resource instance.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ResourceSummary {
-    pub address: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub actions: String,
-    pub symbol: &'static str,
 }
 
 impl Plan<'_> {
@@ -57,13 +40,5 @@ impl Plan<'_> {
             }
         }
         counts
-    }
-
-    /// Address → (type, actions) for every resource change.
-    pub fn resources_by_address(&self) -> BTreeMap<&str, (&str, Actions)> {
-        self.resource_changes
-            .iter()
-            .map(|rc| (rc.address.as_ref(), (rc.kind.as_ref(), rc.change.actions)))
-            .collect()
     }
 }

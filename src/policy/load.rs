@@ -315,11 +315,6 @@ impl PolicySet {
     pub fn catalogue(&self) -> &[(PolicyMeta, String)] {
         &self.catalogue
     }
-
-    /// Number of evaluable packages.
-    pub fn package_count(&self) -> usize {
-        self.packages.len()
-    }
 }
 
 fn build_packages(
