@@ -755,13 +755,10 @@ impl Gen<'_> {
             }
             Act::NoOp => {
                 let a = self.attrs(bi, j, act, true, false);
-                json_to(w, &a.after)?;
-                w.write_all(br#","after":"#)?;
-                json_to(w, &a.after)?;
-                w.write_all(br#","after_unknown":{},"before_sensitive":"#)?;
-                json_to(w, &a.sensitive)?;
-                w.write_all(br#","after_sensitive":"#)?;
-                json_to(w, &a.sensitive)?;
+                write_sides(
+                    w,
+                    [&a.after, &a.after, &Map::new(), &a.sensitive, &a.sensitive],
+                )?;
             }
             Act::Delete => {
                 let a = self.attrs(bi, j, act, true, false);
@@ -780,15 +777,10 @@ impl Gen<'_> {
             Act::Update => {
                 let a = self.attrs(bi, j, act, true, false);
                 let before = self.previous(b, &a.after);
-                json_to(w, &before)?;
-                w.write_all(br#","after":"#)?;
-                json_to(w, &a.after)?;
-                w.write_all(br#","after_unknown":"#)?;
-                json_to(w, &a.unknown)?;
-                w.write_all(br#","before_sensitive":"#)?;
-                json_to(w, &a.sensitive)?;
-                w.write_all(br#","after_sensitive":"#)?;
-                json_to(w, &a.sensitive)?;
+                write_sides(
+                    w,
+                    [&before, &a.after, &a.unknown, &a.sensitive, &a.sensitive],
+                )?;
             }
             Act::Replace => {
                 let old = self.attrs(bi, j, Act::NoOp, true, false);
@@ -798,15 +790,10 @@ impl Gen<'_> {
                 if let Some(v) = before.get_mut(attr) {
                     *v = mutate(v);
                 }
-                json_to(w, &before)?;
-                w.write_all(br#","after":"#)?;
-                json_to(w, &a.after)?;
-                w.write_all(br#","after_unknown":"#)?;
-                json_to(w, &a.unknown)?;
-                w.write_all(br#","before_sensitive":"#)?;
-                json_to(w, &old.sensitive)?;
-                w.write_all(br#","after_sensitive":"#)?;
-                json_to(w, &a.sensitive)?;
+                write_sides(
+                    w,
+                    [&before, &a.after, &a.unknown, &old.sensitive, &a.sensitive],
+                )?;
                 reason = Some("replace_because_cannot_update");
                 replace_path = Some(attr);
             }
@@ -1729,6 +1716,21 @@ impl Attrs {
 
 fn json_to<W: Write, T: serde::Serialize + ?Sized>(w: &mut W, v: &T) -> io::Result<()> {
     serde_json::to_writer(w, v).map_err(io::Error::from)
+}
+
+/// Writes a change that has both sides, from its `before` value on: before, after,
+/// after_unknown, before_sensitive, after_sensitive.
+fn write_sides<W: Write>(w: &mut W, parts: [&Map<String, Value>; 5]) -> io::Result<()> {
+    let [before, after, unknown, before_sensitive, after_sensitive] = parts;
+    json_to(w, before)?;
+    w.write_all(br#","after":"#)?;
+    json_to(w, after)?;
+    w.write_all(br#","after_unknown":"#)?;
+    json_to(w, unknown)?;
+    w.write_all(br#","before_sensitive":"#)?;
+    json_to(w, before_sensitive)?;
+    w.write_all(br#","after_sensitive":"#)?;
+    json_to(w, after_sensitive)
 }
 
 #[cfg(test)]
