@@ -115,9 +115,9 @@ pub struct TestArgs {
     /// Run only tests whose name contains this.
     #[arg(long, value_name = "TEXT")]
     pub run: Option<String>,
-    /// Show every test, not only failures.
+    /// Show only failing tests (and the summary).
     #[arg(short, long)]
-    pub verbose: bool,
+    pub quiet: bool,
     /// A JSON or YAML data file or directory, merged into `data` (repeatable).
     #[arg(short, long = "data", value_name = "FILE")]
     pub data: Vec<PathBuf>,
@@ -282,7 +282,7 @@ fn run_test(args: TestArgs) -> Result<i32> {
                 ("ERROR", format!("\n      {e}"))
             }
         };
-        if args.verbose || r.outcome != TestOutcome::Pass {
+        if !args.quiet || r.outcome != TestOutcome::Pass {
             writeln!(
                 out,
                 "{tag:5} {}:{} {} ({:.1?}){detail}",
