@@ -162,25 +162,33 @@ fn fail_on_controls_the_exit_code() {
     assert_eq!(code(&[]), 1);
     assert_eq!(code(&["--fail-on", "never"]), 0);
     assert_eq!(code(&["--fail-on", "warning"]), 1);
-    // Only warnings left when the error rules are filtered out by namespace: pass by default,
-    // fail with --fail-on warning.
-    let warn_only = |fail_on: &str| {
-        planguard(&[
-            "check",
-            "--no-builtin",
-            "-p",
-            "testdata/conftest/policy/main.rego",
-            "-n",
-            "main",
-            "--fail-on",
-            fail_on,
+    // The same policy set through the other spelling of the plan path.
+    let main_only = |fail_on: &str| {
+        let dir = std::path::Path::new("testdata/conftest/policy/main.rego");
+        check_with(
+            dir,
             "testdata/inputs/../conftest/plan.json",
-        ])
+            &["-n", "main", "--fail-on", fail_on],
+        )
         .status
         .code()
         .unwrap()
     };
-    assert_eq!(warn_only("error"), 1, "main still has deny findings");
+    assert_eq!(main_only("error"), 1, "main still has deny findings");
+    assert_eq!(main_only("never"), 0);
+    // A policy with only warnings: passes by default, fails with --fail-on warning.
+    let dir = policy_dir(&[(
+        "warn.rego",
+        "package main\nimport rego.v1\nwarn contains rc.address if { some rc in input.resource_changes }\n",
+    )]);
+    let warn_only = |fail_on: &str| {
+        check_with(dir.path(), PLAN, &["--fail-on", fail_on])
+            .status
+            .code()
+            .unwrap()
+    };
+    assert_eq!(warn_only("error"), 0, "warnings alone pass by default");
+    assert_eq!(warn_only("warning"), 1);
     assert_eq!(warn_only("never"), 0);
 }
 

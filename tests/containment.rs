@@ -10,15 +10,14 @@ const PLAN: &str = "testdata/conftest/plan.json";
 
 #[test]
 fn a_builtin_error_is_a_located_policy_error_and_the_others_still_report() {
-    let out = planguard(&[
-        "check",
-        "--no-builtin",
-        "-p",
-        "testdata/conftest/broken/builtin_error.rego",
-        "-p",
-        "testdata/conftest/broken/fine.rego",
+    let out = check_policies(
+        &[
+            "testdata/conftest/broken/builtin_error.rego",
+            "testdata/conftest/broken/fine.rego",
+        ],
         PLAN,
-    ]);
+        &[],
+    );
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(
@@ -34,17 +33,14 @@ fn a_builtin_error_is_a_located_policy_error_and_the_others_still_report() {
 
 #[test]
 fn each_evaluation_has_a_time_limit() {
-    let out = planguard(&[
-        "check",
-        "--no-builtin",
-        "--timeout",
-        "1",
-        "-p",
-        "testdata/conftest/broken/slow.rego",
-        "-p",
-        "testdata/conftest/broken/fine.rego",
+    let out = check_policies(
+        &[
+            "testdata/conftest/broken/slow.rego",
+            "testdata/conftest/broken/fine.rego",
+        ],
         PLAN,
-    ]);
+        &["--timeout", "1"],
+    );
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(

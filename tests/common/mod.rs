@@ -46,9 +46,17 @@ pub fn policy_dir(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-/// `planguard check --no-builtin -p DIR PLAN [EXTRA...]`
-pub fn check_with(dir: &Path, plan: &str, extra: &[&str]) -> Output {
-    let mut args = vec!["check", "--no-builtin", "-p", dir.to_str().unwrap()];
+/// `planguard check --no-builtin -p PATH PLAN [EXTRA...]`
+pub fn check_with(path: &Path, plan: &str, extra: &[&str]) -> Output {
+    check_policies(&[path.to_str().unwrap()], plan, extra)
+}
+
+/// `planguard check --no-builtin -p P1 -p P2 ... [EXTRA...] PLAN`
+pub fn check_policies(policies: &[&str], plan: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["check", "--no-builtin"];
+    for p in policies {
+        args.extend_from_slice(&["-p", p]);
+    }
     args.extend_from_slice(extra);
     args.push(plan);
     planguard(&args)
