@@ -9,12 +9,34 @@
 //! - [`check`]: the `check` use case: plans in, a [`check::Report`] out.
 //! - [`render`]: the report formats (text, JSON, Markdown, SARIF, JUnit, GitHub annotations).
 //! - [`redact`]: removing sensitive values before anything is printed or posted.
+//!
+//! The server (`planguard serve`), built from the same pieces:
+//!
+//! - [`domain`]: the typed values (repository, PR, commit, stack) parsed at the edge.
+//! - [`server`]: configuration, the HTTP surface (webhooks, health, metrics, audit) and launch.
+//! - [`webhook`]: signature verification and parsing deliveries into domain events.
+//! - [`repo_config`] and [`workflow`]: `planguard.yaml`, stacks, and their step pipelines.
+//! - [`command`]: `planguard ...` PR comment commands.
+//! - [`store`]: durable jobs, locks, plans and the audit log (SQLite behind a trait).
+//! - [`vcs`]: the GitHub seam (comments, check runs, reviews, permissions).
+//! - [`runner`]: working copies and `tofu` processes, isolated per stack.
+//! - [`worker`]: claiming jobs and carrying them out.
 
 pub mod catalogue;
 pub mod check;
 pub mod cli;
+pub mod command;
+pub mod domain;
 pub mod plan;
 pub mod policy;
 pub mod redact;
 pub mod render;
+pub mod repo_config;
+pub mod runner;
+pub mod server;
+pub mod store;
 pub mod synth;
+pub mod vcs;
+pub mod webhook;
+pub mod worker;
+pub mod workflow;

@@ -3,10 +3,12 @@
 //! Every renderer is a pure function from a [`Report`] to text, so tests snapshot them
 //! directly. Findings arrive already redacted by [`crate::check`].
 
+pub mod diff;
 mod github;
 mod json;
 mod junit;
 mod markdown;
+pub mod pr_comment;
 mod sarif;
 mod text;
 
