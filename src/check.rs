@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::plan::{ChangeCounts, PlanError, PlanText, ShowOptions};
 use crate::policy::{Evaluation, Finding, Level, PlanInput, PolicyMeta, PolicySet, RawSections};
@@ -36,8 +36,51 @@ pub struct ChangeLine {
     pub verb: &'static str,
 }
 
+/// A [`ChangeLine`] read back from storage, before its texts are matched to the known ones.
+#[derive(Deserialize)]
+struct StoredChangeLine {
+    address: String,
+    symbol: String,
+    verb: String,
+}
+
+impl<'de> Deserialize<'de> for ChangeLine {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        ChangeLine::try_from(StoredChangeLine::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+impl TryFrom<StoredChangeLine> for ChangeLine {
+    type Error = String;
+    fn try_from(c: StoredChangeLine) -> Result<Self, String> {
+        use crate::plan::Actions as A;
+        let all = [
+            A::NoOp,
+            A::Create,
+            A::Read,
+            A::Update,
+            A::Delete,
+            A::DeleteThenCreate,
+            A::CreateThenDelete,
+            A::Forget,
+            A::CreateThenForget,
+            A::ForgetThenCreate,
+        ];
+        let symbol = all.iter().map(|a| a.symbol()).find(|s| *s == c.symbol);
+        let verb = all.iter().map(|a| a.verb()).find(|v| *v == c.verb);
+        match (symbol, verb) {
+            (Some(symbol), Some(verb)) => Ok(ChangeLine {
+                address: c.address,
+                symbol,
+                verb,
+            }),
+            _ => Err(format!("unknown change {:?} {:?}", c.symbol, c.verb)),
+        }
+    }
+}
+
 /// The outcome for one plan.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanReport {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none")]

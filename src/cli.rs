@@ -32,9 +32,18 @@ pub enum Command {
     /// Browse the built-in policy catalogue.
     #[command(subcommand)]
     Policies(PoliciesCommand),
+    /// Run the GitHub App server: plan every PR's stacks, report, gate applies.
+    Serve(ServeArgs),
     /// Write a large synthetic plan, for benchmarks.
     #[command(hide = true)]
     SynthPlan(SynthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The server's TOML config; every key can also come from a PLANGUARD_* variable.
+    #[arg(short, long, value_name = "FILE", env = "PLANGUARD_CONFIG")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +167,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Check(args) => run_check(args),
         Command::Test(args) => run_test(args),
         Command::Policies(cmd) => run_policies(cmd),
+        Command::Serve(args) => run_serve(args),
         Command::SynthPlan(args) => {
             let out: Box<dyn Write> = match &args.output {
                 Some(p) => Box::new(
@@ -168,6 +178,38 @@ pub fn run(cli: Cli) -> Result<i32> {
             };
             crate::synth::write_plan(args.resources, args.seed, std::io::BufWriter::new(out))?;
             Ok(0)
+        }
+    }
+}
+
+fn run_serve(args: ServeArgs) -> Result<i32> {
+    use crate::server::config::{LogFormat, ServerConfig};
+    let config = match ServerConfig::load(args.config.as_deref(), |k| std::env::var(k).ok()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: the server config is invalid; planguard serve did not start:\n{e}");
+            return Ok(2);
+        }
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PLANGUARD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().with_current_span(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    match runtime.block_on(crate::server::serve(config)) {
+        Ok(()) => Ok(0),
+        Err(e) => {
+            tracing::error!(error = %e, "planguard serve stopped");
+            eprintln!("error: {e}");
+            Ok(2)
         }
     }
 }

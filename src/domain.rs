@@ -81,9 +81,7 @@ impl fmt::Display for RepoName {
 }
 
 /// A pull request number.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct PrNumber(pub u64);
 
@@ -155,8 +153,7 @@ impl FromStr for StackName {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if !s.is_empty()
             && s.len() <= 100
-            && s
-                .chars()
+            && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
             && !s.split('/').any(|p| p.is_empty() || p == "..")
         {

@@ -27,6 +27,7 @@ pub mod check;
 pub mod cli;
 pub mod command;
 pub mod domain;
+pub mod enforcement;
 pub mod plan;
 pub mod policy;
 pub mod redact;

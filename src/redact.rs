@@ -95,6 +95,20 @@ impl Redactor {
         Redactor { secrets }
     }
 
+    /// Adds literal secrets (credentials, tokens) to redact as well; short ones are ignored.
+    pub fn with_secrets<'s>(mut self, extra: impl IntoIterator<Item = &'s str>) -> Redactor {
+        self.secrets.extend(
+            extra
+                .into_iter()
+                .filter(|s| s.chars().count() >= MIN_LEN)
+                .map(str::to_owned),
+        );
+        self.secrets
+            .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        self.secrets.dedup();
+        self
+    }
+
     /// Whether there is anything to redact.
     pub fn is_empty(&self) -> bool {
         self.secrets.is_empty()

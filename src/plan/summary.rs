@@ -3,7 +3,7 @@
 use super::{Actions, Mode, Plan};
 
 /// Counts of planned changes by kind, as in `Plan: 1 to add, 2 to change, 3 to destroy`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ChangeCounts {
     pub create: usize,
     pub update: usize,

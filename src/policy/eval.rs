@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
 use regorus::{Engine, Value};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::input::PlanInput;
 use super::load::{regorus_error, Package, PolicySet, Rule};
@@ -26,7 +26,7 @@ use super::{Finding, Level, RuleKind, Scope};
 const SLICE: usize = 1000;
 
 /// A rule or policy that could not be evaluated.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct PolicyFailure {
     pub policy_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -37,7 +37,7 @@ pub struct PolicyFailure {
 }
 
 /// A rule whose results an `exception` rule exempted (conftest's "exceptions" tally).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Exempted {
     pub policy_id: String,
     pub rule: String,
@@ -45,7 +45,7 @@ pub struct Exempted {
 }
 
 /// Everything one evaluation produced.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Evaluation {
     pub findings: Vec<Finding>,
     pub exempted: Vec<Exempted>,

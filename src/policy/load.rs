@@ -312,6 +312,16 @@ impl PolicySet {
     }
 
     /// The catalogue: metadata of every loaded policy that has it, by id, with its file.
+    /// A copy with `data` merged in (the server's per-stack context). Loading stays shared:
+    /// the engine clone shares compiled policies.
+    pub fn with_data(&self, data: &serde_json::Value) -> Result<PolicySet, String> {
+        let mut set = self.clone();
+        set.engine
+            .add_data(regorus::Value::from(data.clone()))
+            .map_err(|e| format!("stack context data: {e}"))?;
+        Ok(set)
+    }
+
     pub fn catalogue(&self) -> &[(PolicyMeta, String)] {
         &self.catalogue
     }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use eval::{Evaluation, Exempted, PolicyFailure};
 pub use input::{PlanInput, RawSections};
-pub use load::{builtin_sources, LoadError, LoadOptions, PolicySet, PolicySource};
+pub use load::{builtin_sources, LoadError, LoadOptions, PolicySet, PolicySource, BUILTIN_PREFIX};
 pub use meta::{PolicyMeta, Scope};
 pub use verify::{run_tests, TestOutcome, TestReport};
 
@@ -75,7 +75,7 @@ impl RuleKind {
 }
 
 /// One result of one rule.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Finding {
     /// The policy's catalogue id, or its package for policies without metadata.
     pub policy_id: String,

@@ -1,2 +1,136 @@
-//! (in progress)
+//! `planguard serve`: configuration, the HTTP surface, and launching workers beside it.
+//!
+//! - [`config`]: the server's TOML file and environment overrides, validated up front.
+//! - [`http`]: the axum router: `POST /webhooks/github`, `/healthz`, `/readyz`, `/metrics`,
+//!   `GET /api/audit`.
+//! - [`metrics`]: Prometheus counters and histograms.
+//!
+//! [`launch`] takes a bound listener and a shutdown token, so tests bind `127.0.0.1:0`, run a
+//! real server in-process and stop it cleanly; [`serve`] is the binary's entry point.
+
 pub mod config;
+pub mod http;
+pub mod metrics;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::policy::{LoadOptions, PolicySet};
+use crate::runner::ProcessRunner;
+use crate::store::SqliteStore;
+use crate::vcs::GitHub;
+use crate::worker::{run_workers, Services};
+use crate::workflow::Workflows;
+use config::ServerConfig;
+
+/// How long shutdown waits for running jobs before leaving them to the next start.
+pub const DRAIN: Duration = Duration::from_secs(300);
+
+/// A startup problem, said so the operator knows what to fix.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartError(pub String);
+
+/// Builds the real services from a validated config: SQLite, GitHub, the policy library, the
+/// `tofu`/`terraform` binary.
+pub fn services(config: ServerConfig) -> Result<Arc<Services>, StartError> {
+    let store = SqliteStore::open(&config.database)
+        .map_err(|e| StartError(format!("database {}: {e}", config.database.display())))?;
+    let vcs = GitHub::new(&config.github).map_err(StartError)?;
+    let policies = PolicySet::load(&LoadOptions {
+        builtin: config.policies.builtin,
+        paths: config.policies.paths.clone(),
+        data_files: config.policies.data.clone(),
+        ..LoadOptions::default()
+    })
+    .map_err(|errors| {
+        StartError(format!(
+            "the policies do not load:\n{}",
+            errors
+                .iter()
+                .map(|e| format!("- {e}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ))
+    })?;
+    let binary = match &config.binary {
+        Some(b) => b.clone(),
+        None => {
+            crate::plan::find_binary()
+                .map_err(|e| {
+                    StartError(format!(
+                        "{e}; install OpenTofu or Terraform, or set `binary`"
+                    ))
+                })?
+                .path
+        }
+    };
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| StartError(format!("data_dir {}: {e}", config.data_dir.display())))?;
+    Ok(Arc::new(Services::new(
+        config,
+        Arc::new(store),
+        Arc::new(vcs),
+        Arc::new(ProcessRunner),
+        policies,
+        Workflows::builtin(),
+        binary,
+    )))
+}
+
+/// Serves HTTP on `listener` and runs the workers until `shutdown` is cancelled; then stops
+/// accepting, drains running jobs (up to `drain`) and returns.
+pub async fn launch(
+    services: Arc<Services>,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+    drain: Duration,
+) -> std::io::Result<()> {
+    match services.recover() {
+        Ok(jobs) if !jobs.is_empty() => {
+            tracing::warn!(
+                count = jobs.len(),
+                "resuming jobs interrupted by the last stop"
+            )
+        }
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "cannot recover interrupted jobs"),
+    }
+    let workers = tokio::spawn(run_workers(services.clone(), shutdown.clone(), drain));
+    let app = http::app(services);
+    let stop = shutdown.clone();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await;
+    shutdown.cancel();
+    let _ = workers.await;
+    served
+}
+
+/// The binary's `serve`: binds the configured address and runs until SIGTERM or Ctrl-C.
+pub async fn serve(config: ServerConfig) -> Result<(), StartError> {
+    let listen = config.listen;
+    let services = services(config)?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| StartError(format!("cannot listen on {listen}: {e}; set `listen`")))?;
+    tracing::info!(%listen, binary = %services.binary.display(), workers = services.config.workers, "planguard serve is listening");
+    let shutdown = CancellationToken::new();
+    let trigger = shutdown.clone();
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+        tracing::info!("shutting down: no new jobs; draining running ones");
+        trigger.cancel();
+    });
+    launch(services, listener, shutdown, DRAIN)
+        .await
+        .map_err(|e| StartError(format!("server: {e}")))
+}

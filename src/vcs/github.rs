@@ -1,0 +1,476 @@
+//! [`VcsHost`] over GitHub's REST API with octocrab.
+//!
+//! Two modes, from the server config:
+//!
+//! - **App**: a JWT signed with the App's RS256 key (jsonwebtoken) buys an installation token
+//!   per installation; octocrab caches each token and mints a new one before it expires.
+//!   Installations come from webhooks, or are looked up once per repository.
+//! - **Token**: a personal or bot token. The Checks API needs an App, so checks become commit
+//!   statuses.
+//!
+//! Requests go through octocrab's generic verbs with small response structs of our own, so a
+//! field GitHub adds or drops never breaks parsing.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use octocrab::models::{AppId, InstallationId};
+use octocrab::Octocrab;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::*;
+use crate::server::config::{GithubAuth, GithubConfig};
+
+/// GitHub, as an App or with a token.
+pub struct GitHub {
+    mode: Mode,
+    api_url: String,
+    /// Repository → installation id.
+    installations: Mutex<HashMap<RepoName, u64>>,
+    /// Installation id → client holding that installation's cached token. Shared, never
+    /// cloned: a cloned octocrab client starts with an empty token cache.
+    clients: Mutex<HashMap<u64, Arc<Octocrab>>>,
+}
+
+enum Mode {
+    App {
+        app: Octocrab,
+    },
+    Token {
+        client: Arc<Octocrab>,
+        token: String,
+    },
+}
+
+/// Turns an octocrab error into a [`VcsError`] for `call`.
+fn classify(call: &str, e: octocrab::Error) -> VcsError {
+    let call = call.to_owned();
+    match e {
+        octocrab::Error::GitHub { source, .. } => {
+            let status = source.status_code.as_u16();
+            let message = source.message.clone();
+            if status == 401 {
+                VcsError::Auth { call, message }
+            } else if status >= 500 || status == 429 {
+                VcsError::Unavailable { call, message }
+            } else {
+                VcsError::Refused {
+                    call,
+                    status,
+                    message,
+                }
+            }
+        }
+        octocrab::Error::JWT { source, .. } => VcsError::Auth {
+            call,
+            message: source.to_string(),
+        },
+        other => VcsError::Unavailable {
+            call,
+            message: other.to_string(),
+        },
+    }
+}
+
+fn builder(
+    api_url: &str,
+) -> std::result::Result<
+    octocrab::OctocrabBuilder<
+        octocrab::NoSvc,
+        octocrab::DefaultOctocrabBuilderConfig,
+        octocrab::NoAuth,
+        octocrab::NotLayerReady,
+    >,
+    String,
+> {
+    Octocrab::builder()
+        .base_uri(api_url)
+        .map_err(|e| format!("github.api_url {api_url:?} is not a URL: {e}"))
+        .map(|b| {
+            b.set_connect_timeout(Some(std::time::Duration::from_secs(10)))
+                .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        })
+}
+
+#[derive(Deserialize)]
+struct Id {
+    id: u64,
+}
+
+#[derive(Deserialize)]
+struct UserRef {
+    login: String,
+}
+
+#[derive(Deserialize)]
+struct PrResponse {
+    head: HeadRef,
+    user: UserRef,
+    state: String,
+    #[serde(default)]
+    merged: bool,
+    mergeable: Option<bool>,
+    #[serde(default)]
+    mergeable_state: Option<String>,
+    html_url: String,
+}
+
+#[derive(Deserialize)]
+struct HeadRef {
+    sha: String,
+}
+
+#[derive(Deserialize)]
+struct ReviewResponse {
+    user: Option<UserRef>,
+    state: String,
+    commit_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct PermissionResponse {
+    permission: String,
+}
+
+#[derive(Deserialize)]
+struct MembershipResponse {
+    state: String,
+}
+
+impl GitHub {
+    /// Builds the client from the server config. Fails with a message naming the key.
+    pub fn new(cfg: &GithubConfig) -> std::result::Result<GitHub, String> {
+        let mode = match &cfg.auth {
+            GithubAuth::App {
+                app_id,
+                private_key,
+            } => {
+                let key = jsonwebtoken::EncodingKey::from_rsa_pem(private_key.expose().as_bytes())
+                    .map_err(|e| format!("github.private_key is not an RSA PEM key: {e}"))?;
+                let app = builder(&cfg.api_url)?
+                    .app(AppId(*app_id), key)
+                    .build()
+                    .map_err(|e| format!("GitHub client: {e}"))?;
+                Mode::App { app }
+            }
+            GithubAuth::Token(token) => {
+                let client = builder(&cfg.api_url)?
+                    .personal_token(token.expose().to_owned())
+                    .build()
+                    .map_err(|e| format!("GitHub client: {e}"))?;
+                Mode::Token {
+                    client: Arc::new(client),
+                    token: token.expose().to_owned(),
+                }
+            }
+        };
+        Ok(GitHub {
+            mode,
+            api_url: cfg.api_url.trim_end_matches('/').to_owned(),
+            installations: Mutex::new(HashMap::new()),
+            clients: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Whether checks are check runs (App) or commit statuses (token).
+    pub fn uses_check_runs(&self) -> bool {
+        matches!(self.mode, Mode::App { .. })
+    }
+
+    async fn installation_id(&self, repo: &RepoName) -> Result<u64> {
+        if let Some(id) = self.installations.lock().unwrap().get(repo) {
+            return Ok(*id);
+        }
+        let Mode::App { app } = &self.mode else {
+            unreachable!("installations exist in App mode only")
+        };
+        let route = format!("/repos/{}/{}/installation", repo.owner(), repo.name());
+        let found: Id = app
+            .get(&route, None::<&()>)
+            .await
+            .map_err(|e| classify("GET installation", e))?;
+        self.note_installation(repo, found.id);
+        Ok(found.id)
+    }
+
+    /// The client for a repository: the token client, or the repository's installation.
+    async fn client(&self, repo: &RepoName) -> Result<Arc<Octocrab>> {
+        match &self.mode {
+            Mode::Token { client, .. } => Ok(client.clone()),
+            Mode::App { app } => {
+                let id = self.installation_id(repo).await?;
+                if let Some(c) = self.clients.lock().unwrap().get(&id) {
+                    return Ok(c.clone());
+                }
+                let c = Arc::new(
+                    app.installation(InstallationId(id))
+                        .map_err(|e| classify("installation client", e))?,
+                );
+                self.clients.lock().unwrap().insert(id, c.clone());
+                Ok(c)
+            }
+        }
+    }
+}
+
+fn repo_route(repo: &RepoName, rest: &str) -> String {
+    format!("/repos/{}/{}/{rest}", repo.owner(), repo.name())
+}
+
+/// GitHub's limits on check run text fields.
+const MAX_CHECK_TEXT: usize = 65_000;
+
+fn clip(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max.saturating_sub(40);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n\n… (truncated)", &s[..end])
+}
+
+#[async_trait]
+impl VcsHost for GitHub {
+    fn note_installation(&self, repo: &RepoName, installation: u64) {
+        self.installations
+            .lock()
+            .unwrap()
+            .insert(repo.clone(), installation);
+    }
+
+    async fn create_comment(&self, repo: &RepoName, pr: PrNumber, body: &str) -> Result<u64> {
+        let c = self.client(repo).await?;
+        let made: Id = c
+            .post(
+                repo_route(repo, &format!("issues/{}/comments", pr.0)),
+                Some(&json!({ "body": body })),
+            )
+            .await
+            .map_err(|e| classify("POST comment", e))?;
+        Ok(made.id)
+    }
+
+    async fn update_comment(&self, repo: &RepoName, id: u64, body: &str) -> Result<()> {
+        let c = self.client(repo).await?;
+        let _: serde_json::Value = c
+            .patch(
+                repo_route(repo, &format!("issues/comments/{id}")),
+                Some(&json!({ "body": body })),
+            )
+            .await
+            .map_err(|e| classify("PATCH comment", e))?;
+        Ok(())
+    }
+
+    async fn delete_comment(&self, repo: &RepoName, id: u64) -> Result<()> {
+        let c = self.client(repo).await?;
+        let route = repo_route(repo, &format!("issues/comments/{id}"));
+        let uri = format!("{}{route}", self.api_url);
+        c._delete(uri, None::<&()>)
+            .await
+            .map_err(|e| classify("DELETE comment", e))
+            .and_then(|r| {
+                if r.status().is_success() || r.status().as_u16() == 404 {
+                    Ok(())
+                } else {
+                    Err(VcsError::Refused {
+                        call: "DELETE comment".into(),
+                        status: r.status().as_u16(),
+                        message: String::new(),
+                    })
+                }
+            })
+    }
+
+    async fn set_check(
+        &self,
+        repo: &RepoName,
+        existing: Option<u64>,
+        check: &Check,
+    ) -> Result<Option<u64>> {
+        let c = self.client(repo).await?;
+        if !self.uses_check_runs() {
+            let (state, description) = match check.status {
+                CheckStatus::Queued | CheckStatus::InProgress => ("pending", check.title.clone()),
+                CheckStatus::Completed(
+                    Conclusion::Success | Conclusion::Neutral | Conclusion::Skipped,
+                ) => ("success", check.title.clone()),
+                CheckStatus::Completed(Conclusion::Failure | Conclusion::ActionRequired) => {
+                    ("failure", check.title.clone())
+                }
+                CheckStatus::Completed(Conclusion::Cancelled) => ("error", check.title.clone()),
+            };
+            let mut body = json!({
+                "state": state,
+                "context": check.name,
+                "description": clip(&description, 140),
+            });
+            if let Some(url) = &check.details_url {
+                body["target_url"] = json!(url);
+            }
+            let _: serde_json::Value = c
+                .post(
+                    repo_route(repo, &format!("statuses/{}", check.head_sha)),
+                    Some(&body),
+                )
+                .await
+                .map_err(|e| classify("POST status", e))?;
+            return Ok(None);
+        }
+        let mut body = json!({
+            "name": check.name,
+            "head_sha": check.head_sha.as_str(),
+            "output": {
+                "title": clip(&check.title, 1000),
+                "summary": clip(&check.summary, MAX_CHECK_TEXT),
+            },
+        });
+        if let Some(text) = &check.text {
+            body["output"]["text"] = json!(clip(text, MAX_CHECK_TEXT));
+        }
+        if !check.annotations.is_empty() {
+            // GitHub takes at most 50 annotations per request.
+            let notes: Vec<_> = check
+                .annotations
+                .iter()
+                .take(50)
+                .map(|a| {
+                    json!({
+                        "path": a.path, "start_line": a.line, "end_line": a.line,
+                        "annotation_level": a.level, "title": a.title, "message": a.message,
+                    })
+                })
+                .collect();
+            body["output"]["annotations"] = json!(notes);
+        }
+        if let Some(url) = &check.details_url {
+            body["details_url"] = json!(url);
+        }
+        match check.status {
+            CheckStatus::Queued => body["status"] = json!("queued"),
+            CheckStatus::InProgress => body["status"] = json!("in_progress"),
+            CheckStatus::Completed(c) => {
+                body["status"] = json!("completed");
+                body["conclusion"] = json!(c.as_str());
+            }
+        }
+        let made: Id = match existing {
+            Some(id) => c
+                .patch(repo_route(repo, &format!("check-runs/{id}")), Some(&body))
+                .await
+                .map_err(|e| classify("PATCH check run", e))?,
+            None => c
+                .post(repo_route(repo, "check-runs"), Some(&body))
+                .await
+                .map_err(|e| classify("POST check run", e))?,
+        };
+        Ok(Some(made.id))
+    }
+
+    async fn pull_request(&self, repo: &RepoName, pr: PrNumber) -> Result<PullRequest> {
+        let c = self.client(repo).await?;
+        let p: PrResponse = c
+            .get(repo_route(repo, &format!("pulls/{}", pr.0)), None::<&()>)
+            .await
+            .map_err(|e| classify("GET pull request", e))?;
+        Ok(PullRequest {
+            head: p.head.sha.parse().map_err(|e| VcsError::Refused {
+                call: "GET pull request".into(),
+                status: 200,
+                message: format!("{e}"),
+            })?,
+            author: Login(p.user.login),
+            open: p.state == "open",
+            merged: p.merged,
+            mergeable: p.mergeable,
+            mergeable_state: p.mergeable_state.unwrap_or_default(),
+            html_url: p.html_url,
+        })
+    }
+
+    async fn reviews(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
+        let c = self.client(repo).await?;
+        let list: Vec<ReviewResponse> = c
+            .get(
+                repo_route(repo, &format!("pulls/{}/reviews", pr.0)),
+                Some(&json!({"per_page": 100})),
+            )
+            .await
+            .map_err(|e| classify("GET reviews", e))?;
+        Ok(list
+            .into_iter()
+            .filter_map(|r| {
+                Some(Review {
+                    user: Login(r.user?.login),
+                    state: r.state,
+                    commit: r.commit_id.and_then(|c| c.parse().ok()),
+                })
+            })
+            .collect())
+    }
+
+    async fn permission(&self, repo: &RepoName, user: &Login) -> Result<Permission> {
+        let c = self.client(repo).await?;
+        let r: std::result::Result<PermissionResponse, _> = c
+            .get(
+                repo_route(repo, &format!("collaborators/{}/permission", user.0)),
+                None::<&()>,
+            )
+            .await;
+        match r.map_err(|e| classify("GET collaborator permission", e)) {
+            Ok(p) => Ok(Permission::parse(&p.permission)),
+            Err(e) if e.is_not_found() => Ok(Permission::None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn team_member(&self, team: &str, user: &Login) -> Result<bool> {
+        let Some((org, slug)) = team.split_once('/') else {
+            return Ok(false);
+        };
+        // Team membership is read with the installation of a repository in the org; any
+        // client of the org works, so use the first installation known for it.
+        let repo = self
+            .installations
+            .lock()
+            .unwrap()
+            .keys()
+            .find(|r| r.owner().eq_ignore_ascii_case(org))
+            .cloned();
+        let c = match (&self.mode, repo) {
+            (Mode::Token { client, .. }, _) => client.clone(),
+            (Mode::App { .. }, Some(repo)) => self.client(&repo).await?,
+            (Mode::App { .. }, None) => return Ok(false),
+        };
+        let r: std::result::Result<MembershipResponse, _> = c
+            .get(
+                format!("/orgs/{org}/teams/{slug}/memberships/{}", user.0),
+                None::<&()>,
+            )
+            .await;
+        match r.map_err(|e| classify("GET team membership", e)) {
+            Ok(m) => Ok(m.state == "active"),
+            Err(e) if e.is_not_found() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn clone_token(&self, repo: &RepoName) -> Result<Option<String>> {
+        match &self.mode {
+            Mode::Token { token, .. } => Ok(Some(token.clone())),
+            Mode::App { .. } => {
+                use secrecy::ExposeSecret;
+                let c = self.client(repo).await?;
+                let token = c
+                    .installation_token()
+                    .await
+                    .map_err(|e| classify("installation token", e))?;
+                Ok(Some(token.expose_secret().to_owned()))
+            }
+        }
+    }
+}

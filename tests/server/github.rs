@@ -1,0 +1,397 @@
+//! A GitHub API fake served on 127.0.0.1 for the server's end-to-end tests.
+//!
+//! It answers the REST calls planguard makes with GitHub's own example responses (from
+//! `../shared/corpus/webhooks/rest-examples/`, with ids and fields filled in), keeps the
+//! resulting state (comments, check runs, statuses) and records every call in order, so a
+//! test can assert what was posted. Tests script the rest: pull request state, reviews,
+//! permissions, team members, and outages (`fail_next`).
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, delete, get, patch, post};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+fn example(name: &str) -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/corpus/webhooks/rest-examples/"
+    );
+    let text = std::fs::read_to_string(format!("{path}{name}"))
+        .unwrap_or_else(|e| panic!("rest example {name}: {e}"));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// One recorded request.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    pub body: Value,
+}
+
+/// A comment as the fake holds it.
+#[derive(Debug, Clone)]
+pub struct Comment {
+    pub id: u64,
+    pub repo: String,
+    pub pr: u64,
+    pub body: String,
+}
+
+/// A pull request the tests describe.
+#[derive(Debug, Clone)]
+pub struct FakePr {
+    pub head: String,
+    pub author: String,
+    pub open: bool,
+    pub mergeable: Option<bool>,
+    pub mergeable_state: String,
+}
+
+#[derive(Default)]
+pub struct FakeState {
+    pub calls: Vec<Call>,
+    pub comments: BTreeMap<u64, Comment>,
+    pub check_runs: BTreeMap<u64, Value>,
+    pub statuses: Vec<Value>,
+    pub prs: BTreeMap<u64, FakePr>,
+    pub reviews: BTreeMap<u64, Vec<Value>>,
+    pub permissions: BTreeMap<String, String>,
+    pub teams: BTreeMap<String, Vec<String>>,
+    pub tokens_issued: usize,
+    /// Answer the next N calls with 502.
+    pub fail_next: usize,
+    next_id: u64,
+}
+
+#[derive(Clone)]
+pub struct FakeGitHub {
+    pub url: String,
+    pub state: Arc<Mutex<FakeState>>,
+}
+
+type S = State<Arc<Mutex<FakeState>>>;
+
+impl FakeGitHub {
+    /// Serves the fake on an ephemeral port of 127.0.0.1 until the runtime ends.
+    pub async fn start() -> FakeGitHub {
+        let state = Arc::new(Mutex::new(FakeState {
+            next_id: 1000,
+            ..Default::default()
+        }));
+        let app = Router::new()
+            .route("/app/installations/{id}/access_tokens", post(access_token))
+            .route("/repos/{o}/{r}/installation", get(installation))
+            .route("/repos/{o}/{r}/issues/{n}/comments", post(create_comment))
+            .route("/repos/{o}/{r}/issues/comments/{id}", patch(update_comment))
+            .route(
+                "/repos/{o}/{r}/issues/comments/{id}",
+                delete(delete_comment),
+            )
+            .route("/repos/{o}/{r}/check-runs", post(create_check))
+            .route("/repos/{o}/{r}/check-runs/{id}", patch(update_check))
+            .route("/repos/{o}/{r}/statuses/{sha}", post(create_status))
+            .route("/repos/{o}/{r}/pulls/{n}", get(pull))
+            .route("/repos/{o}/{r}/pulls/{n}/reviews", get(reviews))
+            .route(
+                "/repos/{o}/{r}/collaborators/{u}/permission",
+                get(permission),
+            )
+            .route("/orgs/{org}/teams/{team}/memberships/{u}", get(membership))
+            .fallback(any(unknown))
+            .layer(axum::middleware::from_fn_with_state(state.clone(), record))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        FakeGitHub { url, state }
+    }
+
+    pub fn with<T>(&self, f: impl FnOnce(&mut FakeState) -> T) -> T {
+        f(&mut self.state.lock().unwrap())
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.with(|s| s.calls.clone())
+    }
+
+    /// Comments on a PR, oldest first.
+    pub fn comments(&self, pr: u64) -> Vec<Comment> {
+        self.with(|s| {
+            s.comments
+                .values()
+                .filter(|c| c.pr == pr)
+                .cloned()
+                .collect()
+        })
+    }
+
+    /// The latest state of each check run on a commit, by name.
+    pub fn checks(&self, sha: &str) -> BTreeMap<String, Value> {
+        self.with(|s| {
+            s.check_runs
+                .values()
+                .filter(|c| c["head_sha"] == sha)
+                .map(|c| (c["name"].as_str().unwrap().to_owned(), c.clone()))
+                .collect()
+        })
+    }
+
+    pub fn set_pr(&self, number: u64, pr: FakePr) {
+        self.with(|s| s.prs.insert(number, pr));
+    }
+
+    pub fn add_review(&self, pr: u64, user: &str, state: &str, commit: &str) {
+        let mut r = example("pull-request-review.json");
+        r["user"]["login"] = json!(user);
+        r["state"] = json!(state);
+        r["commit_id"] = json!(commit);
+        self.with(|s| s.reviews.entry(pr).or_default().push(r));
+    }
+
+    pub fn set_permission(&self, user: &str, permission: &str) {
+        self.with(|s| s.permissions.insert(user.to_owned(), permission.to_owned()));
+    }
+
+    pub fn add_team_member(&self, team: &str, user: &str) {
+        self.with(|s| {
+            s.teams
+                .entry(team.to_owned())
+                .or_default()
+                .push(user.to_owned())
+        });
+    }
+}
+
+async fn record(
+    State(state): S,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_owned();
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let body_json: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    {
+        let mut s = state.lock().unwrap();
+        s.calls.push(Call {
+            method,
+            path,
+            body: body_json,
+        });
+        if s.fail_next > 0 {
+            s.fail_next -= 1;
+            return (
+                StatusCode::BAD_GATEWAY,
+                Json(json!({"message": "Bad Gateway"})),
+            )
+                .into_response();
+        }
+    }
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
+}
+
+fn body_of(s: &FakeState) -> Value {
+    s.calls
+        .last()
+        .map(|c| c.body.clone())
+        .unwrap_or(Value::Null)
+}
+
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"})),
+    )
+        .into_response()
+}
+
+async fn unknown(method: Method, uri: Uri) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({"message": format!("the fake does not serve {method} {uri}")})),
+    )
+        .into_response()
+}
+
+async fn access_token(State(state): S, Path(_id): Path<u64>) -> Json<Value> {
+    let mut t = example("installation-token.json");
+    let expires = chrono::Utc::now() + chrono::Duration::hours(1);
+    t["token"] = json!("ghs_fake_installation_token_0123456789");
+    t["expires_at"] = json!(expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    state.lock().unwrap().tokens_issued += 1;
+    Json(t)
+}
+
+async fn installation(Path((_o, _r)): Path<(String, String)>) -> Json<Value> {
+    let mut i = example("installation.json");
+    i["id"] = json!(42);
+    Json(i)
+}
+
+async fn create_comment(State(state): S, Path((o, r, n)): Path<(String, String, u64)>) -> Response {
+    let mut s = state.lock().unwrap();
+    let body = body_of(&s)["body"].as_str().unwrap_or_default().to_owned();
+    s.next_id += 1;
+    let id = s.next_id;
+    s.comments.insert(
+        id,
+        Comment {
+            id,
+            repo: format!("{o}/{r}"),
+            pr: n,
+            body: body.clone(),
+        },
+    );
+    let mut c = example("issue-comment.json");
+    c["id"] = json!(id);
+    c["body"] = json!(body);
+    c["user"]["login"] = json!("planguard[bot]");
+    c["user"]["type"] = json!("Bot");
+    (StatusCode::CREATED, Json(c)).into_response()
+}
+
+async fn update_comment(
+    State(state): S,
+    Path((_o, _r, id)): Path<(String, String, u64)>,
+) -> Response {
+    let mut s = state.lock().unwrap();
+    let body = body_of(&s)["body"].as_str().unwrap_or_default().to_owned();
+    let Some(c) = s.comments.get_mut(&id) else {
+        return not_found();
+    };
+    c.body = body.clone();
+    let mut out = example("issue-comment.json");
+    out["id"] = json!(id);
+    out["body"] = json!(body);
+    Json(out).into_response()
+}
+
+async fn delete_comment(
+    State(state): S,
+    Path((_o, _r, id)): Path<(String, String, u64)>,
+) -> Response {
+    match state.lock().unwrap().comments.remove(&id) {
+        Some(_) => StatusCode::NO_CONTENT.into_response(),
+        None => not_found(),
+    }
+}
+
+async fn create_check(State(state): S, Path((_o, _r)): Path<(String, String)>) -> Response {
+    let mut s = state.lock().unwrap();
+    let req = body_of(&s);
+    s.next_id += 1;
+    let id = s.next_id;
+    let mut c = example("check-run.json");
+    c["id"] = json!(id);
+    for k in [
+        "name",
+        "head_sha",
+        "status",
+        "conclusion",
+        "output",
+        "details_url",
+    ] {
+        c[k] = req.get(k).cloned().unwrap_or(Value::Null);
+    }
+    s.check_runs.insert(id, c.clone());
+    (StatusCode::CREATED, Json(c)).into_response()
+}
+
+async fn update_check(
+    State(state): S,
+    Path((_o, _r, id)): Path<(String, String, u64)>,
+) -> Response {
+    let mut s = state.lock().unwrap();
+    let req = body_of(&s);
+    let Some(c) = s.check_runs.get_mut(&id) else {
+        return not_found();
+    };
+    for k in [
+        "name",
+        "head_sha",
+        "status",
+        "conclusion",
+        "output",
+        "details_url",
+    ] {
+        if let Some(v) = req.get(k) {
+            c[k] = v.clone();
+        }
+    }
+    if req.get("status").is_some_and(|s| s != "completed") {
+        c["conclusion"] = Value::Null;
+    }
+    Json(c.clone()).into_response()
+}
+
+async fn create_status(
+    State(state): S,
+    Path((_o, _r, sha)): Path<(String, String, String)>,
+) -> Response {
+    let mut s = state.lock().unwrap();
+    let mut req = body_of(&s);
+    req["sha"] = json!(sha);
+    s.statuses.push(req.clone());
+    (StatusCode::CREATED, Json(req)).into_response()
+}
+
+async fn pull(State(state): S, Path((_o, _r, n)): Path<(String, String, u64)>) -> Response {
+    let s = state.lock().unwrap();
+    let Some(pr) = s.prs.get(&n) else {
+        return not_found();
+    };
+    let mut p = example("pull-request.json");
+    p["number"] = json!(n);
+    p["head"]["sha"] = json!(pr.head);
+    p["user"]["login"] = json!(pr.author);
+    p["state"] = json!(if pr.open { "open" } else { "closed" });
+    p["merged"] = json!(false);
+    p["mergeable"] = json!(pr.mergeable);
+    p["mergeable_state"] = json!(pr.mergeable_state);
+    Json(p).into_response()
+}
+
+async fn reviews(State(state): S, Path((_o, _r, n)): Path<(String, String, u64)>) -> Json<Value> {
+    let s = state.lock().unwrap();
+    Json(json!(s.reviews.get(&n).cloned().unwrap_or_default()))
+}
+
+async fn permission(
+    State(state): S,
+    Path((_o, _r, u)): Path<(String, String, String)>,
+) -> Response {
+    let s = state.lock().unwrap();
+    match s.permissions.get(&u) {
+        Some(p) => {
+            Json(json!({"permission": p, "role_name": p, "user": {"login": u}})).into_response()
+        }
+        None => not_found(),
+    }
+}
+
+async fn membership(
+    State(state): S,
+    Path((org, team, u)): Path<(String, String, String)>,
+) -> Response {
+    let s = state.lock().unwrap();
+    let key = format!("{org}/{team}");
+    if s.teams.get(&key).is_some_and(|m| m.contains(&u)) {
+        Json(json!({"state": "active", "role": "member", "url": ""})).into_response()
+    } else {
+        not_found()
+    }
+}
