@@ -16,7 +16,7 @@
 //! - [`server`]: configuration, the HTTP surface (webhooks, health, metrics, audit) and launch.
 //! - [`webhook`]: signature verification and parsing deliveries into domain events.
 //! - [`repo_config`] and [`workflow`]: `planguard.yaml`, stacks, and their step pipelines.
-//! - [`command`]: `planguard ...` PR comment commands.
+//! - [`command`]: `planguard ...` PR comment commands; [`gate`]: the apply requirements.
 //! - [`store`]: durable jobs, locks, plans and the audit log (SQLite behind a trait).
 //! - [`vcs`]: the GitHub seam (comments, check runs, reviews, permissions).
 //! - [`runner`]: working copies and `tofu` processes, isolated per stack.
@@ -28,6 +28,7 @@ pub mod cli;
 pub mod command;
 pub mod domain;
 pub mod enforcement;
+pub mod gate;
 pub mod plan;
 pub mod policy;
 pub mod redact;

@@ -135,6 +135,17 @@ struct PermissionResponse {
 }
 
 #[derive(Deserialize)]
+struct CheckRunList {
+    check_runs: Vec<CheckRunItem>,
+}
+
+#[derive(Deserialize)]
+struct CheckRunItem {
+    name: String,
+    conclusion: Option<String>,
+}
+
+#[derive(Deserialize)]
 struct MembershipResponse {
     state: String,
 }
@@ -457,6 +468,29 @@ impl VcsHost for GitHub {
             Err(e) if e.is_not_found() => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    async fn check_runs(
+        &self,
+        repo: &RepoName,
+        sha: &CommitSha,
+    ) -> Result<Vec<(String, Option<String>)>> {
+        if !self.uses_check_runs() {
+            return Ok(Vec::new());
+        }
+        let c = self.client(repo).await?;
+        let list: CheckRunList = c
+            .get(
+                repo_route(repo, &format!("commits/{sha}/check-runs")),
+                Some(&json!({"per_page": 100})),
+            )
+            .await
+            .map_err(|e| classify("GET check runs", e))?;
+        Ok(list
+            .check_runs
+            .into_iter()
+            .map(|c| (c.name, c.conclusion))
+            .collect())
     }
 
     async fn clone_token(&self, repo: &RepoName) -> Result<Option<String>> {

@@ -174,6 +174,13 @@ pub trait VcsHost: Send + Sync + 'static {
     async fn permission(&self, repo: &RepoName, user: &Login) -> Result<Permission>;
     /// Whether `user` is an active member of `org/team`.
     async fn team_member(&self, team: &str, user: &Login) -> Result<bool>;
+    /// The check runs of a commit: (name, conclusion; `None` while running). Empty in token
+    /// mode.
+    async fn check_runs(
+        &self,
+        repo: &RepoName,
+        sha: &CommitSha,
+    ) -> Result<Vec<(String, Option<String>)>>;
     /// A token for `git fetch` over HTTPS, when the host needs one.
     async fn clone_token(&self, repo: &RepoName) -> Result<Option<String>>;
 }

@@ -1,16 +1,537 @@
-//! Apply jobs: the gate, then `apply` of the saved plans in dependency order.
+//! Apply jobs: the gate, then `apply` of the saved plans in `depends_on` order.
+//!
+//! The gate ([`crate::gate`]) is checked for every stack asked for, against GitHub's live view
+//! of the PR (head, reviews, mergeability) and the store (saved plan, lock, approvals). If
+//! anything is missing, nothing is applied and one refusal lists every unmet requirement.
+//! Otherwise each stack applies its own saved plan file, never a new plan; a stack that fails
+//! stops the stacks that depend on it, which are reported as skipped. An applied plan is
+//! marked so it cannot be applied twice.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use tokio_util::sync::CancellationToken;
 
+use super::command::ApplyJob;
+use super::plan::StackRun;
+use super::report::{tail, StackState, StoredStack};
 use super::{JobError, Outcome, Services};
-use crate::store::Job;
+use crate::domain::{Login, StackName};
+use crate::gate::{self, BlockingFinding, PrFacts, StackFacts};
+use crate::repo_config::{RepoConfig, StackConfig};
+use crate::store::{now, AuditEntry, Job, LockKey, PrRecord};
+use crate::vcs::{Check, CheckStatus, Conclusion};
+use crate::workflow::StepKind;
 
 impl Services {
     pub(super) async fn handle_apply(
         &self,
-        _job: &Job,
-        _cancel: &CancellationToken,
+        job: &Job,
+        cancel: &CancellationToken,
     ) -> Result<Outcome, JobError> {
+        let req: ApplyJob = serde_json::from_value(job.payload.clone())
+            .map_err(|e| JobError::Permanent(format!("unreadable apply job: {e}")))?;
+        let actor = Login(req.actor.clone());
+        let Some(mut pr) = self.store.pr(&job.repo, job.pr)? else {
+            return Ok(Outcome::Failed("unknown pull request".into()));
+        };
+        let live = self.vcs.pull_request(&pr.repo, pr.pr).await?;
+        if !live.open {
+            self.reply(
+                &pr.repo,
+                pr.pr,
+                "This pull request is closed; nothing is applied.",
+            )
+            .await?;
+            return Ok(Outcome::Done);
+        }
+        // The gate judges the PR as GitHub sees it now.
+        pr.head = live.head.clone();
+        if !self.may_apply(&pr.repo, &actor).await? {
+            self.audit_apply(&pr, &req.actor, None, None, "refused: no write permission")?;
+            self.reply(&pr.repo, pr.pr, &self.no_permission(&actor, "apply"))
+                .await?;
+            return Ok(Outcome::Done);
+        }
+        let (config, source) = match self.config_at_head(&pr).await {
+            Ok(c) => c,
+            Err(JobError::Permanent(e)) => {
+                self.reply(
+                    &pr.repo,
+                    pr.pr,
+                    &format!("### :boom: planguard: apply refused\n\n{e}"),
+                )
+                .await?;
+                return Ok(Outcome::Done);
+            }
+            Err(e) => return Err(e),
+        };
+        let rows: BTreeMap<StackName, (crate::store::StackRecord, StoredStack)> = self
+            .stored_stacks(&pr.repo, pr.pr)?
+            .into_iter()
+            .map(|(r, s)| (r.stack.clone(), (r, s)))
+            .collect();
+        let targets: Vec<StackName> = if req.stacks.is_empty() {
+            rows.iter()
+                .filter(|(_, (_, s))| matches!(s.state, StackState::Planned { .. }))
+                .map(|(n, _)| n.clone())
+                .collect()
+        } else {
+            req.stacks.clone()
+        };
+        if targets.is_empty() {
+            self.reply(
+                &pr.repo,
+                pr.pr,
+                "There is no planned stack to apply. Comment `planguard plan` first.",
+            )
+            .await?;
+            return Ok(Outcome::Done);
+        }
+        if let Some(unknown) = targets.iter().find(|t| config.stack(t).is_none()) {
+            let known: Vec<String> = config
+                .stacks
+                .iter()
+                .map(|s| format!("`{}`", s.name))
+                .collect();
+            self.reply(
+                &pr.repo,
+                pr.pr,
+                &format!(
+                    "`{unknown}` is not a stack of this repository. Its stacks are {}.",
+                    known.join(", ")
+                ),
+            )
+            .await?;
+            return Ok(Outcome::Done);
+        }
+
+        // Gather the facts once, then judge every stack.
+        let reviews = self.vcs.reviews(&pr.repo, pr.pr).await?;
+        let mut latest: BTreeMap<Login, crate::vcs::Review> = BTreeMap::new();
+        for r in reviews {
+            if r.state != "COMMENTED" && r.state != "PENDING" {
+                latest.insert(r.user.clone(), r);
+            }
+        }
+        let checks = self.vcs.check_runs(&pr.repo, &pr.head).await?;
+        let mergeable = gate::mergeable(live.mergeable, &live.mergeable_state, &checks);
+        let codeowners = read_codeowners(&source);
+        let mut refusals = Vec::new();
+        for name in &targets {
+            let stack = config.stack(name).expect("checked above");
+            let mut approvals = Vec::new();
+            for (user, r) in latest.iter().filter(|(_, r)| r.state == "APPROVED") {
+                approvals.push(gate::Approval {
+                    reviewer: user.clone(),
+                    commit: r.commit.clone(),
+                    eligible: self.eligible_approver(stack, &codeowners, user).await?,
+                });
+            }
+            let facts = PrFacts {
+                author: live.author.clone(),
+                head: pr.head.clone(),
+                approvals,
+                mergeable: mergeable.clone(),
+            };
+            let s = self.stack_facts(
+                &pr,
+                stack,
+                rows.get(name).map(|(_, s)| s),
+                &config,
+                &codeowners,
+            )?;
+            for u in gate::unmet(&facts, &s) {
+                refusals.push((name.clone(), u));
+            }
+        }
+        if !refusals.is_empty() {
+            let mut body = format!(
+                "### :no_entry: planguard: apply refused\n\n{actor} asked to apply {} at {}. Not yet:\n\n",
+                targets.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "),
+                pr.head.short()
+            );
+            for (_, u) in &refusals {
+                body.push_str(&format!("- **{}**: {}\n", u.requirement, u.message));
+            }
+            body.push_str("\nNothing was applied.\n");
+            for name in &targets {
+                let why: Vec<&str> = refusals
+                    .iter()
+                    .filter(|(n, _)| n == name)
+                    .map(|(_, u)| u.requirement)
+                    .collect();
+                if !why.is_empty() {
+                    self.audit_apply(
+                        &pr,
+                        &req.actor,
+                        Some(name),
+                        None,
+                        &format!("refused: {}", why.join(", ")),
+                    )?;
+                }
+            }
+            self.reply(&pr.repo, pr.pr, &body).await?;
+            return Ok(Outcome::Done);
+        }
+
+        // Apply in dependency order; a failure skips what depends on it.
+        let order = config.apply_order(&targets);
+        let mut failed: BTreeSet<StackName> = BTreeSet::new();
+        let mut lines = Vec::new();
+        for name in &order {
+            let stack = config.stack(name).expect("checked above");
+            let (rec, stored) = rows.get(name).expect("planned");
+            if let Some(dep) = stack.depends_on.iter().find(|d| failed.contains(*d)) {
+                failed.insert(name.clone());
+                lines.push(format!(
+                    "- :fast_forward: `{name}` skipped: `{dep}` did not apply"
+                ));
+                self.audit_apply(
+                    &pr,
+                    &req.actor,
+                    Some(name),
+                    None,
+                    &format!("skipped: {dep} did not apply"),
+                )?;
+                self.set_check(
+                    &pr.repo,
+                    apply_check(
+                        name,
+                        &pr.head,
+                        CheckStatus::Completed(Conclusion::Skipped),
+                        format!("Skipped: `{dep}` did not apply"),
+                    ),
+                )
+                .await?;
+                continue;
+            }
+            let plan = self
+                .store
+                .latest_plan(&pr.repo, pr.pr, name)?
+                .ok_or_else(|| JobError::Permanent(format!("no saved plan of {name}")))?;
+            self.set_stack(
+                &pr.repo,
+                pr.pr,
+                name,
+                &rec.sha,
+                &StoredStack {
+                    state: StackState::Applying,
+                    ..stored.clone()
+                },
+            )?;
+            self.refresh_comment(&pr.repo, pr.pr).await?;
+            self.set_check(
+                &pr.repo,
+                apply_check(name, &pr.head, CheckStatus::InProgress, "Applying".into()),
+            )
+            .await?;
+            let run = StackRun {
+                repo: &pr.repo,
+                pr: pr.pr,
+                sha: &plan.sha,
+                stack,
+                root: self
+                    .work_dir(&pr.repo, pr.pr)
+                    .join(name.as_str().replace('/', "__")),
+                planfile: plan.plan_file.clone().into(),
+            };
+            let (ok, output) = self.apply_stack(&run, cancel).await;
+            let state = if ok {
+                self.store.mark_applied(&pr.repo, pr.pr, name, &plan.sha)?;
+                lines.push(format!("- :rocket: `{name}` applied"));
+                StackState::Applied {
+                    output: output.clone(),
+                }
+            } else {
+                failed.insert(name.clone());
+                lines.push(format!("- :boom: `{name}` failed to apply"));
+                StackState::ApplyFailed {
+                    output: output.clone(),
+                }
+            };
+            self.audit_apply(
+                &pr,
+                &req.actor,
+                Some(name),
+                Some(&plan.plan_hash),
+                if ok { "applied" } else { "failed" },
+            )?;
+            self.set_stack(
+                &pr.repo,
+                pr.pr,
+                name,
+                &rec.sha,
+                &StoredStack {
+                    state,
+                    ..stored.clone()
+                },
+            )?;
+            self.refresh_comment(&pr.repo, pr.pr).await?;
+            let (status, title) = if ok {
+                (
+                    CheckStatus::Completed(Conclusion::Success),
+                    "Applied".to_owned(),
+                )
+            } else {
+                (
+                    CheckStatus::Completed(Conclusion::Failure),
+                    "Apply failed".to_owned(),
+                )
+            };
+            let mut check = apply_check(name, &pr.head, status, title);
+            check.text = Some(format!(
+                "```\n{}\n```",
+                tail(&output, 200).replace("```", "'''")
+            ));
+            self.set_check(&pr.repo, check).await?;
+        }
+        self.reply(
+            &pr.repo,
+            pr.pr,
+            &format!("### planguard: apply by {actor}\n\n{}\n", lines.join("\n")),
+        )
+        .await?;
         Ok(Outcome::Done)
+    }
+
+    /// Runs the workflow's apply steps on the saved plan. Returns success and the output.
+    async fn apply_stack(&self, run: &StackRun<'_>, cancel: &CancellationToken) -> (bool, String) {
+        let redact = crate::redact::Redactor::default()
+            .with_secrets(self.secrets(run.stack).iter().map(String::as_str));
+        let mut all = String::new();
+        for step in &run.stack.workflow.apply {
+            if step.kind == StepKind::Policy {
+                continue;
+            }
+            let out = self.run_step(run, step, cancel).await;
+            all.push_str(&out.output);
+            if !out.success() {
+                let text = format!("{}\n\n{}", out.describe(step.name()), tail(&all, 300));
+                return (false, redact.redact(&text).into_owned());
+            }
+        }
+        (true, redact.redact(&tail(&all, 300)).into_owned())
+    }
+
+    fn stack_facts(
+        &self,
+        pr: &PrRecord,
+        stack: &StackConfig,
+        stored: Option<&StoredStack>,
+        config: &RepoConfig,
+        codeowners: &[(String, Vec<String>)],
+    ) -> Result<StackFacts, JobError> {
+        let plan = self.store.latest_plan(&pr.repo, pr.pr, &stack.name)?;
+        let state = stored.map(|s| &s.state);
+        let planned = matches!(
+            state,
+            Some(StackState::Planned { .. })
+                | Some(StackState::Applied { .. })
+                | Some(StackState::ApplyFailed { .. })
+        );
+        let blocking = match state {
+            Some(st @ StackState::Planned { .. }) => {
+                let approved = self.approved(&pr.repo, pr.pr, &stack.name, st)?;
+                st.blocking(&approved)
+                    .into_iter()
+                    .map(|b| BlockingFinding {
+                        policy_id: b.policy_id,
+                        level: b.level,
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        let key = LockKey {
+            repo: pr.repo.clone(),
+            stack: stack.name.clone(),
+            workspace: stack.workspace.clone(),
+        };
+        let mut hints = Vec::new();
+        if !stack.approvals.teams.is_empty() {
+            hints.push(
+                stack
+                    .approvals
+                    .teams
+                    .iter()
+                    .map(|t| format!("@{t}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+        }
+        if stack.approvals.codeowners {
+            let owners = owners_of(codeowners, &stack.dir);
+            hints.push(if owners.is_empty() {
+                "a code owner".into()
+            } else {
+                format!(
+                    "code owners ({})",
+                    owners
+                        .iter()
+                        .map(|o| format!("@{o}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
+        }
+        Ok(StackFacts {
+            stack: stack.name.clone(),
+            requirements: stack.apply_requirements.clone(),
+            approvals_needed: stack.approvals.count,
+            approvers_hint: (!hints.is_empty()).then(|| hints.join(" or ")),
+            planned_sha: plan.as_ref().filter(|_| planned).map(|p| p.sha.clone()),
+            lock_held: self.store.lock(&key)?.is_some_and(|l| l.pr == pr.pr),
+            applied: plan.as_ref().is_some_and(|p| p.applied)
+                || matches!(state, Some(StackState::Applied { .. })),
+            plan_errored: matches!(state, Some(StackState::Errored { .. })),
+            blocking,
+            owners_hint: self.owners_list(config),
+        })
+    }
+
+    /// Whether a reviewer's approval counts for a stack: any reviewer, unless the stack asks
+    /// for team members or code owners.
+    async fn eligible_approver(
+        &self,
+        stack: &StackConfig,
+        codeowners: &[(String, Vec<String>)],
+        user: &Login,
+    ) -> Result<bool, JobError> {
+        let a = &stack.approvals;
+        if a.teams.is_empty() && !a.codeowners {
+            return Ok(true);
+        }
+        for team in &a.teams {
+            if self.vcs.team_member(team, user).await? {
+                return Ok(true);
+            }
+        }
+        if a.codeowners {
+            for owner in owners_of(codeowners, &stack.dir) {
+                if owner == user.0 {
+                    return Ok(true);
+                }
+                if owner.contains('/') && self.vcs.team_member(&owner, user).await? {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    fn audit_apply(
+        &self,
+        pr: &PrRecord,
+        actor: &str,
+        stack: Option<&StackName>,
+        plan_hash: Option<&str>,
+        outcome: &str,
+    ) -> Result<(), JobError> {
+        self.store.audit(&AuditEntry {
+            id: 0,
+            at: now(),
+            actor: actor.to_owned(),
+            action: "apply".into(),
+            repo: pr.repo.to_string(),
+            pr: pr.pr.0,
+            stack: stack.map(|s| s.to_string()),
+            sha: Some(pr.head.to_string()),
+            plan_hash: plan_hash.map(str::to_owned),
+            outcome: outcome.to_owned(),
+        })?;
+        Ok(())
+    }
+}
+
+fn apply_check(
+    stack: &StackName,
+    sha: &crate::domain::CommitSha,
+    status: CheckStatus,
+    title: String,
+) -> Check {
+    Check {
+        name: format!("planguard/apply: {stack}"),
+        head_sha: sha.clone(),
+        status,
+        summary: title.clone(),
+        title,
+        text: None,
+        annotations: Vec::new(),
+        details_url: None,
+    }
+}
+
+/// CODEOWNERS rules (pattern, owners without `@`), from the usual places.
+fn read_codeowners(root: &Path) -> Vec<(String, Vec<String>)> {
+    let text = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"]
+        .iter()
+        .find_map(|p| std::fs::read_to_string(root.join(p)).ok())
+        .unwrap_or_default();
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            let mut parts = l.split_whitespace();
+            let pattern = parts.next()?.to_owned();
+            let owners = parts
+                .map(|o| o.trim_start_matches('@').to_owned())
+                .collect();
+            Some((pattern, owners))
+        })
+        .collect()
+}
+
+/// The owners of a stack directory: the last CODEOWNERS rule matching a file in it wins.
+fn owners_of(rules: &[(String, Vec<String>)], dir: &str) -> Vec<String> {
+    let file = if dir == "." {
+        "main.tf".to_owned()
+    } else {
+        format!("{dir}/main.tf")
+    };
+    let mut found = Vec::new();
+    for (pattern, owners) in rules {
+        let p = pattern.trim_start_matches('/');
+        let glob = if p == "*" {
+            "**".to_owned()
+        } else if let Some(d) = p.strip_suffix('/') {
+            format!("{d}/**")
+        } else if !pattern.contains('/') {
+            format!("**/{p}")
+        } else {
+            p.to_owned()
+        };
+        let matches = |g: &str| {
+            globset::Glob::new(g)
+                .map(|g| g.compile_matcher().is_match(&file))
+                .unwrap_or(false)
+        };
+        if matches(&glob) || matches(&format!("{glob}/**")) {
+            found = owners.clone();
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_matching_codeowners_rule_wins() {
+        let rules = vec![
+            ("*".to_owned(), vec!["everyone".to_owned()]),
+            (
+                "/stacks/network/".to_owned(),
+                vec!["acme/netops".to_owned(), "nina".to_owned()],
+            ),
+            ("*.md".to_owned(), vec!["docs".to_owned()]),
+        ];
+        assert_eq!(
+            owners_of(&rules, "stacks/network"),
+            vec!["acme/netops", "nina"]
+        );
+        assert_eq!(owners_of(&rules, "stacks/data"), vec!["everyone"]);
+        assert!(owners_of(&[], "stacks/data").is_empty());
     }
 }

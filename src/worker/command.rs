@@ -1,11 +1,560 @@
-//! Comment commands (`planguard plan`, `apply`, `unlock`, `approve_policies`, `cancel`,
-//! `help`): who may run them and what they do.
+//! Comment commands: who may run them and what they do.
+//!
+//! - `plan [-p STACK]...`: re-plan (all of the PR's stacks, or those named).
+//! - `apply [-p STACK]...`: queue an apply job; the gate runs there ([`super::apply`]).
+//! - `approve_policies [-p STACK] [--policy ID]...`: a policy owner approves soft-mandatory
+//!   findings of the current plans (bound to each plan's hash).
+//! - `unlock [-p STACK]`: release this PR's locks.
+//! - `cancel [-p STACK]`: kill running work and drop queued work, releasing the stacks.
+//! - `help`.
+//!
+//! Apply, unlock and cancel need write permission on the repository (or membership of an
+//! apply team); approvals need a policy owner. Every refusal says who may do it instead, and
+//! every action lands in the audit log.
 
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use super::report::{StackState, StoredStack};
 use super::{JobError, Outcome, Services};
+use crate::command::{self, Command, Parsed};
+use crate::domain::{Login, RepoName, StackName};
+use crate::enforcement::EnforcementLevel;
+use crate::repo_config::RepoConfig;
+use crate::runner::workdir;
+use crate::store::{now, Approval, AuditEntry, JobKind, JobState, LockKey, NewJob, PrRecord};
+use crate::vcs::Permission;
 use crate::webhook::CommentEvent;
 
+/// The payload of an apply job.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ApplyJob {
+    /// The stacks asked for; empty means every planned stack of the PR.
+    pub stacks: Vec<StackName>,
+    pub actor: String,
+}
+
 impl Services {
-    pub(super) async fn handle_comment(&self, _c: &CommentEvent) -> Result<Outcome, JobError> {
+    pub(super) async fn handle_comment(&self, c: &CommentEvent) -> Result<Outcome, JobError> {
+        let (repo, number) = (&c.repo, c.number);
+        let cmd = match command::parse(&c.body) {
+            Parsed::NotACommand => return Ok(Outcome::Done),
+            Parsed::Invalid(e) => {
+                self.reply(
+                    repo,
+                    number,
+                    &format!("### :grey_question: planguard\n\n{e}"),
+                )
+                .await?;
+                return Ok(Outcome::Done);
+            }
+            Parsed::Command(cmd) => cmd,
+        };
+        let Some(pr) = self.store.pr(repo, number)? else {
+            self.reply(
+                repo,
+                number,
+                "planguard has not seen this pull request yet: it starts when a PR is opened or pushed. Push a commit (or close and reopen the PR), then try again.",
+            )
+            .await?;
+            return Ok(Outcome::Done);
+        };
+        if !pr.open {
+            self.reply(
+                repo,
+                number,
+                "This pull request is closed; planguard does nothing more on it.",
+            )
+            .await?;
+            return Ok(Outcome::Done);
+        }
+        tracing::info!(command = cmd.name(), actor = %c.author, "comment command");
+        match cmd {
+            Command::Help => self.reply(repo, number, &command::help()).await?,
+            Command::Plan { stacks } => self.cmd_plan(&pr, &c.author, stacks).await?,
+            Command::Apply { stacks } => {
+                self.enqueue(NewJob {
+                    kind: JobKind::Apply,
+                    repo: repo.clone(),
+                    pr: number,
+                    stack: None,
+                    lock_key: Some(format!("apply|{repo}|{}", number.0)),
+                    payload: serde_json::to_value(ApplyJob {
+                        stacks,
+                        actor: c.author.0.clone(),
+                    })
+                    .map_err(|e| JobError::Permanent(e.to_string()))?,
+                })?;
+            }
+            Command::Unlock { stack } => self.cmd_unlock(&pr, &c.author, stack).await?,
+            Command::Cancel { stack } => self.cmd_cancel(&pr, &c.author, stack).await?,
+            Command::ApprovePolicies { stack, policies } => {
+                self.cmd_approve(&pr, &c.author, stack, policies).await?
+            }
+        }
         Ok(Outcome::Done)
+    }
+
+    /// Whether `user` may apply, unlock or cancel: write permission or an apply team.
+    pub(super) async fn may_apply(&self, repo: &RepoName, user: &Login) -> Result<bool, JobError> {
+        if self.vcs.permission(repo, user).await? >= Permission::Write {
+            return Ok(true);
+        }
+        for team in &self.config.apply_teams {
+            if self.vcs.team_member(team, user).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The refusal for someone without apply rights.
+    pub(super) fn no_permission(&self, user: &Login, what: &str) -> String {
+        let teams = if self.config.apply_teams.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " or membership of {}",
+                self.config
+                    .apply_teams
+                    .iter()
+                    .map(|t| format!("@{t}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        format!(
+            "### :no_entry: planguard: {what} refused\n\n{user} cannot {what} here: that needs write permission on the repository{teams}. Ask someone who has it."
+        )
+    }
+
+    fn audit_action(
+        &self,
+        pr: &PrRecord,
+        actor: &str,
+        action: &str,
+        stack: Option<&StackName>,
+        plan_hash: Option<&str>,
+        outcome: &str,
+    ) -> Result<(), JobError> {
+        self.store.audit(&AuditEntry {
+            id: 0,
+            at: now(),
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            repo: pr.repo.to_string(),
+            pr: pr.pr.0,
+            stack: stack.map(|s| s.to_string()),
+            sha: Some(pr.head.to_string()),
+            plan_hash: plan_hash.map(str::to_owned),
+            outcome: outcome.to_owned(),
+        })?;
+        Ok(())
+    }
+
+    /// Checks out the PR head into its source working copy and reads `planguard.yaml` there.
+    pub(super) async fn config_at_head(
+        &self,
+        pr: &PrRecord,
+    ) -> Result<(RepoConfig, PathBuf), JobError> {
+        let src = self.work_dir(&pr.repo, pr.pr).join("_source");
+        let token = self.vcs.clone_token(&pr.repo).await?;
+        let (url, head, specs, workflows, dir) = (
+            pr.clone_url.clone(),
+            pr.head.clone(),
+            workdir::refspecs(pr.pr.0, &pr.head_ref, None),
+            self.workflows.clone(),
+            src.clone(),
+        );
+        let config = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
+            workdir::checkout(&url, token.as_deref(), &dir, &specs, &head)?;
+            Ok(RepoConfig::load(&dir, &workflows))
+        })
+        .await
+        .map_err(|e| JobError::Permanent(format!("working copy task: {e}")))??;
+        match config {
+            Ok(c) => Ok((c, src)),
+            Err(e) => Err(JobError::Permanent(format!(
+                "planguard.yaml is invalid: {e}"
+            ))),
+        }
+    }
+
+    /// The stacks a command names, or those the PR has (or all of the config's).
+    fn pick_stacks(
+        &self,
+        config: &RepoConfig,
+        rows: &[StackName],
+        asked: &[StackName],
+    ) -> Result<Vec<StackName>, String> {
+        let unknown: Vec<String> = asked
+            .iter()
+            .filter(|s| config.stack(s).is_none())
+            .map(|s| format!("`{s}`"))
+            .collect();
+        if !unknown.is_empty() {
+            let known: Vec<String> = config
+                .stacks
+                .iter()
+                .map(|s| format!("`{}`", s.name))
+                .collect();
+            return Err(format!(
+                "{} {} not a stack of this repository. Its stacks are {}.",
+                unknown.join(", "),
+                if unknown.len() == 1 { "is" } else { "are" },
+                known.join(", ")
+            ));
+        }
+        Ok(if !asked.is_empty() {
+            asked.to_vec()
+        } else if !rows.is_empty() {
+            rows.to_vec()
+        } else {
+            config.stacks.iter().map(|s| s.name.clone()).collect()
+        })
+    }
+
+    async fn cmd_plan(
+        &self,
+        pr: &PrRecord,
+        actor: &Login,
+        asked: Vec<StackName>,
+    ) -> Result<(), JobError> {
+        if pr.from_fork && !self.config.allow_fork_prs {
+            self.reply(&pr.repo, pr.pr, "This pull request comes from a fork, and this server does not plan fork PRs (`allow_fork_prs` is off).")
+                .await?;
+            return Ok(());
+        }
+        let (config, _) = match self.config_at_head(pr).await {
+            Ok(c) => c,
+            Err(JobError::Permanent(e)) => {
+                self.reply(&pr.repo, pr.pr, &format!("### :boom: planguard\n\n{e}"))
+                    .await?;
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        let rows: Vec<StackName> = self
+            .store
+            .stacks(&pr.repo, pr.pr)?
+            .into_iter()
+            .map(|r| r.stack)
+            .collect();
+        let stacks = match self.pick_stacks(&config, &rows, &asked) {
+            Ok(s) => s,
+            Err(msg) => {
+                self.reply(&pr.repo, pr.pr, &msg).await?;
+                return Ok(());
+            }
+        };
+        let targets: Vec<(StackName, String, String)> = stacks
+            .iter()
+            .filter_map(|n| config.stack(n))
+            .map(|s| (s.name.clone(), s.dir.clone(), s.workspace.clone()))
+            .collect();
+        self.queue_plans(&pr.repo, pr.pr, &pr.head, &targets, &actor.0)
+            .await
+    }
+
+    /// Releases this PR's locks (of one stack or all) and wakes what waits on them.
+    fn release(
+        &self,
+        pr: &PrRecord,
+        stack: Option<&StackName>,
+    ) -> Result<Vec<StackName>, JobError> {
+        let mut released = Vec::new();
+        for (rec, stored) in self.stored_stacks(&pr.repo, pr.pr)? {
+            if stack.is_some_and(|s| s != &rec.stack) {
+                continue;
+            }
+            let key = LockKey {
+                repo: pr.repo.clone(),
+                stack: rec.stack.clone(),
+                workspace: stored.workspace.clone(),
+            };
+            if self.store.lock(&key)?.is_some_and(|l| l.pr == pr.pr) {
+                self.store.unlock(&key)?;
+                self.store.wake(&key.as_text())?;
+                released.push(rec.stack.clone());
+            }
+        }
+        if !released.is_empty() {
+            self.wake.notify_waiters();
+        }
+        Ok(released)
+    }
+
+    async fn cmd_unlock(
+        &self,
+        pr: &PrRecord,
+        actor: &Login,
+        stack: Option<StackName>,
+    ) -> Result<(), JobError> {
+        if !self.may_apply(&pr.repo, actor).await? {
+            self.audit_action(
+                pr,
+                &actor.0,
+                "unlock",
+                stack.as_ref(),
+                None,
+                "refused: no write permission",
+            )?;
+            return self
+                .reply(&pr.repo, pr.pr, &self.no_permission(actor, "unlock"))
+                .await;
+        }
+        let released = self.release(pr, stack.as_ref())?;
+        for s in &released {
+            self.audit_action(pr, &actor.0, "unlock", Some(s), None, "released")?;
+        }
+        let body = if released.is_empty() {
+            "This pull request holds no lock to release.".to_owned()
+        } else {
+            format!(
+                "### :unlock: planguard: unlocked\n\nReleased {}. This PR's plan of {} can no longer be applied; comment `planguard plan` to lock and plan again.",
+                released.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "),
+                if released.len() == 1 { "it" } else { "them" }
+            )
+        };
+        self.reply(&pr.repo, pr.pr, &body).await
+    }
+
+    async fn cmd_cancel(
+        &self,
+        pr: &PrRecord,
+        actor: &Login,
+        stack: Option<StackName>,
+    ) -> Result<(), JobError> {
+        if !self.may_apply(&pr.repo, actor).await? {
+            self.audit_action(
+                pr,
+                &actor.0,
+                "cancel",
+                stack.as_ref(),
+                None,
+                "refused: no write permission",
+            )?;
+            return self
+                .reply(&pr.repo, pr.pr, &self.no_permission(actor, "cancel"))
+                .await;
+        }
+        let killed = self.cancel_running(&pr.repo, pr.pr, stack.as_ref());
+        let mut dropped = 0;
+        for job in self.store.active_jobs(&pr.repo, pr.pr, stack.as_ref())? {
+            if job.kind != JobKind::Event && job.state != JobState::Running {
+                self.store.finish(
+                    job.id,
+                    JobState::Cancelled,
+                    Some(&format!("cancelled by {actor}")),
+                )?;
+                dropped += 1;
+            }
+        }
+        // Queued or waiting stacks show as cancelled; a running one says so when it stops.
+        for (rec, stored) in self.stored_stacks(&pr.repo, pr.pr)? {
+            if stack.as_ref().is_some_and(|s| s != &rec.stack) {
+                continue;
+            }
+            if matches!(
+                stored.state,
+                StackState::Queued | StackState::WaitingForLock { .. }
+            ) {
+                self.set_stack(
+                    &pr.repo,
+                    pr.pr,
+                    &rec.stack,
+                    &rec.sha,
+                    &StoredStack {
+                        state: StackState::Skipped {
+                            reason: format!("Cancelled by {actor}."),
+                        },
+                        ..stored
+                    },
+                )?;
+            }
+        }
+        let released = self.release(pr, stack.as_ref())?;
+        self.audit_action(
+            pr,
+            &actor.0,
+            "cancel",
+            stack.as_ref(),
+            None,
+            &format!("{killed} running job(s) killed, {dropped} queued job(s) dropped, {} lock(s) released", released.len()),
+        )?;
+        self.refresh_comment(&pr.repo, pr.pr).await?;
+        self.reply(
+            &pr.repo,
+            pr.pr,
+            &format!(
+                "### :stop_sign: planguard: cancelled\n\n{killed} running job(s) killed, {dropped} queued job(s) dropped; released {}.",
+                if released.is_empty() {
+                    "no lock".to_owned()
+                } else {
+                    released.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                }
+            ),
+        )
+        .await
+    }
+
+    /// Whether `user` is a policy owner (server or repository owners, users or teams).
+    async fn is_policy_owner(&self, config: &RepoConfig, user: &Login) -> Result<bool, JobError> {
+        let owners = &self.config.policy_owners;
+        if owners
+            .users
+            .iter()
+            .chain(&config.policy_owners.users)
+            .any(|u| u == &user.0)
+        {
+            return Ok(true);
+        }
+        for team in owners.teams.iter().chain(&config.policy_owners.teams) {
+            if self.vcs.team_member(team, user).await? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Who may approve findings, for messages.
+    pub(super) fn owners_list(&self, config: &RepoConfig) -> String {
+        let o = &self.config.policy_owners;
+        let all: BTreeSet<String> = o
+            .users
+            .iter()
+            .chain(&config.policy_owners.users)
+            .chain(&o.teams)
+            .chain(&config.policy_owners.teams)
+            .map(|u| format!("@{u}"))
+            .collect();
+        if all.is_empty() {
+            "nobody: no policy owners are configured (`[policy_owners]` in the server config, or `policy_owners` in planguard.yaml)".into()
+        } else {
+            all.into_iter().collect::<Vec<_>>().join(", ")
+        }
+    }
+
+    async fn cmd_approve(
+        &self,
+        pr: &PrRecord,
+        actor: &Login,
+        stack: Option<StackName>,
+        only: Vec<String>,
+    ) -> Result<(), JobError> {
+        let (config, _) = self.config_at_head(pr).await?;
+        if !self.is_policy_owner(&config, actor).await? {
+            self.audit_action(
+                pr,
+                &actor.0,
+                "approve_policies",
+                stack.as_ref(),
+                None,
+                "refused: not a policy owner",
+            )?;
+            let body = format!(
+                "### :no_entry: planguard: approval refused\n\n{actor} is not a policy owner, so this approval does not count. Policy owners: {}.",
+                self.owners_list(&config)
+            );
+            return self.reply(&pr.repo, pr.pr, &body).await;
+        }
+        if actor.0 == pr.author && !self.config.policy_owners.allow_self_approval {
+            self.audit_action(
+                pr,
+                &actor.0,
+                "approve_policies",
+                stack.as_ref(),
+                None,
+                "refused: own pull request",
+            )?;
+            let body = format!(
+                "### :no_entry: planguard: approval refused\n\n{actor} opened this pull request and cannot approve its own findings. Another policy owner must: {}.",
+                self.owners_list(&config)
+            );
+            return self.reply(&pr.repo, pr.pr, &body).await;
+        }
+        let mut approved = Vec::new();
+        let mut hard = Vec::new();
+        for (rec, stored) in self.stored_stacks(&pr.repo, pr.pr)? {
+            if stack.as_ref().is_some_and(|s| s != &rec.stack) {
+                continue;
+            }
+            let StackState::Planned { plan_hash, .. } = &stored.state else {
+                continue;
+            };
+            let already = self.approved(&pr.repo, pr.pr, &rec.stack, &stored.state)?;
+            let mut ids = Vec::new();
+            for b in stored.state.blocking(&already) {
+                if !only.is_empty() && !only.contains(&b.policy_id) {
+                    continue;
+                }
+                if b.level == EnforcementLevel::HardMandatory {
+                    hard.push(format!("`{}` in `{}`", b.policy_id, rec.stack));
+                    continue;
+                }
+                self.store.approve(
+                    &pr.repo,
+                    pr.pr,
+                    &Approval {
+                        stack: rec.stack.clone(),
+                        plan_hash: plan_hash.clone(),
+                        policy_id: b.policy_id.clone(),
+                        approver: actor.0.clone(),
+                        at: now(),
+                    },
+                )?;
+                ids.push(b.policy_id.clone());
+            }
+            if !ids.is_empty() {
+                self.audit_action(
+                    pr,
+                    &actor.0,
+                    "approve_policies",
+                    Some(&rec.stack),
+                    Some(plan_hash),
+                    &format!("override: {}", ids.join(", ")),
+                )?;
+                approved.push(format!(
+                    "{} in `{}` (plan `{}`)",
+                    ids.iter()
+                        .map(|i| format!("`{i}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    rec.stack,
+                    &plan_hash[..12.min(plan_hash.len())]
+                ));
+            }
+        }
+        if !hard.is_empty() {
+            self.audit_action(
+                pr,
+                &actor.0,
+                "approve_policies",
+                stack.as_ref(),
+                None,
+                &format!("refused: hard-mandatory {}", hard.join(", ")),
+            )?;
+        }
+        let mut body = String::from("### planguard: policy approvals\n\n");
+        if approved.is_empty() {
+            body.push_str("Nothing was approved: no soft-mandatory finding is outstanding");
+            body.push_str(if only.is_empty() {
+                ".\n"
+            } else {
+                " for the policies named.\n"
+            });
+        } else {
+            body.push_str(&format!("{actor} approved {}. An approval holds for that plan only: a new plan with new findings needs a new approval.\n", approved.join("; ")));
+        }
+        if !hard.is_empty() {
+            body.push_str(&format!(
+                "\n:no_entry: {} {} hard-mandatory and cannot be overridden; fix the change and push.\n",
+                hard.join(", "),
+                if hard.len() == 1 { "is" } else { "are" }
+            ));
+        }
+        self.refresh_comment(&pr.repo, pr.pr).await?;
+        self.policy_check(&pr.repo, pr.pr, &pr.head).await?;
+        self.reply(&pr.repo, pr.pr, &body).await
     }
 }

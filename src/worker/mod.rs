@@ -65,6 +65,7 @@ pub struct Services {
 
 /// A job in progress, for `cancel`.
 struct RunningJob {
+    kind: JobKind,
     repo: RepoName,
     pr: PrNumber,
     stack: Option<StackName>,
@@ -183,7 +184,7 @@ impl Services {
         Ok(id)
     }
 
-    /// Cancels running jobs of a PR (of one stack, or all); returns how many.
+    /// Cancels running plan and apply jobs of a PR (of one stack, or all); returns how many.
     pub fn cancel_running(
         &self,
         repo: &RepoName,
@@ -193,7 +194,10 @@ impl Services {
         let running = self.running.lock().unwrap();
         let mut n = 0;
         for job in running.values() {
-            if &job.repo == repo && job.pr == pr && (stack.is_none() || job.stack.as_ref() == stack)
+            if job.kind != JobKind::Event
+                && &job.repo == repo
+                && job.pr == pr
+                && (stack.is_none() || job.stack.as_ref() == stack)
             {
                 job.cancel.cancel();
                 n += 1;
@@ -258,6 +262,7 @@ impl Services {
         self.running.lock().unwrap().insert(
             job.id,
             RunningJob {
+                kind: job.kind,
                 repo: job.repo.clone(),
                 pr: job.pr,
                 stack: job.stack.clone(),

@@ -97,6 +97,7 @@ impl FakeGitHub {
             .route("/repos/{o}/{r}/check-runs", post(create_check))
             .route("/repos/{o}/{r}/check-runs/{id}", patch(update_check))
             .route("/repos/{o}/{r}/statuses/{sha}", post(create_status))
+            .route("/repos/{o}/{r}/commits/{sha}/check-runs", get(list_checks))
             .route("/repos/{o}/{r}/pulls/{n}", get(pull))
             .route("/repos/{o}/{r}/pulls/{n}/reviews", get(reviews))
             .route(
@@ -336,6 +337,20 @@ async fn update_check(
         c["conclusion"] = Value::Null;
     }
     Json(c.clone()).into_response()
+}
+
+async fn list_checks(
+    State(state): S,
+    Path((_o, _r, sha)): Path<(String, String, String)>,
+) -> Json<Value> {
+    let s = state.lock().unwrap();
+    let runs: Vec<Value> = s
+        .check_runs
+        .values()
+        .filter(|c| c["head_sha"] == sha)
+        .cloned()
+        .collect();
+    Json(json!({ "total_count": runs.len(), "check_runs": runs }))
 }
 
 async fn create_status(

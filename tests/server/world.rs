@@ -414,6 +414,21 @@ token = "audit-token-123"
         self.deliver("issue_comment", &p).await
     }
 
+    /// `user` approves PR `pr` at `commit`: the review exists on the fake, and its
+    /// `pull_request_review.submitted` webhook is delivered.
+    pub async fn approve(&self, pr: u64, user: &str, commit: &str) {
+        self.github.add_review(pr, user, "APPROVED", commit);
+        let mut p = corpus_payload("pull_request_review.submitted.1.json");
+        p["installation"] = json!({ "id": 42 });
+        p["repository"]["full_name"] = json!(REPO);
+        p["pull_request"]["number"] = json!(pr);
+        p["review"]["user"]["login"] = json!(user);
+        p["review"]["state"] = json!("approved");
+        p["review"]["commit_id"] = json!(commit);
+        let (status, body) = self.deliver("pull_request_review", &p).await;
+        assert!(status == 202 || status == 200, "{status} {body}");
+    }
+
     /// Signs and posts a delivery with a fresh delivery id.
     pub async fn deliver(&self, event: &str, payload: &Value) -> (u16, Value) {
         let id = format!(
