@@ -237,7 +237,47 @@ pub struct RepoConfigError {
     pub problems: Vec<String>,
 }
 
+/// The settings of a stack that gate its apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateSettings {
+    pub apply_requirements: Vec<Requirement>,
+    pub approvals: Approvals,
+    pub enforcement: Vec<crate::enforcement::EnforcementRule>,
+}
+
+impl Default for GateSettings {
+    /// The strict defaults: every requirement, one approval, no repository enforcement rules.
+    fn default() -> Self {
+        GateSettings {
+            apply_requirements: Requirement::ALL.to_vec(),
+            approvals: Approvals::default(),
+            enforcement: Vec::new(),
+        }
+    }
+}
+
 impl RepoConfig {
+    /// No stacks and no extra owners: what the gate uses when the base branch has no valid
+    /// `planguard.yaml`, so every stack gets [`GateSettings::default`].
+    pub fn strict() -> RepoConfig {
+        RepoConfig {
+            stacks: Vec::new(),
+            policy_owners: Owners::default(),
+            discovered: false,
+        }
+    }
+
+    /// The gate's settings of a stack: its own when this config declares it, the strict
+    /// defaults otherwise.
+    pub fn gate(&self, name: &StackName) -> GateSettings {
+        self.stack(name)
+            .map_or_else(GateSettings::default, |s| GateSettings {
+                apply_requirements: s.apply_requirements.clone(),
+                approvals: s.approvals.clone(),
+                enforcement: s.enforcement.clone(),
+            })
+    }
+
     /// Reads `planguard.yaml` (or `planguard.yml`) at `root`, or discovers stacks when there is
     /// neither.
     pub fn load(root: &Path, workflows: &Workflows) -> Result<RepoConfig, RepoConfigError> {

@@ -3,7 +3,8 @@
 //! `POST /webhooks/github` does only what must happen before GitHub gets its answer: limit
 //! the body, verify `X-Hub-Signature-256` in constant time (a bad or missing signature gets
 //! 401 and nothing is stored), parse into a domain event, and store the delivery and its job
-//! in one transaction (a repeated `X-GitHub-Delivery` is a no-op). Everything else happens
+//! in one transaction (a repeated `X-GitHub-Delivery` is a no-op; deliveries arriving together
+//! share a commit, see [`super::intake`]). Everything else happens
 //! in workers. Errors never leak internals: the client gets a short reason, the log gets the
 //! rest.
 
@@ -53,7 +54,10 @@ async fn github_webhook(
     let event = header_str(&headers, "x-github-event")
         .unwrap_or("")
         .to_owned();
-    let (outcome, response) = intake(&s, &headers, &event, &body);
+    let (outcome, response) = match prepare(&s, &headers, &event, &body) {
+        Err(answered) => answered,
+        Ok((delivery, job)) => store(&s, &delivery, &event, job).await,
+    };
     s.metrics.webhook(
         if event.is_empty() { "unknown" } else { &event },
         outcome,
@@ -62,8 +66,15 @@ async fn github_webhook(
     response
 }
 
-/// Verifies, parses and stores one delivery. Returns the metrics outcome and the answer.
-fn intake(s: &Services, headers: &HeaderMap, event: &str, body: &[u8]) -> (&'static str, Response) {
+type Answered = (&'static str, Response);
+
+/// Verifies and parses one delivery into the job to store, or answers it right away.
+fn prepare(
+    s: &Services,
+    headers: &HeaderMap,
+    event: &str,
+    body: &[u8],
+) -> Result<(String, NewJob), Answered> {
     let signature = header_str(headers, "x-hub-signature-256");
     if let Err(e) = webhook::verify_signature(
         s.config.github.webhook_secret.expose().as_bytes(),
@@ -71,87 +82,94 @@ fn intake(s: &Services, headers: &HeaderMap, event: &str, body: &[u8]) -> (&'sta
         signature,
     ) {
         tracing::warn!(error = %e, "rejected a webhook with a bad signature");
-        return (
+        return Err((
             "rejected",
             answer(StatusCode::UNAUTHORIZED, json!({ "error": e.to_string() })),
-        );
+        ));
     }
     if event.is_empty() {
-        return (
+        return Err((
             "rejected",
             answer(
                 StatusCode::BAD_REQUEST,
                 json!({ "error": "missing X-GitHub-Event header" }),
             ),
-        );
+        ));
     }
     let Some(delivery) = header_str(headers, "x-github-delivery").filter(|d| !d.is_empty()) else {
-        return (
+        return Err((
             "rejected",
             answer(
                 StatusCode::BAD_REQUEST,
                 json!({ "error": "missing X-GitHub-Delivery header" }),
             ),
-        );
+        ));
     };
     let parsed = match webhook::parse(event, body) {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(%event, %delivery, error = %e, "malformed webhook payload");
-            return (
+            return Err((
                 "rejected",
                 answer(StatusCode::BAD_REQUEST, json!({ "error": e.to_string() })),
-            );
+            ));
         }
     };
     let ev = match parsed {
         Parsed::Ignored(reason) => {
-            return (
+            return Err((
                 "ignored",
                 answer(
                     StatusCode::OK,
                     json!({ "status": "ignored", "reason": reason }),
                 ),
-            )
+            ))
         }
         Parsed::Event(ev) => ev,
     };
     if let Some(reason) = ignore_reason(s, &ev) {
-        return (
+        return Err((
             "ignored",
             answer(
                 StatusCode::OK,
                 json!({ "status": "ignored", "reason": reason }),
             ),
-        );
+        ));
     }
     let repo = ev.repo().clone();
     let pr = ev.number();
-    let job = NewJob {
-        kind: JobKind::Event,
-        repo: repo.clone(),
-        pr,
-        stack: None,
-        // Events of one PR run one at a time, in the order they arrived.
-        lock_key: Some(format!("event|{repo}|{}", pr.0)),
-        payload: match serde_json::to_value(EventJob {
-            delivery: delivery.to_owned(),
-            event: ev,
-        }) {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot serialise an event");
-                return (
-                    "rejected",
-                    answer(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        json!({ "error": "internal error" }),
-                    ),
-                );
-            }
+    let payload = serde_json::to_value(EventJob {
+        delivery: delivery.to_owned(),
+        event: ev,
+    })
+    .map_err(|e| {
+        tracing::error!(error = %e, "cannot serialise an event");
+        (
+            "rejected",
+            answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                json!({ "error": "internal error" }),
+            ),
+        )
+    })?;
+    Ok((
+        delivery.to_owned(),
+        NewJob {
+            kind: JobKind::Event,
+            // Events of one PR run one at a time, in the order they arrived.
+            lock_key: Some(format!("event|{repo}|{}", pr.0)),
+            repo,
+            pr,
+            stack: None,
+            payload,
         },
-    };
-    match s.store.accept_delivery(delivery, event, Some(job)) {
+    ))
+}
+
+/// Stores a prepared delivery (batched with others arriving at the same time) and answers.
+async fn store(s: &Services, delivery: &str, event: &str, job: NewJob) -> Answered {
+    let (repo, pr) = (job.repo.clone(), job.pr);
+    match s.intake.accept(delivery, event, Some(job)).await {
         Ok(Accepted::Queued(id)) => {
             s.wake.notify_waiters();
             tracing::info!(%event, %delivery, job = id, %repo, pr = pr.0, "delivery queued");

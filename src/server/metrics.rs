@@ -61,6 +61,16 @@ struct Inner {
     webhooks: BTreeMap<(String, &'static str), u64>,
     ack: Histogram,
     jobs: BTreeMap<&'static str, Histogram>,
+    steps: BTreeMap<String, Histogram>,
+}
+
+/// Totals of the duration histograms: (count, seconds) per job kind and per step.
+#[derive(Debug, Clone, Default)]
+pub struct Totals {
+    pub jobs: BTreeMap<String, (u64, f64)>,
+    pub steps: BTreeMap<String, (u64, f64)>,
+    /// Webhook acknowledgements, measured in the server.
+    pub ack: (u64, f64),
 }
 
 /// The server's metrics.
@@ -86,6 +96,33 @@ impl Metrics {
             .observe(&JOB_BUCKETS, took.as_secs_f64());
     }
 
+    /// A finished step process (`init`, `plan`, `run`, ...).
+    pub fn step(&self, name: &str, took: Duration) {
+        let mut m = self.inner.lock().unwrap();
+        m.steps
+            .entry(name.to_owned())
+            .or_default()
+            .observe(&JOB_BUCKETS, took.as_secs_f64());
+    }
+
+    /// Counts and sums of job and step durations (the overhead benchmark reads these).
+    pub fn totals(&self) -> Totals {
+        let m = self.inner.lock().unwrap();
+        Totals {
+            jobs: m
+                .jobs
+                .iter()
+                .map(|(k, h)| (k.to_string(), (h.count, h.sum)))
+                .collect(),
+            steps: m
+                .steps
+                .iter()
+                .map(|(k, h)| (k.clone(), (h.count, h.sum)))
+                .collect(),
+            ack: (m.ack.count, m.ack.sum),
+        }
+    }
+
     /// The exposition text.
     pub fn render(&self, store: &dyn Store) -> String {
         let mut out = String::new();
@@ -109,6 +146,16 @@ impl Metrics {
                 &mut out,
                 "planguard_job_duration_seconds",
                 &format!("kind=\"{kind}\""),
+                &JOB_BUCKETS,
+            );
+        }
+        out.push_str("# HELP planguard_step_duration_seconds Time of one step process, by step.\n");
+        out.push_str("# TYPE planguard_step_duration_seconds histogram\n");
+        for (step, h) in &m.steps {
+            h.render(
+                &mut out,
+                "planguard_step_duration_seconds",
+                &format!("step=\"{step}\""),
                 &JOB_BUCKETS,
             );
         }

@@ -3,6 +3,7 @@
 //! - [`config`]: the server's TOML file and environment overrides, validated up front.
 //! - [`http`]: the axum router: `POST /webhooks/github`, `/healthz`, `/readyz`, `/metrics`,
 //!   `GET /api/audit`.
+//! - [`intake`]: group commit of deliveries, so acknowledgements stay fast under bursts.
 //! - [`metrics`]: Prometheus counters and histograms.
 //!
 //! [`launch`] takes a bound listener and a shutdown token, so tests bind `127.0.0.1:0`, run a
@@ -10,6 +11,7 @@
 
 pub mod config;
 pub mod http;
+pub mod intake;
 pub mod metrics;
 
 use std::sync::Arc;

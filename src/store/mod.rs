@@ -191,6 +191,9 @@ pub struct PrRecord {
     pub head: CommitSha,
     pub base: CommitSha,
     pub head_ref: String,
+    /// The branch the PR merges into (where the gate's settings are read).
+    #[serde(default)]
+    pub base_ref: String,
     pub clone_url: String,
     pub author: String,
     pub from_fork: bool,
@@ -274,6 +277,17 @@ pub trait Store: Send + Sync + 'static {
     /// duplicate and stores nothing.
     fn accept_delivery(&self, delivery: &str, event: &str, job: Option<NewJob>)
         -> Result<Accepted>;
+    /// [`Store::accept_delivery`] for many deliveries at once (one transaction where the
+    /// store can), in order. The webhook intake batches deliveries that arrive together.
+    fn accept_deliveries(
+        &self,
+        batch: Vec<(String, String, Option<NewJob>)>,
+    ) -> Result<Vec<Accepted>> {
+        batch
+            .into_iter()
+            .map(|(d, e, j)| self.accept_delivery(&d, &e, j))
+            .collect()
+    }
     /// Inserts a job.
     fn enqueue(&self, job: NewJob) -> Result<JobId>;
     /// Marks older queued or waiting plan jobs of this PR and stack as superseded.

@@ -202,19 +202,19 @@ fn collect<T>(rows: Vec<std::result::Result<T, StoreError>>) -> Result<Vec<T>> {
 }
 
 fn insert_job(conn: &Connection, job: &NewJob) -> rusqlite::Result<JobId> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO jobs (kind, repo, pr, stack, lock_key, payload, state, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7)",
-        params![
-            job.kind.as_str(),
-            job.repo.to_string(),
-            job.pr.0 as i64,
-            job.stack.as_ref().map(|s| s.to_string()),
-            job.lock_key,
-            job.payload.to_string(),
-            now()
-        ],
-    )?;
+    )?
+    .execute(params![
+        job.kind.as_str(),
+        job.repo.to_string(),
+        job.pr.0 as i64,
+        job.stack.as_ref().map(|s| s.to_string()),
+        job.lock_key,
+        job.payload.to_string(),
+        now()
+    ])?;
     Ok(conn.last_insert_rowid())
 }
 

@@ -8,7 +8,6 @@
 //! marked so it cannot be applied twice.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use tokio_util::sync::CancellationToken;
 
@@ -18,7 +17,7 @@ use super::report::{tail, StackState, StoredStack};
 use super::{JobError, Outcome, Services};
 use crate::domain::{Login, StackName};
 use crate::gate::{self, BlockingFinding, PrFacts, StackFacts};
-use crate::repo_config::{RepoConfig, StackConfig};
+use crate::repo_config::{GateSettings, RepoConfig, StackConfig};
 use crate::store::{now, AuditEntry, Job, LockKey, PrRecord};
 use crate::vcs::{Check, CheckStatus, Conclusion};
 use crate::workflow::StepKind;
@@ -53,7 +52,7 @@ impl Services {
                 .await?;
             return Ok(Outcome::Done);
         }
-        let (config, source) = match self.config_at_head(&pr).await {
+        let (config, _source) = match self.config_at_head(&pr).await {
             Ok(c) => c,
             Err(JobError::Permanent(e)) => {
                 self.reply(
@@ -66,6 +65,20 @@ impl Services {
             }
             Err(e) => return Err(e),
         };
+        // What gates the apply is read from the base branch, never from the PR.
+        let base = self.config_at_base(&pr).await?;
+        let codeowners = parse_codeowners(
+            &self
+                .files_at_base(
+                    &pr,
+                    &[".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"],
+                )
+                .await?
+                .into_iter()
+                .flatten()
+                .next()
+                .unwrap_or_default(),
+        );
         let rows: BTreeMap<StackName, (crate::store::StackRecord, StoredStack)> = self
             .stored_stacks(&pr.repo, pr.pr)?
             .into_iter()
@@ -116,16 +129,18 @@ impl Services {
         }
         let checks = self.vcs.check_runs(&pr.repo, &pr.head).await?;
         let mergeable = gate::mergeable(live.mergeable, &live.mergeable_state, &checks);
-        let codeowners = read_codeowners(&source);
         let mut refusals = Vec::new();
         for name in &targets {
             let stack = config.stack(name).expect("checked above");
+            let settings = base.gate(name);
             let mut approvals = Vec::new();
             for (user, r) in latest.iter().filter(|(_, r)| r.state == "APPROVED") {
                 approvals.push(gate::Approval {
                     reviewer: user.clone(),
                     commit: r.commit.clone(),
-                    eligible: self.eligible_approver(stack, &codeowners, user).await?,
+                    eligible: self
+                        .eligible_approver(&pr.repo, stack, &settings.approvals, &codeowners, user)
+                        .await?,
                 });
             }
             let facts = PrFacts {
@@ -137,8 +152,9 @@ impl Services {
             let s = self.stack_facts(
                 &pr,
                 stack,
+                &settings,
                 rows.get(name).map(|(_, s)| s),
-                &config,
+                &base,
                 &codeowners,
             )?;
             for u in gate::unmet(&facts, &s) {
@@ -175,9 +191,34 @@ impl Services {
             return Ok(Outcome::Done);
         }
 
-        // Apply in dependency order; a failure skips what depends on it.
+        // Apply in dependency order; a failure skips what depends on it. A stack still
+        // `applying` was interrupted by a restart: its result is unknown, so it counts as
+        // failed and its dependents wait.
         let order = config.apply_order(&targets);
         let mut failed: BTreeSet<StackName> = BTreeSet::new();
+        for (name, (rec, stored)) in &rows {
+            if matches!(stored.state, StackState::Applying) {
+                failed.insert(name.clone());
+                let output = "The apply was interrupted by a restart; the stack may be partly applied. Comment `planguard plan` to see where it stands.".to_owned();
+                self.audit_apply(
+                    &pr,
+                    "planguard",
+                    Some(name),
+                    None,
+                    "failed: interrupted by a restart",
+                )?;
+                self.set_stack(
+                    &pr.repo,
+                    pr.pr,
+                    name,
+                    &rec.sha,
+                    &StoredStack {
+                        state: StackState::ApplyFailed { output },
+                        ..stored.clone()
+                    },
+                )?;
+            }
+        }
         let mut lines = Vec::new();
         for name in &order {
             let stack = config.stack(name).expect("checked above");
@@ -210,6 +251,32 @@ impl Services {
                 .store
                 .latest_plan(&pr.repo, pr.pr, name)?
                 .ok_or_else(|| JobError::Permanent(format!("no saved plan of {name}")))?;
+            // Exactly the reviewed plan: the file must still hash to what was planned and
+            // approved, and no newer plan of the stack may be on its way.
+            let bytes = std::fs::read(&plan.plan_file).unwrap_or_default();
+            let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+            let planning = self
+                .store
+                .active_jobs(&pr.repo, pr.pr, Some(name))?
+                .iter()
+                .any(|j| j.kind == crate::store::JobKind::Plan);
+            if hash != plan.plan_hash || planning {
+                failed.insert(name.clone());
+                let why = if planning {
+                    format!("a new plan of `{name}` is queued or running; apply after it")
+                } else {
+                    format!("the saved plan file of `{name}` changed since it was planned; comment `planguard plan -p {name}`")
+                };
+                lines.push(format!("- :no_entry: `{name}` not applied: {why}"));
+                self.audit_apply(
+                    &pr,
+                    &req.actor,
+                    Some(name),
+                    Some(&plan.plan_hash),
+                    &format!("refused: {why}"),
+                )?;
+                continue;
+            }
             self.set_stack(
                 &pr.repo,
                 pr.pr,
@@ -236,7 +303,11 @@ impl Services {
                     .join(name.as_str().replace('/', "__")),
                 planfile: plan.plan_file.clone().into(),
             };
-            let (ok, output) = self.apply_stack(&run, cancel).await;
+            let (ok, output) = {
+                let guard = self.update_lock(format!("workdir {}#{} {name}", pr.repo, pr.pr.0));
+                let _busy = guard.lock().await;
+                self.apply_stack(&run, cancel).await
+            };
             let state = if ok {
                 self.store.mark_applied(&pr.repo, pr.pr, name, &plan.sha)?;
                 lines.push(format!("- :rocket: `{name}` applied"));
@@ -318,8 +389,9 @@ impl Services {
         &self,
         pr: &PrRecord,
         stack: &StackConfig,
+        settings: &GateSettings,
         stored: Option<&StoredStack>,
-        config: &RepoConfig,
+        base: &RepoConfig,
         codeowners: &[(String, Vec<String>)],
     ) -> Result<StackFacts, JobError> {
         let plan = self.store.latest_plan(&pr.repo, pr.pr, &stack.name)?;
@@ -349,9 +421,9 @@ impl Services {
             workspace: stack.workspace.clone(),
         };
         let mut hints = Vec::new();
-        if !stack.approvals.teams.is_empty() {
+        if !settings.approvals.teams.is_empty() {
             hints.push(
-                stack
+                settings
                     .approvals
                     .teams
                     .iter()
@@ -360,7 +432,7 @@ impl Services {
                     .join(", "),
             );
         }
-        if stack.approvals.codeowners {
+        if settings.approvals.codeowners {
             let owners = owners_of(codeowners, &stack.dir);
             hints.push(if owners.is_empty() {
                 "a code owner".into()
@@ -377,8 +449,8 @@ impl Services {
         }
         Ok(StackFacts {
             stack: stack.name.clone(),
-            requirements: stack.apply_requirements.clone(),
-            approvals_needed: stack.approvals.count,
+            requirements: settings.apply_requirements.clone(),
+            approvals_needed: settings.approvals.count,
             approvers_hint: (!hints.is_empty()).then(|| hints.join(" or ")),
             planned_sha: plan.as_ref().filter(|_| planned).map(|p| p.sha.clone()),
             lock_held: self.store.lock(&key)?.is_some_and(|l| l.pr == pr.pr),
@@ -386,21 +458,22 @@ impl Services {
                 || matches!(state, Some(StackState::Applied { .. })),
             plan_errored: matches!(state, Some(StackState::Errored { .. })),
             blocking,
-            owners_hint: self.owners_list(config),
+            owners_hint: self.owners_list(base),
         })
     }
 
-    /// Whether a reviewer's approval counts for a stack: any reviewer, unless the stack asks
-    /// for team members or code owners.
+    /// Whether a reviewer's approval counts for a stack: a reviewer with write permission,
+    /// or, when the stack asks for them, a member of its teams or a code owner of its dir.
     async fn eligible_approver(
         &self,
+        repo: &crate::domain::RepoName,
         stack: &StackConfig,
+        a: &crate::repo_config::Approvals,
         codeowners: &[(String, Vec<String>)],
         user: &Login,
     ) -> Result<bool, JobError> {
-        let a = &stack.approvals;
         if a.teams.is_empty() && !a.codeowners {
-            return Ok(true);
+            return Ok(self.vcs.permission(repo, user).await? >= crate::vcs::Permission::Write);
         }
         for team in &a.teams {
             if self.vcs.team_member(team, user).await? {
@@ -409,7 +482,7 @@ impl Services {
         }
         if a.codeowners {
             for owner in owners_of(codeowners, &stack.dir) {
-                if owner == user.0 {
+                if owner.eq_ignore_ascii_case(&user.0) {
                     return Ok(true);
                 }
                 if owner.contains('/') && self.vcs.team_member(&owner, user).await? {
@@ -462,12 +535,8 @@ fn apply_check(
     }
 }
 
-/// CODEOWNERS rules (pattern, owners without `@`), from the usual places.
-fn read_codeowners(root: &Path) -> Vec<(String, Vec<String>)> {
-    let text = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"]
-        .iter()
-        .find_map(|p| std::fs::read_to_string(root.join(p)).ok())
-        .unwrap_or_default();
+/// CODEOWNERS rules (pattern, owners without `@`).
+fn parse_codeowners(text: &str) -> Vec<(String, Vec<String>)> {
     text.lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with('#'))

@@ -174,10 +174,66 @@ impl Services {
         .map_err(|e| JobError::Permanent(format!("working copy task: {e}")))??;
         match config {
             Ok(c) => Ok((c, src)),
-            Err(e) => Err(JobError::Permanent(format!(
-                "planguard.yaml is invalid: {e}"
-            ))),
+            Err(e) => Err(JobError::Permanent(e.to_string())),
         }
+    }
+
+    /// Files as they are on the PR's base commit (`None` where absent).
+    pub(super) async fn files_at_base(
+        &self,
+        pr: &PrRecord,
+        names: &[&str],
+    ) -> Result<Vec<Option<String>>, JobError> {
+        let src = self.work_dir(&pr.repo, pr.pr).join("_source");
+        let token = self.vcs.clone_token(&pr.repo).await?;
+        let (url, base, base_ref) = (pr.clone_url.clone(), pr.base.clone(), pr.base_ref.clone());
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        tokio::task::spawn_blocking(move || -> Result<Vec<Option<String>>, JobError> {
+            let oid = git2::Oid::from_str(base.as_str())
+                .map_err(|e| JobError::Permanent(e.to_string()))?;
+            let mut repo = git2::Repository::open(&src).ok();
+            if repo.as_ref().is_none_or(|r| r.find_commit(oid).is_err()) && !base_ref.is_empty() {
+                let spec = format!("+refs/heads/{base_ref}:refs/remotes/origin/{base_ref}");
+                repo = Some(workdir::fetch(&url, token.as_deref(), &src, &[spec])?);
+            }
+            let tree = repo
+                .as_ref()
+                .and_then(|r| r.find_commit(oid).ok()?.tree().ok());
+            Ok(names
+                .iter()
+                .map(|name| {
+                    let (r, tree) = (repo.as_ref()?, tree.as_ref()?);
+                    let entry = tree.get_path(std::path::Path::new(name)).ok()?;
+                    let blob = r.find_blob(entry.id()).ok()?;
+                    Some(String::from_utf8_lossy(blob.content()).into_owned())
+                })
+                .collect())
+        })
+        .await
+        .map_err(|e| JobError::Permanent(format!("working copy task: {e}")))?
+    }
+
+    /// `planguard.yaml` as it is on the PR's base branch. The gate's settings (apply
+    /// requirements, approvals, enforcement, policy owners) come from there, never from the
+    /// PR itself: a pull request must not be able to relax the rules that gate it. Without a
+    /// valid file on the base, the strict defaults apply.
+    pub(super) async fn config_at_base(&self, pr: &PrRecord) -> Result<RepoConfig, JobError> {
+        let files = self
+            .files_at_base(
+                pr,
+                &[
+                    crate::repo_config::FILE_NAME,
+                    crate::repo_config::ALT_FILE_NAME,
+                ],
+            )
+            .await?;
+        Ok(match files.into_iter().flatten().next() {
+            Some(text) => RepoConfig::parse(&text, None, &self.workflows).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "planguard.yaml on the base branch is invalid; the gate uses its strict defaults");
+                RepoConfig::strict()
+            }),
+            None => RepoConfig::strict(),
+        })
     }
 
     /// The stacks a command names, or those the PR has (or all of the config's).
@@ -442,7 +498,7 @@ impl Services {
         stack: Option<StackName>,
         only: Vec<String>,
     ) -> Result<(), JobError> {
-        let (config, _) = self.config_at_head(pr).await?;
+        let config = self.config_at_base(pr).await?;
         if !self.is_policy_owner(&config, actor).await? {
             self.audit_action(
                 pr,
@@ -458,7 +514,9 @@ impl Services {
             );
             return self.reply(&pr.repo, pr.pr, &body).await;
         }
-        if actor.0 == pr.author && !self.config.policy_owners.allow_self_approval {
+        if actor.0.eq_ignore_ascii_case(&pr.author)
+            && !self.config.policy_owners.allow_self_approval
+        {
             self.audit_action(
                 pr,
                 &actor.0,

@@ -43,6 +43,7 @@ impl Services {
             head: pr.head.clone(),
             base: pr.base.clone(),
             head_ref: pr.head_ref.clone(),
+            base_ref: pr.base_ref.clone(),
             clone_url: pr.clone_url.clone(),
             author: pr.author.0.clone(),
             from_fork: pr.from_fork,

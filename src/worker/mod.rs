@@ -58,6 +58,8 @@ pub struct Services {
     pub metrics: Metrics,
     /// Wakes idle workers when a job is queued.
     pub wake: Notify,
+    /// Where webhook handlers store deliveries.
+    pub intake: crate::server::intake::Intake,
     running: Mutex<HashMap<JobId, RunningJob>>,
     /// Serialises updates of one PR comment or one check (key: what is updated).
     update_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
@@ -152,6 +154,7 @@ impl Services {
         binary: PathBuf,
     ) -> Services {
         Services {
+            intake: crate::server::intake::Intake::start(store.clone()),
             config,
             store,
             vcs,
@@ -279,6 +282,13 @@ impl Services {
         );
         let result = async {
             info!(attempt = job.attempts, "started");
+            // The App installation serving the repository, remembered from its PR (a job
+            // resumed after a restart has no webhook to learn it from).
+            if let Ok(Some(pr)) = self.store.pr(&job.repo, job.pr) {
+                if let Some(inst) = pr.installation {
+                    self.vcs.note_installation(&job.repo, inst);
+                }
+            }
             match job.kind {
                 JobKind::Event => self.handle_event(&job).await,
                 JobKind::Plan => self.handle_plan(&job, &cancel).await,
@@ -289,6 +299,7 @@ impl Services {
         .await;
         self.running.lock().unwrap().remove(&job.id);
         let _enter = span.enter();
+        let mut failure = None;
         let stored = match result {
             Ok(Outcome::Done) => self.store.finish(job.id, JobState::Done, None),
             Ok(Outcome::Cancelled) => self.store.finish(job.id, JobState::Cancelled, None),
@@ -304,6 +315,7 @@ impl Services {
             }
             Err(e) => {
                 error!(error = %e, "job failed");
+                failure = Some(e.to_string());
                 self.store
                     .finish(job.id, JobState::Failed, Some(&e.to_string()))
             }
@@ -312,8 +324,52 @@ impl Services {
             // The row stays `running`; the next start requeues it.
             error!(error = %e, "cannot record the job's end");
         }
+        if let Some(why) = failure {
+            if let Err(e) = self.report_failure(&job, &why).await {
+                warn!(error = %e, "cannot report the failure on the pull request");
+            }
+        }
         info!(took_ms = started.elapsed().as_millis() as u64, "finished");
         self.metrics.job(job.kind.as_str(), started.elapsed());
+    }
+}
+
+impl Services {
+    /// Tells the PR that a job failed for good, so nothing is left showing "running".
+    async fn report_failure(&self, job: &Job, why: &str) -> Result<(), JobError> {
+        if let (JobKind::Plan, Some(stack)) = (job.kind, &job.stack) {
+            if let Some((rec, stored)) = self
+                .stored_stacks(&job.repo, job.pr)?
+                .into_iter()
+                .find(|(r, _)| &r.stack == stack)
+            {
+                let state = StackState::Errored {
+                    step: "planguard".into(),
+                    output: format!("planguard could not plan this stack: {why}"),
+                };
+                self.set_stack(
+                    &job.repo,
+                    job.pr,
+                    stack,
+                    &rec.sha,
+                    &StoredStack {
+                        state: state.clone(),
+                        ..stored
+                    },
+                )?;
+                self.refresh_comment(&job.repo, job.pr).await?;
+                return self.plan_check(&job.repo, stack, &rec.sha, &state).await;
+            }
+        }
+        self.reply(
+            &job.repo,
+            job.pr,
+            &format!(
+                "### :boom: planguard could not finish\n\nThe {} job for this pull request failed: {why}\n\nFix the cause and comment the command again (or push); the server log has the details.",
+                job.kind.as_str()
+            ),
+        )
+        .await
     }
 }
 

@@ -112,6 +112,9 @@ impl Services {
         self.plan_check(repo, &stack_name, &p.sha, &StackState::Running)
             .await?;
 
+        // One run at a time in a stack's working copy (an apply of this PR may be using it).
+        let guard = self.update_lock(format!("workdir {repo}#{} {stack_name}", pr.0));
+        let _busy = guard.lock().await;
         // The stack's own working copy at the commit.
         let root = self
             .work_dir(repo, pr)
@@ -156,7 +159,9 @@ impl Services {
                         root: root.clone(),
                         planfile: plans.join(format!("{}.tfplan", p.sha)),
                     };
-                    match self.plan_stack(&run, &config, cancel).await? {
+                    // Enforcement levels and owners come from the base branch.
+                    let base = self.config_at_base(&pr_rec).await?;
+                    match self.plan_stack(&run, &base, cancel).await? {
                         Some(state) => state,
                         None => {
                             // Cancelled: the stack goes back to how a cancel leaves it.
@@ -310,6 +315,7 @@ impl Services {
             )
             .await;
         tracing::info!(status = ?out.status, took_ms = out.duration.as_millis() as u64, "step finished");
+        self.metrics.step(step.name(), out.duration);
         out
     }
 
@@ -420,7 +426,7 @@ impl Services {
                     &f.policy_id,
                     &f.file,
                     &self.config.enforcement,
-                    &run.stack.enforcement,
+                    &config.gate(&run.stack.name).enforcement,
                 ),
             );
         }

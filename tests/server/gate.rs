@@ -404,3 +404,63 @@ async fn every_action_is_in_the_audit_api() {
         serde_json::json!([])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pr_cannot_relax_the_rules_that_gate_it() {
+    // The PR switches its own apply requirements off and makes its author a policy owner;
+    // the gate reads planguard.yaml from the base branch, so neither counts.
+    let dir = tempfile::tempdir().unwrap();
+    let w = gated(None).await;
+    let relaxed = standard_yaml(&w.state_dir, "    apply_requirements: []")
+        + "policy_owners: {users: [alice]}\n";
+    let _ = dir;
+    let head = w.push(
+        "f",
+        10,
+        &[
+            (NETWORK_TF, &network("a")),
+            (DATA_TF, &data_soft("a")),
+            ("planguard.yaml", &relaxed),
+        ],
+        "relax",
+    );
+    w.open_pr(10, "f", &head, "alice").await;
+    w.settle().await;
+    let approve = comment_and_settle(&w, 10, "alice", "planguard approve_policies").await;
+    assert!(approve.contains("not a policy owner"), "{approve}");
+    let reply = comment_and_settle(&w, 10, "alice", "planguard apply").await;
+    assert!(
+        reply.contains("apply refused") && reply.contains("**approved**"),
+        "{reply}"
+    );
+    assert!(reply.contains("**policies_passed**"), "{reply}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_approval_by_someone_without_write_access_does_not_count() {
+    let w = gated(None).await;
+    let head = w.push("f", 11, &[(NETWORK_TF, &network("a"))], "network change");
+    w.open_pr(11, "f", &head, "alice").await;
+    w.settle().await;
+    w.approve(11, "dave", &head).await;
+    let reply = comment_and_settle(&w, 11, "bob", "planguard apply").await;
+    assert!(
+        reply.contains("@dave may not approve this stack"),
+        "{reply}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_that_fails_for_good_is_reported_on_the_pr() {
+    let w = gated(None).await;
+    // A head commit that does not exist (force-pushed away before planguard fetched it).
+    let gone = "0123456789abcdef0123456789abcdef01234567";
+    w.push("f", 12, &[(NETWORK_TF, &network("a"))], "network change");
+    w.open_pr(12, "f", gone, "alice").await;
+    w.settle().await;
+    let reply = last_reply(&w, 12);
+    assert!(
+        reply.contains("could not finish") && reply.contains("force-pushed"),
+        "{reply}"
+    );
+}

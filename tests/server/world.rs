@@ -541,6 +541,14 @@ token = "audit-token-123"
         for sha in git(&self.work, &["log", "--all", "--format=%H"]).lines() {
             out = out.replace(sha, "[sha]").replace(&sha[..7], "[short]");
         }
+        // Plan hashes (the plan file holds a timestamp).
+        let mut from = 0;
+        while let Some(i) = out[from..].find("(plan `").map(|i| from + i + 7) {
+            if out.len() >= i + 12 {
+                out.replace_range(i..i + 12, "[hash]");
+            }
+            from = i;
+        }
         regex_lite_durations(&out)
     }
 }

@@ -1,0 +1,185 @@
+//! Benchmarks of `planguard serve`: webhook acknowledgement latency under load, and
+//! planguard's own overhead per planned stack.
+//!
+//! 1. **Acknowledgement.** The HTTP app (signature check, parse, delivery and job row in
+//!    SQLite) on 127.0.0.1, without workers, receives rounds of 200 concurrent signed
+//!    `pull_request` deliveries (GitHub's example payload, a fresh delivery id each).
+//!    Reports p50/p99/max of the client-side latency. Bounded: `PLANGUARD_BENCH_ROUNDS`
+//!    rounds (default 10, so 2,000 deliveries).
+//! 2. **Overhead per stack.** The whole server (workers, git2, real `tofu`/`terraform`, the
+//!    GitHub fake of the end-to-end tests on loopback) plans `PLANGUARD_BENCH_PRS` PRs
+//!    (default 5) that each touch two stacks. planguard's overhead is the plan jobs' time
+//!    minus the time of their `tofu` processes, plus the event jobs' time (fetching,
+//!    diffing, reading planguard.yaml) shared among the stacks they queued.
+//!
+//! Run with `cargo bench --bench serve`. Needs `../shared/corpus` beside the checkout. Uses
+//! the binary's allocator (mimalloc), so the server is measured as it runs in production.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+#[path = "../tests/server/github.rs"]
+mod github;
+#[path = "../tests/server/world.rs"]
+mod world;
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+const CONCURRENCY: usize = 200;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn acknowledgement() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"data_dir = "{}"
+[github]
+api_url = "http://127.0.0.1:9"
+token = "bench-token"
+webhook_secret = "{}"
+"#,
+        dir.path().display(),
+        world::SECRET
+    );
+    let config =
+        planguard::server::config::ServerConfig::from_toml(&config, "bench.toml", |_| None)
+            .unwrap();
+    let services = planguard::server::services(config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = planguard::server::http::app(services.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let body = serde_json::to_vec(&world::corpus_payload("pull_request.opened.1.json")).unwrap();
+    let signature = planguard::webhook::sign(world::SECRET.as_bytes(), &body);
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(CONCURRENCY)
+        .build_http();
+    let rounds = env_usize("PLANGUARD_BENCH_ROUNDS", 10);
+    let mut latencies = Vec::with_capacity(rounds * CONCURRENCY);
+    let started = Instant::now();
+    for round in 0..rounds {
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..CONCURRENCY {
+            let (client, body, signature) = (client.clone(), body.clone(), signature.clone());
+            tasks.spawn(async move {
+                let req = hyper::Request::post(format!("http://{addr}/webhooks/github"))
+                    .header("content-type", "application/json")
+                    .header("x-github-event", "pull_request")
+                    .header("x-github-delivery", format!("bench-{round}-{i}"))
+                    .header("x-hub-signature-256", signature)
+                    .body(Full::new(Bytes::from(body)))
+                    .unwrap();
+                let t = Instant::now();
+                let resp = client.request(req).await.unwrap();
+                let took = t.elapsed();
+                assert_eq!(resp.status(), 202, "every delivery is accepted");
+                took
+            });
+        }
+        while let Some(t) = tasks.join_next().await {
+            latencies.push(t.unwrap());
+        }
+    }
+    let wall = started.elapsed();
+    latencies.sort();
+    let queued = services.store.job_counts().unwrap()[&planguard::store::JobState::Queued];
+    assert_eq!(
+        queued as usize,
+        latencies.len(),
+        "every delivery became a job row"
+    );
+    let (n, secs) = services.metrics.totals().ack;
+    println!(
+        "server-side handling per delivery (verify, parse, store): mean {}",
+        ms(Duration::from_secs_f64(secs / n.max(1) as f64))
+    );
+    println!(
+        "webhook acknowledgement, {} deliveries in rounds of {CONCURRENCY} concurrent: p50 {}, p99 {}, max {} ({:.0} deliveries/s)",
+        latencies.len(),
+        ms(percentile(&latencies, 0.50)),
+        ms(percentile(&latencies, 0.99)),
+        ms(*latencies.last().unwrap()),
+        latencies.len() as f64 / wall.as_secs_f64()
+    );
+}
+
+async fn overhead() {
+    let prs = env_usize("PLANGUARD_BENCH_PRS", 5) as u64;
+    let w = world::World::start(world::Options::default()).await;
+    let started = Instant::now();
+    for pr in 1..=prs {
+        // Each PR touches both stacks; its locks are released by closing it afterwards.
+        let files: Vec<(String, String)> = ["stacks/network/main.tf", "stacks/data/main.tf"]
+            .iter()
+            .map(|p| {
+                let text =
+                    std::fs::read_to_string(common::testdata(&format!("server/repo/{p}"))).unwrap();
+                (p.to_string(), format!("{text}\n# bench {pr}\n"))
+            })
+            .collect();
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
+        let branch = format!("bench-{pr}");
+        let head = w.push(&branch, pr, &refs, "bench");
+        w.open_pr(pr, &branch, &head, "alice").await;
+        w.settle().await;
+        w.close_pr(pr, &branch, &head, "alice", false).await;
+        w.settle().await;
+    }
+    let wall = started.elapsed();
+    let t = w.services.metrics.totals();
+    let (plans, plan_secs) = t.jobs.get("plan").copied().unwrap_or_default();
+    let (_, event_secs) = t.jobs.get("event").copied().unwrap_or_default();
+    let step_secs: f64 = t.steps.values().map(|(_, s)| s).sum();
+    let per = |secs: f64| Duration::from_secs_f64(secs / plans.max(1) as f64);
+    println!(
+        "per stack ({plans} stacks in {prs} PRs, {:.1} s): tofu processes {}, planguard in the plan job {}, plus its share of the event jobs {} => planguard overhead {}",
+        wall.as_secs_f64(),
+        ms(per(step_secs)),
+        ms(per(plan_secs - step_secs)),
+        ms(per(event_secs)),
+        ms(per(plan_secs - step_secs + event_secs)),
+    );
+    for (step, (n, secs)) in &t.steps {
+        println!(
+            "  step {step}: {n} runs, mean {}",
+            ms(Duration::from_secs_f64(secs / (*n).max(1) as f64))
+        );
+    }
+}
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(acknowledgement());
+    rt.block_on(overhead());
+}
