@@ -112,12 +112,29 @@ pub async fn launch(
     served
 }
 
+/// Pending connections the listening socket queues (the kernel caps it at `somaxconn`).
+/// GitHub sends bursts of deliveries, each on a new connection; with the usual backlog of 128
+/// a burst of 200 overflows the queue, and the dropped connections wait a full second for
+/// TCP to retry.
+pub const BACKLOG: u32 = 4096;
+
+/// Binds a listening socket with [`BACKLOG`].
+pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(BACKLOG)
+}
+
 /// The binary's `serve`: binds the configured address and runs until SIGTERM or Ctrl-C.
 pub async fn serve(config: ServerConfig) -> Result<(), StartError> {
     let listen = config.listen;
     let services = services(config)?;
-    let listener = TcpListener::bind(listen)
-        .await
+    let listener = self::listen(listen)
         .map_err(|e| StartError(format!("cannot listen on {listen}: {e}; set `listen`")))?;
     tracing::info!(%listen, binary = %services.binary.display(), workers = services.config.workers, "planguard serve is listening");
     let shutdown = CancellationToken::new();

@@ -140,7 +140,7 @@ async fn boot(
     let config = ServerConfig::from_toml(config_text, "e2e.toml", |_| None)
         .unwrap_or_else(|e| panic!("test config: {e}"));
     let services = planguard::server::services(config).expect("services start");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = planguard::server::listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
