@@ -18,7 +18,7 @@ use super::{JobError, Outcome, Services};
 use crate::domain::{Login, StackName};
 use crate::gate::{self, BlockingFinding, PrFacts, StackFacts};
 use crate::repo_config::{GateSettings, RepoConfig, StackConfig};
-use crate::store::{now, AuditEntry, Job, LockKey, PrRecord};
+use crate::store::{Job, LockKey, PrRecord};
 use crate::vcs::{Check, CheckStatus, Conclusion};
 use crate::workflow::StepKind;
 
@@ -46,10 +46,10 @@ impl Services {
         }
         // The gate judges the PR as GitHub sees it now.
         pr.head = live.head.clone();
-        if !self.may_apply(&pr.repo, &actor).await? {
-            self.audit_apply(&pr, &req.actor, None, None, "refused: no write permission")?;
-            self.reply(&pr.repo, pr.pr, &self.no_permission(&actor, "apply"))
-                .await?;
+        if self
+            .refused_without_write(&pr, &actor, "apply", None)
+            .await?
+        {
             return Ok(Outcome::Done);
         }
         let (config, _source) = match self.config_at_head(&pr).await {
@@ -462,6 +462,17 @@ impl Services {
         })
     }
 
+    fn audit_apply(
+        &self,
+        pr: &PrRecord,
+        actor: &str,
+        stack: Option<&StackName>,
+        plan_hash: Option<&str>,
+        outcome: &str,
+    ) -> Result<(), JobError> {
+        self.audit_action(pr, actor, "apply", stack, plan_hash, outcome)
+    }
+
     /// Whether a reviewer's approval counts for a stack: a reviewer with write permission,
     /// or, when the stack asks for them, a member of its teams or a code owner of its dir.
     async fn eligible_approver(
@@ -491,29 +502,6 @@ impl Services {
             }
         }
         Ok(false)
-    }
-
-    fn audit_apply(
-        &self,
-        pr: &PrRecord,
-        actor: &str,
-        stack: Option<&StackName>,
-        plan_hash: Option<&str>,
-        outcome: &str,
-    ) -> Result<(), JobError> {
-        self.store.audit(&AuditEntry {
-            id: 0,
-            at: now(),
-            actor: actor.to_owned(),
-            action: "apply".into(),
-            repo: pr.repo.to_string(),
-            pr: pr.pr.0,
-            stack: stack.map(|s| s.to_string()),
-            sha: Some(pr.head.to_string()),
-            plan_hash: plan_hash.map(str::to_owned),
-            outcome: outcome.to_owned(),
-        })?;
-        Ok(())
     }
 }
 

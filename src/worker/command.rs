@@ -108,6 +108,31 @@ impl Services {
         Ok(false)
     }
 
+    /// Refuses `action` (apply, unlock, cancel) to someone without write permission or an
+    /// apply team: records it and says so on the PR. Returns whether it was refused.
+    pub(super) async fn refused_without_write(
+        &self,
+        pr: &PrRecord,
+        actor: &Login,
+        action: &str,
+        stack: Option<&StackName>,
+    ) -> Result<bool, JobError> {
+        if self.may_apply(&pr.repo, actor).await? {
+            return Ok(false);
+        }
+        self.audit_action(
+            pr,
+            &actor.0,
+            action,
+            stack,
+            None,
+            "refused: no write permission",
+        )?;
+        self.reply(&pr.repo, pr.pr, &self.no_permission(actor, action))
+            .await?;
+        Ok(true)
+    }
+
     /// The refusal for someone without apply rights.
     pub(super) fn no_permission(&self, user: &Login, what: &str) -> String {
         let teams = if self.config.apply_teams.is_empty() {
@@ -128,7 +153,7 @@ impl Services {
         )
     }
 
-    fn audit_action(
+    pub(super) fn audit_action(
         &self,
         pr: &PrRecord,
         actor: &str,
@@ -346,18 +371,11 @@ impl Services {
         actor: &Login,
         stack: Option<StackName>,
     ) -> Result<(), JobError> {
-        if !self.may_apply(&pr.repo, actor).await? {
-            self.audit_action(
-                pr,
-                &actor.0,
-                "unlock",
-                stack.as_ref(),
-                None,
-                "refused: no write permission",
-            )?;
-            return self
-                .reply(&pr.repo, pr.pr, &self.no_permission(actor, "unlock"))
-                .await;
+        if self
+            .refused_without_write(pr, actor, "unlock", stack.as_ref())
+            .await?
+        {
+            return Ok(());
         }
         let released = self.release(pr, stack.as_ref())?;
         for s in &released {
@@ -381,18 +399,11 @@ impl Services {
         actor: &Login,
         stack: Option<StackName>,
     ) -> Result<(), JobError> {
-        if !self.may_apply(&pr.repo, actor).await? {
-            self.audit_action(
-                pr,
-                &actor.0,
-                "cancel",
-                stack.as_ref(),
-                None,
-                "refused: no write permission",
-            )?;
-            return self
-                .reply(&pr.repo, pr.pr, &self.no_permission(actor, "cancel"))
-                .await;
+        if self
+            .refused_without_write(pr, actor, "cancel", stack.as_ref())
+            .await?
+        {
+            return Ok(());
         }
         let killed = self.cancel_running(&pr.repo, pr.pr, stack.as_ref());
         let mut dropped = 0;
