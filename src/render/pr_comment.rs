@@ -700,14 +700,18 @@ fn next_step(out: &mut String, views: &[View]) {
             }
         }
         for (id, who) in soft {
-            let by = if who.is_empty() {
-                "an approver".to_owned()
-            } else {
-                cell(who)
-            };
+            if who.is_empty() {
+                steps.push(format!(
+                    "`{name}`: `{id}` is soft-mandatory, but no policy owner is configured to \
+                     approve it (`[policy_owners]` on the server or `policy_owners` in \
+                     planguard.yaml); fix it and push."
+                ));
+                continue;
+            }
             steps.push(format!(
-                "`{name}`: `{id}` is soft-mandatory: {by} may approve it by commenting \
-                 `planguard approve_policies -p {name}`, or fix it and push."
+                "`{name}`: `{id}` is soft-mandatory: {} may approve it by commenting \
+                 `planguard approve_policies -p {name}`, or fix it and push.",
+                cell(who)
             ));
         }
         for id in hard {

@@ -265,6 +265,7 @@ pub struct AuditEntry {
 pub struct AuditFilter {
     pub repo: Option<String>,
     pub pr: Option<u64>,
+    /// The newest `limit` entries are returned, oldest first.
     pub limit: usize,
 }
 

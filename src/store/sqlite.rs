@@ -841,9 +841,11 @@ impl Store for SqliteStore {
     fn audit_log(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
         self.with(|c| {
             let mut stmt = c.prepare(
-                "SELECT id, at, actor, action, repo, pr, stack, sha, plan_hash, outcome FROM audit
-                 WHERE (?1 IS NULL OR repo = ?1) AND (?2 IS NULL OR pr = ?2)
-                 ORDER BY id LIMIT ?3",
+                "SELECT * FROM (
+                   SELECT id, at, actor, action, repo, pr, stack, sha, plan_hash, outcome FROM audit
+                   WHERE (?1 IS NULL OR repo = ?1) AND (?2 IS NULL OR pr = ?2)
+                   ORDER BY id DESC LIMIT ?3)
+                 ORDER BY id",
             )?;
             let rows = stmt
                 .query_map(
@@ -1068,5 +1070,19 @@ mod tests {
             })
             .unwrap()
             .is_empty());
+        // A limit keeps the newest entries.
+        s.audit(&AuditEntry {
+            action: "apply".into(),
+            ..log[0].clone()
+        })
+        .unwrap();
+        let newest = s
+            .audit_log(&AuditFilter {
+                limit: 1,
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(newest.len(), 1);
+        assert_eq!(newest[0].action, "apply");
     }
 }

@@ -472,7 +472,7 @@ impl Services {
             .users
             .iter()
             .chain(&config.policy_owners.users)
-            .any(|u| u == &user.0)
+            .any(|u| u.eq_ignore_ascii_case(&user.0))
         {
             return Ok(true);
         }

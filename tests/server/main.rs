@@ -623,3 +623,51 @@ async fn wait_ready(w: &World) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn token_mode_reports_commit_statuses_instead_of_check_runs() {
+    let w = World::start(Options {
+        token_mode: true,
+        ..Default::default()
+    })
+    .await;
+    let head = w.push(
+        "feature",
+        11,
+        &[
+            (NETWORK_TF, &touched(NETWORK_TF, "token")),
+            (DATA_TF, &touched(DATA_TF, "token")),
+        ],
+        "token mode",
+    );
+    w.open_pr(11, "feature", &head, "alice").await;
+    w.settle().await;
+    assert!(
+        w.github.checks(&head).is_empty(),
+        "no check runs without an App"
+    );
+    let statuses = w.github.with(|s| s.statuses.clone());
+    let last = |context: &str| {
+        statuses
+            .iter()
+            .rev()
+            .find(|s| s["context"] == context && s["sha"] == head.as_str())
+            .unwrap_or_else(|| panic!("no status {context}: {statuses:#?}"))
+            .clone()
+    };
+    assert_eq!(last("planguard/plan: network")["state"], "success");
+    assert_eq!(last("planguard/policy")["state"], "failure");
+    assert_eq!(w.github.comments(11).len(), 1);
+    assert_eq!(
+        w.github.with(|s| s.tokens_issued),
+        0,
+        "no App installation token in token mode"
+    );
+    for call in w.github.calls() {
+        assert!(
+            !call.body.to_string().contains(world::TOKEN),
+            "the token was posted in {}",
+            call.path
+        );
+    }
+}

@@ -70,6 +70,8 @@ pub struct Options {
     /// The planguard.yaml of the main branch (None: the standard two stacks).
     pub planguard_yaml: Option<String>,
     pub workers: usize,
+    /// Authenticate with a token instead of as a GitHub App (checks become statuses).
+    pub token_mode: bool,
 }
 
 impl Default for Options {
@@ -78,9 +80,13 @@ impl Default for Options {
             extra_config: String::new(),
             planguard_yaml: None,
             workers: 4,
+            token_mode: false,
         }
     }
 }
+
+/// The token of token-mode worlds.
+pub const TOKEN: &str = "ghp_e2eTokenThatMustNeverBePosted01";
 
 pub struct World {
     pub tmp: tempfile::TempDir,
@@ -202,8 +208,7 @@ step_timeout_secs = 120
 
 [github]
 api_url = "{api}"
-app_id = 4242
-private_key_path = "{key}"
+{auth}
 webhook_secret = "{SECRET}"
 bot_login = "planguard[bot]"
 
@@ -219,7 +224,14 @@ token = "audit-token-123"
             data = data_dir.display(),
             workers = opts.workers,
             api = github.url,
-            key = crate::common::testdata("server/test-app-key.pem").display(),
+            auth = if opts.token_mode {
+                format!("token = \"{TOKEN}\"")
+            } else {
+                format!(
+                    "app_id = 4242\nprivate_key_path = \"{}\"",
+                    crate::common::testdata("server/test-app-key.pem").display()
+                )
+            },
             policies = crate::common::testdata("server/policies").display(),
             extra = opts.extra_config,
         );
