@@ -96,7 +96,10 @@ pub async fn launch(
             tracing::warn!(
                 count = jobs.len(),
                 "resuming jobs interrupted by the last stop"
-            )
+            );
+            // Said on each PR too, without holding up the start on GitHub.
+            let s = services.clone();
+            tokio::spawn(async move { s.report_resumed(jobs).await });
         }
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "cannot recover interrupted jobs"),

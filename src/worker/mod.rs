@@ -335,6 +335,34 @@ impl Services {
 }
 
 impl Services {
+    /// Tells each PR whose work a restart interrupted that it is running again.
+    pub async fn report_resumed(&self, jobs: Vec<Job>) {
+        let mut by_pr: std::collections::BTreeMap<(RepoName, PrNumber), Vec<String>> =
+            std::collections::BTreeMap::new();
+        for job in &jobs {
+            let what = match (job.kind, &job.stack) {
+                (JobKind::Plan, Some(stack)) => format!("the plan of `{stack}`"),
+                (JobKind::Apply, _) => {
+                    "an apply (stacks it had not finished count as failed; re-plan them)".to_owned()
+                }
+                _ => "the handling of a webhook".to_owned(),
+            };
+            by_pr
+                .entry((job.repo.clone(), job.pr))
+                .or_default()
+                .push(what);
+        }
+        for ((repo, pr), work) in by_pr {
+            let body = format!(
+                "### :arrows_counterclockwise: planguard restarted\n\nplanguard stopped while it was working on this pull request. It is running again: {}. Results appear here as usual.",
+                work.join(", ")
+            );
+            if let Err(e) = self.reply(&repo, pr, &body).await {
+                warn!(error = %e, %repo, pr = pr.0, "cannot report resumed work");
+            }
+        }
+    }
+
     /// Tells the PR that a job failed for good, so nothing is left showing "running".
     async fn report_failure(&self, job: &Job, why: &str) -> Result<(), JobError> {
         if let (JobKind::Plan, Some(stack)) = (job.kind, &job.stack) {

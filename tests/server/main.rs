@@ -600,6 +600,13 @@ fn a_restart_mid_job_finishes_the_job() {
         server.kill().unwrap();
         server.wait().unwrap();
         assert!(w.pr_comment(10).contains("network"));
+        let replies = w.replies(10);
+        assert!(
+            replies
+                .iter()
+                .any(|r| r.contains("planguard restarted") && r.contains("the plan of `network`")),
+            "the resumed work is reported on the PR: {replies:#?}"
+        );
     });
 }
 
