@@ -21,6 +21,14 @@ pub fn cell(s: &str) -> String {
         .replace('\n', "<br>")
 }
 
+/// A finding's resource address as a table cell (empty when it names none).
+pub fn address_cell(f: &Finding) -> String {
+    f.address
+        .as_deref()
+        .map(|a| format!("`{}`", cell(a)))
+        .unwrap_or_default()
+}
+
 fn table(out: &mut String, findings: &[&Finding], report: &Report) {
     out.push_str("| | Policy | Resource | Message |\n|---|---|---|---|\n");
     for f in findings {
@@ -33,14 +41,10 @@ fn table(out: &mut String, findings: &[&Finding], report: &Report) {
         } else {
             format!("`{}`", f.policy_id)
         };
-        let address = f
-            .address
-            .as_deref()
-            .map(|a| format!("`{}`", cell(a)))
-            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "| {icon} | {policy} | {address} | {} |",
+            "| {icon} | {policy} | {} | {} |",
+            address_cell(f),
             cell(&f.message)
         );
     }

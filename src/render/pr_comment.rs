@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::markdown::cell;
+use super::markdown::{address_cell, cell};
 use super::{split_markdown, MAX_COMMENT};
 use crate::catalogue;
 use crate::check::PlanReport;
@@ -581,15 +581,11 @@ fn findings_table(out: &mut String, rows: &[&Row], policies: &BTreeMap<String, P
                 },
             ),
         };
-        let address = f
-            .address
-            .as_deref()
-            .map(|a| format!("`{}`", cell(a)))
-            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "| {icon} | {} | {address} | {} | {enforcement} |",
+            "| {icon} | {} | {} | {} | {enforcement} |",
             policy_link(&f.policy_id, policies),
+            address_cell(f),
             cell(&f.message)
         );
     }

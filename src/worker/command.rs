@@ -510,36 +510,32 @@ impl Services {
         only: Vec<String>,
     ) -> Result<(), JobError> {
         let config = self.config_at_base(pr).await?;
-        if !self.is_policy_owner(&config, actor).await? {
-            self.audit_action(
-                pr,
-                &actor.0,
-                "approve_policies",
-                stack.as_ref(),
-                None,
+        let owners = self.owners_list(&config);
+        let refusal = if !self.is_policy_owner(&config, actor).await? {
+            Some((
                 "refused: not a policy owner",
-            )?;
-            let body = format!(
-                "### :no_entry: planguard: approval refused\n\n{actor} is not a policy owner, so this approval does not count. Policy owners: {}.",
-                self.owners_list(&config)
-            );
-            return self.reply(&pr.repo, pr.pr, &body).await;
-        }
-        if actor.0.eq_ignore_ascii_case(&pr.author)
+                format!("{actor} is not a policy owner, so this approval does not count. Policy owners: {owners}."),
+            ))
+        } else if actor.0.eq_ignore_ascii_case(&pr.author)
             && !self.config.policy_owners.allow_self_approval
         {
+            Some((
+                "refused: own pull request",
+                format!("{actor} opened this pull request and cannot approve its own findings. Another policy owner must: {owners}."),
+            ))
+        } else {
+            None
+        };
+        if let Some((outcome, why)) = refusal {
             self.audit_action(
                 pr,
                 &actor.0,
                 "approve_policies",
                 stack.as_ref(),
                 None,
-                "refused: own pull request",
+                outcome,
             )?;
-            let body = format!(
-                "### :no_entry: planguard: approval refused\n\n{actor} opened this pull request and cannot approve its own findings. Another policy owner must: {}.",
-                self.owners_list(&config)
-            );
+            let body = format!("### :no_entry: planguard: approval refused\n\n{why}");
             return self.reply(&pr.repo, pr.pr, &body).await;
         }
         let mut approved = Vec::new();

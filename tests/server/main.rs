@@ -21,6 +21,19 @@ fn touched(path: &str, note: &str) -> String {
     format!("{original}\n# {note}\n")
 }
 
+/// Pushes a commit touching both stacks on `branch` (PR `pr`); returns it.
+fn push_both(w: &World, branch: &str, pr: u64, note: &str) -> String {
+    w.push(
+        branch,
+        pr,
+        &[
+            (NETWORK_TF, &touched(NETWORK_TF, note)),
+            (DATA_TF, &touched(DATA_TF, note)),
+        ],
+        &format!("touch both stacks ({note})"),
+    )
+}
+
 fn check<'a>(
     checks: &'a std::collections::BTreeMap<String, serde_json::Value>,
     name: &str,
@@ -33,15 +46,7 @@ fn check<'a>(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pr_opened_plans_both_stacks_with_one_comment_and_check_runs() {
     let w = World::start(Options::default()).await;
-    let head = w.push(
-        "feature",
-        1,
-        &[
-            (NETWORK_TF, &touched(NETWORK_TF, "v2")),
-            (DATA_TF, &touched(DATA_TF, "v2")),
-        ],
-        "touch both stacks",
-    );
+    let head = push_both(&w, "feature", 1, "v2");
     let (status, body) = w.open_pr(1, "feature", &head, "alice").await;
     assert_eq!(status, 202, "{body}");
     w.settle().await;
@@ -137,15 +142,7 @@ async fn pr_opened_plans_both_stacks_with_one_comment_and_check_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_push_that_touches_one_stack_replans_only_that_stack() {
     let w = World::start(Options::default()).await;
-    let first = w.push(
-        "feature",
-        1,
-        &[
-            (NETWORK_TF, &touched(NETWORK_TF, "v2")),
-            (DATA_TF, &touched(DATA_TF, "v2")),
-        ],
-        "both",
-    );
+    let first = push_both(&w, "feature", 1, "v2");
     w.open_pr(1, "feature", &first, "alice").await;
     w.settle().await;
     let comment_ids: Vec<u64> = w.github.comments(1).iter().map(|c| c.id).collect();
@@ -439,15 +436,7 @@ async fn each_tofu_process_sees_only_its_stacks_credentials() {
         ..Default::default()
     })
     .await;
-    let head = w.push(
-        "env",
-        8,
-        &[
-            (NETWORK_TF, &touched(NETWORK_TF, "env")),
-            (DATA_TF, &touched(DATA_TF, "env")),
-        ],
-        "env",
-    );
+    let head = push_both(&w, "env", 8, "env");
     w.open_pr(8, "env", &head, "alice").await;
     w.settle().await;
     let env = std::fs::read_to_string(w.data_dir.join("home/network/env.txt")).unwrap();
@@ -638,15 +627,7 @@ async fn token_mode_reports_commit_statuses_instead_of_check_runs() {
         ..Default::default()
     })
     .await;
-    let head = w.push(
-        "feature",
-        11,
-        &[
-            (NETWORK_TF, &touched(NETWORK_TF, "token")),
-            (DATA_TF, &touched(DATA_TF, "token")),
-        ],
-        "token mode",
-    );
+    let head = push_both(&w, "feature", 11, "token");
     w.open_pr(11, "feature", &head, "alice").await;
     w.settle().await;
     assert!(
