@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::command::ApplyJob;
 use super::plan::StackRun;
-use super::report::{tail, StackState, StoredStack};
+use super::report::{code_list, tail, StackState, StoredStack};
 use super::{JobError, Outcome, Services};
 use crate::domain::{Login, StackName};
 use crate::gate::{self, BlockingFinding, PrFacts, StackFacts};
@@ -84,15 +84,12 @@ impl Services {
             .into_iter()
             .map(|(r, s)| (r.stack.clone(), (r, s)))
             .collect();
-        let targets: Vec<StackName> = if req.stacks.is_empty() {
-            rows.iter()
-                .filter(|(_, (_, s))| matches!(s.state, StackState::Planned { .. }))
-                .map(|(n, _)| n.clone())
-                .collect()
-        } else {
-            req.stacks.clone()
-        };
-        if targets.is_empty() {
+        let planned: Vec<StackName> = rows
+            .iter()
+            .filter(|(_, (_, s))| matches!(s.state, StackState::Planned { .. }))
+            .map(|(n, _)| n.clone())
+            .collect();
+        if req.stacks.is_empty() && planned.is_empty() {
             self.reply(
                 &pr.repo,
                 pr.pr,
@@ -101,23 +98,13 @@ impl Services {
             .await?;
             return Ok(Outcome::Done);
         }
-        if let Some(unknown) = targets.iter().find(|t| config.stack(t).is_none()) {
-            let known: Vec<String> = config
-                .stacks
-                .iter()
-                .map(|s| format!("`{}`", s.name))
-                .collect();
-            self.reply(
-                &pr.repo,
-                pr.pr,
-                &format!(
-                    "`{unknown}` is not a stack of this repository. Its stacks are {}.",
-                    known.join(", ")
-                ),
-            )
-            .await?;
-            return Ok(Outcome::Done);
-        }
+        let targets = match self.pick_stacks(&config, &planned, &req.stacks) {
+            Ok(t) => t,
+            Err(msg) => {
+                self.reply(&pr.repo, pr.pr, &msg).await?;
+                return Ok(Outcome::Done);
+            }
+        };
 
         // Gather the facts once, then judge every stack.
         let reviews = self.vcs.reviews(&pr.repo, pr.pr).await?;
@@ -164,7 +151,7 @@ impl Services {
         if !refusals.is_empty() {
             let mut body = format!(
                 "### :no_entry: planguard: apply refused\n\n{actor} asked to apply {} at {}. Not yet:\n\n",
-                targets.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", "),
+                code_list(&targets),
                 pr.head.short()
             );
             for (_, u) in &refusals {

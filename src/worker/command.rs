@@ -15,7 +15,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use super::report::{StackState, StoredStack};
+use super::report::{code_list, StackState, StoredStack};
 use super::{JobError, Outcome, Services};
 use crate::command::{self, Command, Parsed};
 use crate::domain::{Login, RepoName, StackName};
@@ -262,28 +262,19 @@ impl Services {
     }
 
     /// The stacks a command names, or those the PR has (or all of the config's).
-    fn pick_stacks(
+    pub(super) fn pick_stacks(
         &self,
         config: &RepoConfig,
         rows: &[StackName],
         asked: &[StackName],
     ) -> Result<Vec<StackName>, String> {
-        let unknown: Vec<String> = asked
-            .iter()
-            .filter(|s| config.stack(s).is_none())
-            .map(|s| format!("`{s}`"))
-            .collect();
+        let unknown: Vec<&StackName> = asked.iter().filter(|s| config.stack(s).is_none()).collect();
         if !unknown.is_empty() {
-            let known: Vec<String> = config
-                .stacks
-                .iter()
-                .map(|s| format!("`{}`", s.name))
-                .collect();
             return Err(format!(
                 "{} {} not a stack of this repository. Its stacks are {}.",
-                unknown.join(", "),
+                code_list(&unknown),
                 if unknown.len() == 1 { "is" } else { "are" },
-                known.join(", ")
+                code_list(config.stacks.iter().map(|s| &s.name))
             ));
         }
         Ok(if !asked.is_empty() {
@@ -386,7 +377,7 @@ impl Services {
         } else {
             format!(
                 "### :unlock: planguard: unlocked\n\nReleased {}. This PR's plan of {} can no longer be applied; comment `planguard plan` to lock and plan again.",
-                released.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "),
+                code_list(&released),
                 if released.len() == 1 { "it" } else { "them" }
             )
         };
@@ -458,7 +449,7 @@ impl Services {
                 if released.is_empty() {
                     "no lock".to_owned()
                 } else {
-                    released.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                    code_list(&released)
                 }
             ),
         )
@@ -581,10 +572,7 @@ impl Services {
                 )?;
                 approved.push(format!(
                     "{} in `{}` (plan `{}`)",
-                    ids.iter()
-                        .map(|i| format!("`{i}`"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    code_list(&ids),
                     rec.stack,
                     &plan_hash[..12.min(plan_hash.len())]
                 ));

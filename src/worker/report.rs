@@ -491,6 +491,15 @@ impl Services {
     }
 }
 
+/// Items as a comma-separated list of Markdown code spans: `a`, `b`.
+pub(super) fn code_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    items
+        .into_iter()
+        .map(|i| format!("`{i}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The last `lines` lines of `text`.
 pub(super) fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();

@@ -65,17 +65,6 @@ async fn comment_and_settle(w: &World, pr: u64, user: &str, body: &str) -> Strin
     last_reply(w, pr)
 }
 
-fn audit(w: &World, pr: u64) -> Vec<planguard::store::AuditEntry> {
-    w.services
-        .store
-        .audit_log(&planguard::store::AuditFilter {
-            pr: Some(pr),
-            limit: 1000,
-            ..Default::default()
-        })
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn apply_without_approval_is_refused_listing_what_is_missing() {
     let w = gated(None).await;
@@ -92,7 +81,8 @@ async fn apply_without_approval_is_refused_listing_what_is_missing() {
             .is_none(),
         "nothing was applied"
     );
-    assert!(audit(&w, 1)
+    assert!(w
+        .audit(1)
         .iter()
         .any(|e| e.action == "apply" && e.outcome.starts_with("refused: approved")));
 }
@@ -139,7 +129,8 @@ async fn an_approval_before_a_new_push_is_stale_and_the_push_is_replanned() {
     let reply = comment_and_settle(&w, 3, "bob", "planguard apply").await;
     insta::assert_snapshot!("apply_refused_stale_approval", w.scrub(&reply));
     assert!(reply.contains("stale"), "{reply}");
-    let planned: Vec<String> = audit(&w, 3)
+    let planned: Vec<String> = w
+        .audit(3)
         .iter()
         .filter(|e| e.action == "plan")
         .filter_map(|e| e.sha.clone())
@@ -274,7 +265,8 @@ async fn stacks_apply_in_depends_on_order_and_a_failure_skips_dependents() {
         reply.contains("`network` applied") && reply.contains("`data` applied"),
         "{reply}"
     );
-    let order: Vec<String> = audit(&w, 7)
+    let order: Vec<String> = w
+        .audit(7)
         .iter()
         .filter(|e| e.action == "apply" && e.outcome == "applied")
         .filter_map(|e| e.stack.clone())

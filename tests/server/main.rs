@@ -9,7 +9,7 @@ mod world;
 
 use std::time::Duration;
 
-use planguard::store::{AuditFilter, JobState};
+use planguard::store::JobState;
 use world::{standard_yaml, Options, World};
 
 const NETWORK_TF: &str = "stacks/network/main.tf";
@@ -103,15 +103,7 @@ async fn pr_opened_plans_both_stacks_with_one_comment_and_check_runs() {
     // The App authenticated with an installation token, minted once and cached.
     assert_eq!(w.github.with(|s| s.tokens_issued), 1);
 
-    let audit = w
-        .services
-        .store
-        .audit_log(&AuditFilter {
-            pr: Some(1),
-            limit: 100,
-            ..Default::default()
-        })
-        .unwrap();
+    let audit = w.audit(1);
     let planned: Vec<_> = audit
         .iter()
         .filter(|e| e.action == "plan")
@@ -183,15 +175,7 @@ async fn a_push_that_touches_one_stack_replans_only_that_stack() {
         first,
         "data was not touched by the push and was not re-planned"
     );
-    let audit = w
-        .services
-        .store
-        .audit_log(&AuditFilter {
-            pr: Some(1),
-            limit: 100,
-            ..Default::default()
-        })
-        .unwrap();
+    let audit = w.audit(1);
     assert_eq!(audit.iter().filter(|e| e.action == "plan").count(), 3);
     assert_eq!(
         w.github
@@ -388,15 +372,7 @@ async fn a_duplicate_delivery_is_processed_once() {
         (200, Some("duplicate"))
     );
     w.settle().await;
-    let audit = w
-        .services
-        .store
-        .audit_log(&AuditFilter {
-            pr: Some(6),
-            limit: 100,
-            ..Default::default()
-        })
-        .unwrap();
+    let audit = w.audit(6);
     assert_eq!(audit.iter().filter(|e| e.action == "plan").count(), 1);
     assert_eq!(w.github.comments(6).len(), 1);
 }

@@ -498,6 +498,18 @@ token = "audit-token-123"
         (status, String::from_utf8_lossy(&bytes).into_owned())
     }
 
+    /// The audit log of PR `pr`, oldest first.
+    pub fn audit(&self, pr: u64) -> Vec<planguard::store::AuditEntry> {
+        self.services
+            .store
+            .audit_log(&planguard::store::AuditFilter {
+                pr: Some(pr),
+                limit: 1000,
+                ..Default::default()
+            })
+            .unwrap()
+    }
+
     /// Waits until no job is queued or running (waiting jobs may stay parked).
     pub async fn settle(&self) {
         let started = Instant::now();
