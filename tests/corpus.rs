@@ -1,34 +1,15 @@
 //! Every real plan in the shared corpus parses, indexes, and runs through the whole built-in
 //! library without a policy error; the edge cases get clear answers.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
+
+use common::{corpus, corpus_plans as plans};
 
 use planguard::plan::{parse, PlanError, PlanText, ShowOptions};
 use planguard::policy::PlanInput;
 use planguard::policy::{LoadOptions, PolicySet};
-
-fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
-}
-
-fn plans() -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for dir in
-        std::fs::read_dir(corpus().join("plans")).expect("the corpus is beside the repository")
-    {
-        let dir = dir.unwrap().path();
-        if dir.is_dir() {
-            for f in std::fs::read_dir(&dir).unwrap() {
-                let f = f.unwrap().path();
-                if f.extension().is_some_and(|e| e == "json") {
-                    out.push(f);
-                }
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 #[test]
 fn every_corpus_plan_parses_into_the_typed_model() {

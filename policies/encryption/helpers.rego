@@ -11,13 +11,8 @@ import rego.v1
 # True when the value at `path` (e.g. ["root_block_device", 0, "encrypted"]) is unknown until
 # apply: the value itself, or an enclosing block that is unknown as a whole (a computed block
 # the configuration does not write, such as an instance's root_block_device).
-unknown(rc, path) if lib.unknown(rc, path)
-
-unknown(rc, path) if {
-	marks := object.get(rc.change, "after_unknown", {})
-	some n in numbers.range(1, count(path))
-	object.get(marks, array.slice(path, 0, n), false) == true
-}
+# (lib.unknown(rc, path), or the marker of a prefix of `path` is true: a planguard builtin.)
+unknown(rc, path) if planguard.unknown_here_or_above(rc, path)
 
 # The configuration expression of the argument at `path`, e.g. {"constant_value": true} or
 # {"references": ["aws_kms_key.main.arn", "aws_kms_key.main"]}; undefined when not written.

@@ -15,17 +15,9 @@ as_array(x) := x if {
 } else := [x]
 
 # True when anything at `path` of the planned value is unknown: the value itself or any part of it.
-unknown_within(rc, path) if lib.unknown(rc, path)
-
-unknown_within(rc, path) if {
-	marks := object.get(object.get(rc.change, "after_unknown", {}), path, false)
-	is_collection(marks)
-	walk(marks, [_, true])
-}
-
-is_collection(x) if is_array(x)
-
-is_collection(x) if is_object(x)
+# (lib.unknown(rc, path), or a `true` marker anywhere inside the array or object of markers
+# at `path`: a planguard builtin.)
+unknown_within(rc, path) if planguard.unknown_within(rc, path)
 
 # True when the configuration block of `rc` is known and does not set the attribute at `path`
 # (e.g. ["publicly_accessible"] or ["vpc_config", 0, "public_access_cidrs"]), so the provider

@@ -12,12 +12,10 @@ import rego.v1
 # Changes that produce a new or modified object: create, update and both replace orders.
 # Unchanged resources (no-op) are included only when data.planguard.config.check_unchanged
 # is true, so a PR is judged on what it changes.
-changes(kind) := [rc |
-	some rc in input.resource_changes
-	rc.type == kind
-	rc.mode == "managed"
-	produces_object(rc)
-]
+#
+# Built in (planguard.changes) because every policy runs it for every change; it is exactly
+# [rc | some rc in input.resource_changes; rc.type == kind; rc.mode == "managed"; produces_object(rc)].
+changes(kind) := planguard.changes(input.resource_changes, kind, config("check_unchanged", false))
 
 produces_object(rc) if {
 	some action in rc.change.actions
@@ -39,25 +37,17 @@ is_replace(rc) if {
 
 # --- Values and unknowns -------------------------------------------------------------------
 
-after(rc) := a if {
-	a := rc.change.after
-	is_object(a)
-} else := {}
+# The planned value of a change: rc.change.after when it is an object, else {}.
+# (The helpers in this section are planguard builtins, specified in src/policy/native.rs.)
+after(rc) := planguard.after(rc)
 
 # The planned value at a path (a list of keys/indices), or `default_value` when absent/null.
-value(rc, path, default_value) := v if {
-	v := object.get(after(rc), path, null)
-	v != null
-} else := default_value
+# (object.get(after(rc), path, null), unless that is null.)
+value(rc, path, default_value) := planguard.value(rc, path, default_value)
 
-# True when the attribute at `path` is unknown until apply.
-unknown(rc, path) if {
-	markers := rc.change.after_unknown
-	is_object(markers)
-	object.get(markers, path, false) == true
-}
-
-unknown(rc, _) if rc.change.after_unknown == true
+# True when the attribute at `path` is unknown until apply (its after_unknown marker is true),
+# or the whole change is (after_unknown is true).
+unknown(rc, path) if planguard.unknown(rc, path)
 
 # A finding about a resource change, in the shape the engine reads.
 result(rc, msg) := {"msg": msg, "address": rc.address}
@@ -78,12 +68,8 @@ stack(key) := v if {
 } else := null
 
 # Module call names of a change, e.g. "module.vpc[0].module.subnets" -> ["vpc", "subnets"].
-module_path(rc) := [] if {
-	not rc.module_address
-} else := [name |
-	some i, part in split(rc.module_address, ".module.")
-	name := trim_prefix(regex.replace(part, `\[[^\]]*\]$`, ""), "module.")
-]
+# Each part of module_address without its `[index]` and `module.` prefix; [] at the root.
+module_path(rc) := planguard.module_path(rc)
 
 # Every configuration resource block, keyed by module path and address (modules nested up to
 # four deep, which covers real configurations; `walk` would also visit every expression node).
@@ -110,9 +96,8 @@ config_blocks[concat("/", [a, b, c, block.address])] := block if {
 }
 
 # The configuration block that declares a change's resource.
-config_block(rc) := config_blocks[key] if {
-	key := concat("/", array.concat(module_path(rc), [sprintf("%s.%s", [rc.type, rc.name])]))
-}
+# (planguard.config_key is concat("/", array.concat(module_path(rc), ["<type>.<name>"])).)
+config_block(rc) := config_blocks[planguard.config_key(rc)]
 
 # The references an attribute's expression makes, e.g. ["aws_s3_bucket.logs.id", "aws_s3_bucket.logs"].
 references(rc, attr) := refs if {

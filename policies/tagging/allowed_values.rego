@@ -55,8 +55,9 @@ tag_values := lib.config("tag_values", {"Environment": ["dev", "staging", "prod"
 
 deny contains lib.result(rc, msg) if {
 	some rc in helpers.taggable_changes
+	states := helpers.tag_states(rc, object.keys(tag_values))
 	some key, allowed in tag_values
-	s := helpers.tag_state(rc, key)
+	s := states[key]
 	s.state == "known"
 	not s.value in allowed
 	msg := sprintf("%s: tag %s = %q is not an allowed value (allowed: %s)", [rc.address, key, s.value, concat(", ", [sprintf("%v", [v]) | some v in allowed])])
@@ -64,6 +65,7 @@ deny contains lib.result(rc, msg) if {
 
 warn contains lib.unknown_result(rc, sprintf("the value of tag %s", [key])) if {
 	some rc in helpers.taggable_changes
+	states := helpers.tag_states(rc, object.keys(tag_values))
 	some key, _ in tag_values
-	helpers.tag_state(rc, key).state == "unknown"
+	states[key].state == "unknown"
 }

@@ -138,11 +138,10 @@ taggable_types := {
 	"aws_workspaces_workspace",
 }
 
-# The changes of taggable types that create or update an object (deletions never count).
+# The changes of taggable types that create or update an object (deletions never count):
+# lib.changes of every taggable type, in one builtin call.
 taggable_changes contains rc if {
-	kinds := {c.type | some c in input.resource_changes; c.type in taggable_types}
-	some kind in kinds
-	some rc in lib.changes(kind)
+	some rc in planguard.changes(input.resource_changes, taggable_types, lib.config("check_unchanged", false))
 	is_object(rc.change.after) # a planned value to read (some generated plans carry `after: null`)
 }
 
@@ -177,6 +176,14 @@ tag_state(rc, key) := asg_tag_state(rc, key) if {
 } else := map_state(rc, "tags_all", key) if {
 	tags_all_known(rc)
 } else := fallback_state(rc, key)
+
+# The states of several tags at once, {key: tag_state(rc, key)}: one builtin call in the common
+# case (a known `tags_all`, where the builtin applies map_state to each key), tag by tag
+# otherwise.
+tag_states(rc, keys) := s if {
+	rc.type != "aws_autoscaling_group"
+	s := planguard.known_map_states(rc, "tags_all", keys)
+} else := {key: tag_state(rc, key) | some key in keys}
 
 # The value of `key` in the map attribute `attr`, by key.
 map_state(rc, attr, key) := unknown_state if {

@@ -166,6 +166,7 @@ pub fn bad_calls(all: &[ModuleFacts]) -> Vec<(usize, BadCall)> {
             let ok = !stub
                 && (name == "print"
                     || known.contains(name.as_str())
+                    || super::native::is_builtin(name)
                     || m.rules.iter().any(|r| &r.name == name)
                     || defined.contains(name)
                     || (name.starts_with("data.")

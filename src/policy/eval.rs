@@ -254,7 +254,15 @@ impl PolicySet {
             if about.is_empty() {
                 continue;
             }
-            for chunk in indices.chunks(SLICE) {
+            // Every slice carries the context changes of its packages (e.g. all public access
+            // blocks, for the bucket policies) and indexes them again, so with context the
+            // type is cut into one slice per thread instead of many small ones.
+            let slice = if about.iter().any(|p| !p.context.is_empty()) {
+                SLICE.max(indices.len().div_ceil(rayon::current_num_threads()))
+            } else {
+                SLICE
+            };
+            for chunk in indices.chunks(slice) {
                 units.push((chunk, about.clone()));
             }
         }

@@ -195,6 +195,13 @@ impl PolicySet {
         let mut engine = Engine::new();
         engine.set_rego_v0(opts.rego_v0);
         engine.set_strict_builtin_errors(true);
+        if let Err(e) = super::native::register(&mut engine) {
+            errors.push(LoadError {
+                file: "<builtins>".into(),
+                line: None,
+                message: e.to_string(),
+            });
+        }
         let mut metas: BTreeMap<String, (Option<PolicyMeta>, bool)> = BTreeMap::new();
         for src in &sources {
             let meta = match meta::parse(&src.text) {

@@ -14,6 +14,7 @@ mod eval;
 mod input;
 mod load;
 pub mod meta;
+mod native;
 mod verify;
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,7 @@ pub use eval::{Evaluation, Exempted, PolicyFailure};
 pub use input::{PlanInput, RawSections};
 pub use load::{builtin_sources, LoadError, LoadOptions, PolicySet, PolicySource, BUILTIN_PREFIX};
 pub use meta::{PolicyMeta, Scope};
+pub use native::register as register_builtins;
 pub use verify::{run_tests, TestOutcome, TestReport};
 
 /// How serious a finding is.

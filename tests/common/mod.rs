@@ -12,6 +12,31 @@ pub fn testdata(rel: &str) -> PathBuf {
     root().join("testdata").join(rel)
 }
 
+/// The shared corpus of real plans and webhooks, beside the repository.
+pub fn corpus() -> PathBuf {
+    root().join("../shared/corpus")
+}
+
+/// Every plan of the corpus (`plans/<source>/*.json`), sorted.
+pub fn corpus_plans() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in
+        std::fs::read_dir(corpus().join("plans")).expect("the corpus is beside the repository")
+    {
+        let dir = dir.unwrap().path();
+        if dir.is_dir() {
+            for f in std::fs::read_dir(&dir).unwrap() {
+                let f = f.unwrap().path();
+                if f.extension().is_some_and(|e| e == "json") {
+                    out.push(f);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Runs `planguard ARGS` in the repository root.
 pub fn planguard(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_planguard"))

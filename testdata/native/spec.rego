@@ -1,0 +1,233 @@
+# The Rego each planguard.* builtin replaced (src/policy/native.rs), and rules that list every
+# case where a builtin and its Rego disagree. tests/native.rs evaluates them on real plans.
+package native_spec
+
+import rego.v1
+
+# --- The specifications ----------------------------------------------------------------------
+
+ref_after(rc) := a if {
+	a := rc.change.after
+	is_object(a)
+} else := {}
+
+ref_value(rc, path, default_value) := v if {
+	v := object.get(ref_after(rc), path, null)
+	v != null
+} else := default_value
+
+ref_unknown(rc, path) if {
+	markers := rc.change.after_unknown
+	is_object(markers)
+	object.get(markers, path, false) == true
+}
+
+ref_unknown(rc, _) if rc.change.after_unknown == true
+
+ref_unknown_here_or_above(rc, path) if ref_unknown(rc, path)
+
+# The encryption helpers' Rego raised an error when after_unknown is true (object.get of a
+# boolean); the first clause holds then, and the builtin answers true. Hence is_object here.
+ref_unknown_here_or_above(rc, path) if {
+	marks := object.get(rc.change, "after_unknown", {})
+	is_object(marks)
+	some n in numbers.range(1, count(path))
+	object.get(marks, array.slice(path, 0, n), false) == true
+}
+
+ref_unknown_within(rc, path) if ref_unknown(rc, path)
+
+# (The same for the exposure helpers' unknown_within.)
+ref_unknown_within(rc, path) if {
+	is_object(object.get(rc.change, "after_unknown", {}))
+	marks := object.get(object.get(rc.change, "after_unknown", {}), path, false)
+	is_collection(marks)
+	walk(marks, [_, true])
+}
+
+is_collection(x) if is_array(x)
+
+is_collection(x) if is_object(x)
+
+ref_module_path(rc) := [] if {
+	not rc.module_address
+} else := [name |
+	some i, part in split(rc.module_address, ".module.")
+	name := trim_prefix(regex.replace(part, `\[[^\]]*\]$`, ""), "module.")
+]
+
+ref_config_key(rc) := concat("/", array.concat(ref_module_path(rc), [sprintf("%s.%s", [rc.type, rc.name])]))
+
+ref_produces(rc, _) if {
+	some action in rc.change.actions
+	action in {"create", "update"}
+}
+
+ref_produces(rc, check_unchanged) if {
+	rc.change.actions == ["no-op"]
+	check_unchanged == true
+}
+
+ref_changes(kind, check_unchanged) := [rc |
+	some rc in changes
+	rc.type == kind
+	rc.mode == "managed"
+	ref_produces(rc, check_unchanged)
+]
+
+ref_changes_in(kinds, check_unchanged) := [rc |
+	some rc in changes
+	rc.type in kinds
+	rc.mode == "managed"
+	ref_produces(rc, check_unchanged)
+]
+
+ref_tagging_unknown(rc, _) if rc.change.after_unknown == true
+
+ref_tagging_unknown(rc, path) if {
+	is_object(object.get(rc.change, "after_unknown", {}))
+	ref_unknown(rc, path)
+}
+
+ref_map_state(rc, attr, key) := {"state": "unknown"} if {
+	ref_tagging_unknown(rc, [attr, key])
+} else := {"state": "known", "value": v} if {
+	v := ref_after(rc)[attr][key]
+	v != null
+} else := {"state": "absent"}
+
+ref_known_map_states(rc, attr, keys) := {key: ref_map_state(rc, attr, key) | some key in keys} if {
+	is_object(ref_after(rc)[attr])
+	not ref_tagging_unknown(rc, [attr])
+}
+
+# --- The cases ---------------------------------------------------------------------------------
+
+# The plan's changes, plus changes with awkward module addresses and unknown markers.
+changes := array.concat(object.get(input, "resource_changes", []), [
+	{"address": "x1", "type": "t", "name": "n", "mode": "managed", "module_address": "module.a[\"x]y\"].module.b[0]", "change": {"actions": ["create"], "after": {"tags_all": {"A": ""}}, "after_unknown": {"tags_all": {"B": true}}}},
+	{"address": "x2", "type": "t", "name": "n", "mode": "managed", "module_address": "module.a[\"k[1\"]", "change": {"actions": ["no-op"], "after": null, "after_unknown": true}},
+	{"address": "x3", "type": "t", "name": "n", "mode": "data", "change": {"actions": ["update"], "after": {"b": [{"c": 1}]}, "after_unknown": {"b": [{"c": true}]}}},
+	{"address": "x4", "type": "u", "name": "n", "mode": "managed", "module_address": false, "change": {"actions": ["delete", "create"], "after": {"tags_all": null}, "after_unknown": {"tags_all": true}}},
+])
+
+# Paths into each change: every attribute and marker, their keys and first elements, and
+# paths that lead nowhere.
+paths(rc) := {p | some p in [["nope"], ["tags_all", "Owner"], ["tags", "Owner"], ["a", 0, "b"], []]} |
+	{[k] | some k, _ in ref_after(rc)} |
+	{[k, k2] | some k, v in ref_after(rc); is_object(v); some k2, _ in v} |
+	{[k, i] | some k, v in ref_after(rc); is_array(v); some i, _ in v} |
+	{[k, i, k2] | some k, v in ref_after(rc); is_array(v); some i, e in v; is_object(e); some k2, _ in e} |
+	{[k] | some k, _ in markers(rc)} |
+	{[k, i, k2] | some k, v in markers(rc); is_array(v); some i, e in v; is_object(e); some k2, _ in e}
+
+markers(rc) := m if {
+	m := rc.change.after_unknown
+	is_object(m)
+} else := {}
+
+map_keys(rc, attr) := {"Owner", "CostCenter", "Environment"} | {k |
+	m := object.get(ref_after(rc), attr, {})
+	is_object(m)
+	some k, _ in m
+}
+
+kinds := {rc.type | some rc in changes}
+
+checked := count([1 | some rc in changes; some _ in paths(rc)])
+
+# --- Disagreements ---------------------------------------------------------------------------
+
+disagreements contains ["after", rc.address] if {
+	some rc in changes
+	ref_after(rc) != planguard.after(rc)
+}
+
+disagreements contains ["value", rc.address, path] if {
+	some rc in changes
+	some path in paths(rc)
+	ref_value(rc, path, "default") != planguard.value(rc, path, "default")
+}
+
+disagreements contains ["unknown", rc.address, path] if {
+	some rc in changes
+	some path in paths(rc)
+	ref_unknown(rc, path) != planguard.unknown(rc, path)
+}
+
+disagreements contains ["unknown", rc.address, path] if {
+	some rc in changes
+	some path in paths(rc)
+	not ref_unknown(rc, path)
+	planguard.unknown(rc, path)
+}
+
+disagreements contains ["unknown_here_or_above", rc.address, path] if {
+	some rc in changes
+	some path in paths(rc)
+	ref_unknown_here_or_above(rc, path) != planguard.unknown_here_or_above(rc, path)
+}
+
+disagreements contains ["unknown_here_or_above", rc.address, path] if {
+	some rc in changes
+	some path in paths(rc)
+	not ref_unknown_here_or_above(rc, path)
+	planguard.unknown_here_or_above(rc, path)
+}
+
+disagreements contains ["unknown_within", rc.address, path] if {
+	some rc in changes
+	some path in paths(rc)
+	ref_unknown_within(rc, path) != planguard.unknown_within(rc, path)
+}
+
+disagreements contains ["unknown_within", rc.address, path] if {
+	some rc in changes
+	some path in paths(rc)
+	not ref_unknown_within(rc, path)
+	planguard.unknown_within(rc, path)
+}
+
+disagreements contains ["module_path", rc.address] if {
+	some rc in changes
+	ref_module_path(rc) != planguard.module_path(rc)
+}
+
+disagreements contains ["config_key", rc.address] if {
+	some rc in changes
+	ref_config_key(rc) != planguard.config_key(rc)
+}
+
+disagreements contains ["known_map_states", rc.address, attr] if {
+	some rc in changes
+	some attr in ["tags_all", "tags"]
+	keys := map_keys(rc, attr)
+	ref_known_map_states(rc, attr, keys) != planguard.known_map_states(rc, attr, keys)
+}
+
+disagreements contains ["known_map_states defined", rc.address, attr] if {
+	some rc in changes
+	some attr in ["tags_all", "tags"]
+	keys := map_keys(rc, attr)
+	not ref_known_map_states(rc, attr, keys)
+	planguard.known_map_states(rc, attr, keys)
+}
+
+disagreements contains ["known_map_states undefined", rc.address, attr] if {
+	some rc in changes
+	some attr in ["tags_all", "tags"]
+	keys := map_keys(rc, attr)
+	ref_known_map_states(rc, attr, keys)
+	not planguard.known_map_states(rc, attr, keys)
+}
+
+disagreements contains ["changes", kind, check] if {
+	some kind in kinds
+	some check in [true, false]
+	ref_changes(kind, check) != planguard.changes(changes, kind, check)
+}
+
+disagreements contains ["changes of a set of types", check] if {
+	some check in [true, false]
+	ref_changes_in(kinds, check) != planguard.changes(changes, kinds, check)
+}

@@ -1,0 +1,81 @@
+//! planguard's Rego builtins (`planguard.*`, src/policy/native.rs) agree with the Rego they
+//! replaced, on every resource change of every corpus and fixture plan and of a synthetic plan.
+//! The Rego is in testdata/native/spec.rego; regorus evaluates both sides in one engine.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use regorus::{Engine, Value};
+
+fn plans() -> Vec<PathBuf> {
+    let mut out = common::corpus_plans();
+    out.push(common::testdata("plans/checkov-runner.json"));
+    out
+}
+
+fn engine() -> Engine {
+    let mut engine = Engine::new();
+    planguard::policy::register_builtins(&mut engine).expect("builtins register");
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/native/spec.rego");
+    engine
+        .add_policy_from_file(&spec)
+        .expect("the specification loads");
+    engine
+}
+
+/// The disagreements on one plan, and how many (change, path) cases were checked.
+fn disagreements(engine: &mut Engine, plan_json: &str) -> (Vec<String>, u64) {
+    engine.set_input(Value::from_json_str(plan_json).expect("plan JSON"));
+    let found = engine
+        .eval_rule("data.native_spec.disagreements".into())
+        .expect("disagreements evaluate");
+    let checked = engine
+        .eval_rule("data.native_spec.checked".into())
+        .expect("checked evaluates")
+        .as_u64()
+        .expect("a count");
+    let found = match found {
+        Value::Set(s) => s.iter().map(|v| v.to_string()).collect(),
+        Value::Undefined => Vec::new(),
+        other => panic!("unexpected {other}"),
+    };
+    (found, checked)
+}
+
+#[test]
+fn builtins_agree_with_their_rego_on_every_real_plan() {
+    let mut engine = engine();
+    let mut checked = 0;
+    let plans = plans();
+    assert!(
+        plans.len() > 120,
+        "expected the corpus, found {}",
+        plans.len()
+    );
+    for path in &plans {
+        let text = std::fs::read_to_string(path).expect("plan file");
+        let (found, n) = disagreements(&mut engine, &text);
+        assert!(
+            found.is_empty(),
+            "{}: builtins disagree with their Rego: {:?}",
+            path.display(),
+            &found[..found.len().min(5)]
+        );
+        checked += n;
+    }
+    assert!(checked > 10_000, "only {checked} cases checked");
+}
+
+#[test]
+fn builtins_agree_with_their_rego_on_a_synthetic_plan() {
+    let mut plan = Vec::new();
+    planguard::synth::write_plan(2_000, 7, &mut plan).expect("synthetic plan");
+    let (found, checked) = disagreements(&mut engine(), &String::from_utf8(plan).expect("UTF-8"));
+    assert!(
+        found.is_empty(),
+        "builtins disagree: {:?}",
+        &found[..found.len().min(5)]
+    );
+    assert!(checked > 20_000, "only {checked} cases checked");
+}
