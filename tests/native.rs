@@ -24,8 +24,9 @@ fn engine() -> Engine {
     engine
 }
 
-/// The disagreements on one plan, and how many (change, path) cases were checked.
-fn disagreements(engine: &mut Engine, plan_json: &str) -> (Vec<String>, u64) {
+/// The disagreements on one plan, and how many (change, path) cases and configuration blocks
+/// were checked.
+fn disagreements(engine: &mut Engine, plan_json: &str) -> (Vec<String>, u64, u64) {
     engine.set_input(Value::from_json_str(plan_json).expect("plan JSON"));
     let found = engine
         .eval_rule("data.native_spec.disagreements".into())
@@ -35,18 +36,23 @@ fn disagreements(engine: &mut Engine, plan_json: &str) -> (Vec<String>, u64) {
         .expect("checked evaluates")
         .as_u64()
         .expect("a count");
+    let blocks = engine
+        .eval_rule("data.native_spec.found_blocks".into())
+        .expect("found_blocks evaluates")
+        .as_u64()
+        .expect("a count");
     let found = match found {
         Value::Set(s) => s.iter().map(|v| v.to_string()).collect(),
         Value::Undefined => Vec::new(),
         other => panic!("unexpected {other}"),
     };
-    (found, checked)
+    (found, checked, blocks)
 }
 
 #[test]
 fn builtins_agree_with_their_rego_on_every_real_plan() {
     let mut engine = engine();
-    let mut checked = 0;
+    let (mut checked, mut blocks) = (0, 0);
     let plans = plans();
     assert!(
         plans.len() > 120,
@@ -55,7 +61,7 @@ fn builtins_agree_with_their_rego_on_every_real_plan() {
     );
     for path in &plans {
         let text = std::fs::read_to_string(path).expect("plan file");
-        let (found, n) = disagreements(&mut engine, &text);
+        let (found, n, b) = disagreements(&mut engine, &text);
         assert!(
             found.is_empty(),
             "{}: builtins disagree with their Rego: {:?}",
@@ -63,19 +69,23 @@ fn builtins_agree_with_their_rego_on_every_real_plan() {
             &found[..found.len().min(5)]
         );
         checked += n;
+        blocks += b;
     }
     assert!(checked > 10_000, "only {checked} cases checked");
+    assert!(blocks > 500, "only {blocks} configuration blocks found");
 }
 
 #[test]
 fn builtins_agree_with_their_rego_on_a_synthetic_plan() {
     let mut plan = Vec::new();
     planguard::synth::write_plan(2_000, 7, &mut plan).expect("synthetic plan");
-    let (found, checked) = disagreements(&mut engine(), &String::from_utf8(plan).expect("UTF-8"));
+    let (found, checked, blocks) =
+        disagreements(&mut engine(), &String::from_utf8(plan).expect("UTF-8"));
     assert!(
         found.is_empty(),
         "builtins disagree: {:?}",
         &found[..found.len().min(5)]
     );
     assert!(checked > 20_000, "only {checked} cases checked");
+    assert!(blocks > 1_000, "only {blocks} configuration blocks found");
 }

@@ -71,33 +71,10 @@ stack(key) := v if {
 # Each part of module_address without its `[index]` and `module.` prefix; [] at the root.
 module_path(rc) := planguard.module_path(rc)
 
-# Every configuration resource block, keyed by module path and address (modules nested up to
-# four deep, which covers real configurations; `walk` would also visit every expression node).
-config_blocks[block.address] := block if {
-	some block in input.configuration.root_module.resources
-}
-
-config_blocks[concat("/", [a, block.address])] := block if {
-	some a, call in input.configuration.root_module.module_calls
-	some block in call.module.resources
-}
-
-config_blocks[concat("/", [a, b, block.address])] := block if {
-	some a, ca in input.configuration.root_module.module_calls
-	some b, cb in ca.module.module_calls
-	some block in cb.module.resources
-}
-
-config_blocks[concat("/", [a, b, c, block.address])] := block if {
-	some a, ca in input.configuration.root_module.module_calls
-	some b, cb in ca.module.module_calls
-	some c, cc in cb.module.module_calls
-	some block in cc.module.resources
-}
-
-# The configuration block that declares a change's resource.
-# (planguard.config_key is concat("/", array.concat(module_path(rc), ["<type>.<name>"])).)
-config_block(rc) := config_blocks[planguard.config_key(rc)]
+# The configuration block that declares a change's resource: the block with the change's
+# address in the module its module path names (modules nested up to four deep, which covers
+# real configurations). A planguard builtin that indexes the blocks once per configuration.
+config_block(rc) := planguard.config_block(input.configuration.root_module, rc)
 
 # The references an attribute's expression makes, e.g. ["aws_s3_bucket.logs.id", "aws_s3_bucket.logs"].
 references(rc, attr) := refs if {

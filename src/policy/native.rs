@@ -32,9 +32,11 @@ const BUILTINS: &[Builtin] = &[
     ("planguard.unknown_here_or_above", 2, unknown_here_or_above),
     ("planguard.unknown_within", 2, unknown_within),
     ("planguard.module_path", 1, module_path),
-    ("planguard.config_key", 1, config_key),
     ("planguard.known_map_states", 3, known_map_states),
 ];
+
+/// The builtin that keeps an index between calls (see [`BlockIndex`]).
+const CONFIG_BLOCK: &str = "planguard.config_block";
 
 /// Registers every builtin on `engine`. Engines cloned from it keep them.
 pub fn register(engine: &mut Engine) -> Result<()> {
@@ -45,12 +47,18 @@ pub fn register(engine: &mut Engine) -> Result<()> {
             Box::new(move |args: Vec<Value>| f(&args)),
         )?;
     }
+    let mut index = BlockIndex::default();
+    engine.add_extension(
+        CONFIG_BLOCK.to_string(),
+        2,
+        Box::new(move |args: Vec<Value>| index.block_of(&args[0], &args[1])),
+    )?;
     Ok(())
 }
 
 /// Whether `name` is one of planguard's builtins (for the load-time check of calls).
 pub fn is_builtin(name: &str) -> bool {
-    BUILTINS.iter().any(|(n, _, _)| *n == name)
+    name == CONFIG_BLOCK || BUILTINS.iter().any(|(n, _, _)| *n == name)
 }
 
 fn s(v: &str) -> Value {
@@ -292,17 +300,90 @@ fn strip_trailing_index(part: &str) -> &str {
 /// ```rego
 /// concat("/", array.concat(module_path(rc), [sprintf("%s.%s", [rc.type, rc.name])]))
 /// ```
-/// the key of a change's block in `config_blocks`; undefined without a string type and name.
-fn config_key(args: &[Value]) -> Result<Value> {
-    let rc = &args[0];
+/// the key of a change's configuration block; `None` without a string type and name.
+fn config_key(rc: &Value) -> Result<Option<String>> {
     let (Value::String(kind), Value::String(name)) = (&rc["type"], &rc["name"]) else {
-        return Ok(Value::Undefined);
+        return Ok(None);
     };
     let Some(mut parts) = module_names(rc)? else {
-        return Ok(Value::Undefined);
+        return Ok(None);
     };
     parts.push(format!("{kind}.{name}"));
-    Ok(Value::from(parts.join("/")))
+    Ok(Some(parts.join("/")))
+}
+
+/// `planguard.config_block(root_module, rc)`, the configuration block that declares a change:
+/// ```rego
+/// config_block(rc) := config_blocks[concat("/", array.concat(module_path(rc), ["<type>.<name>"]))]
+///
+/// config_blocks[block.address] := block if {
+///     some block in input.configuration.root_module.resources
+/// }
+/// config_blocks[concat("/", [a, block.address])] := block if {
+///     some a, call in input.configuration.root_module.module_calls
+///     some block in call.module.resources
+/// }
+/// # ... and the same two and three module calls deep.
+/// ```
+/// Building `config_blocks` in Rego cost microseconds per block for every policy evaluation;
+/// the index here is built once per root module (the one it was built from is held, so its
+/// allocation cannot be reused by another while the index is in use) and shared by every call.
+#[derive(Clone, Default)]
+struct BlockIndex {
+    of: Option<Value>,
+    blocks: std::collections::HashMap<String, Value>,
+}
+
+/// Module calls below the root that `config_blocks` indexes.
+const MODULE_DEPTH: usize = 3;
+
+impl BlockIndex {
+    fn block_of(&mut self, root: &Value, rc: &Value) -> Result<Value> {
+        let Value::Object(module) = root else {
+            return Ok(Value::Undefined);
+        };
+        let Some(key) = config_key(rc)? else {
+            return Ok(Value::Undefined);
+        };
+        let indexed =
+            matches!(&self.of, Some(Value::Object(of)) if regorus::Rc::ptr_eq(of, module));
+        if !indexed {
+            self.blocks.clear();
+            index_module(root, "", 0, &mut self.blocks);
+            self.of = Some(root.clone());
+        }
+        Ok(self.blocks.get(&key).cloned().unwrap_or(Value::Undefined))
+    }
+}
+
+fn index_module(
+    module: &Value,
+    prefix: &str,
+    depth: usize,
+    out: &mut std::collections::HashMap<String, Value>,
+) {
+    let join = |name: &str| {
+        if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}/{name}")
+        }
+    };
+    for block in members(&module["resources"]) {
+        if let Value::String(address) = &block["address"] {
+            out.entry(join(address)).or_insert_with(|| block.clone());
+        }
+    }
+    if depth == MODULE_DEPTH {
+        return;
+    }
+    if let Value::Object(calls) = &module["module_calls"] {
+        for (name, call) in calls.iter() {
+            if let Value::String(name) = name {
+                index_module(&call["module"], &join(name), depth + 1, out);
+            }
+        }
+    }
 }
 
 /// The states of several keys of a map attribute whose value the plan knows, in the shape of

@@ -56,7 +56,29 @@ ref_module_path(rc) := [] if {
 	name := trim_prefix(regex.replace(part, `\[[^\]]*\]$`, ""), "module.")
 ]
 
-ref_config_key(rc) := concat("/", array.concat(ref_module_path(rc), [sprintf("%s.%s", [rc.type, rc.name])]))
+ref_config_blocks[block.address] := block if {
+	some block in input.configuration.root_module.resources
+}
+
+ref_config_blocks[concat("/", [a, block.address])] := block if {
+	some a, call in input.configuration.root_module.module_calls
+	some block in call.module.resources
+}
+
+ref_config_blocks[concat("/", [a, b, block.address])] := block if {
+	some a, ca in input.configuration.root_module.module_calls
+	some b, cb in ca.module.module_calls
+	some block in cb.module.resources
+}
+
+ref_config_blocks[concat("/", [a, b, c, block.address])] := block if {
+	some a, ca in input.configuration.root_module.module_calls
+	some b, cb in ca.module.module_calls
+	some c, cc in cb.module.module_calls
+	some block in cc.module.resources
+}
+
+ref_config_block(rc) := ref_config_blocks[concat("/", array.concat(ref_module_path(rc), [sprintf("%s.%s", [rc.type, rc.name])]))]
 
 ref_produces(rc, _) if {
 	some action in rc.change.actions
@@ -193,10 +215,25 @@ disagreements contains ["module_path", rc.address] if {
 	ref_module_path(rc) != planguard.module_path(rc)
 }
 
-disagreements contains ["config_key", rc.address] if {
+disagreements contains ["config_block", rc.address] if {
 	some rc in changes
-	ref_config_key(rc) != planguard.config_key(rc)
+	ref_config_block(rc) != planguard.config_block(input.configuration.root_module, rc)
 }
+
+disagreements contains ["config_block defined", rc.address] if {
+	some rc in changes
+	not ref_config_block(rc)
+	planguard.config_block(input.configuration.root_module, rc)
+}
+
+disagreements contains ["config_block undefined", rc.address] if {
+	some rc in changes
+	ref_config_block(rc)
+	not planguard.config_block(input.configuration.root_module, rc)
+}
+
+# Changes whose configuration block was found (so the comparison above is not vacuous).
+found_blocks := count([1 | some rc in changes; ref_config_block(rc)])
 
 disagreements contains ["known_map_states", rc.address, attr] if {
 	some rc in changes
