@@ -55,17 +55,14 @@ tag_values := lib.config("tag_values", {"Environment": ["dev", "staging", "prod"
 
 deny contains lib.result(rc, msg) if {
 	some rc in helpers.taggable_changes
-	states := helpers.tag_states(rc, object.keys(tag_values))
+	values := helpers.tag_report(rc, object.keys(tag_values)).values
 	some key, allowed in tag_values
-	s := states[key]
-	s.state == "known"
-	not s.value in allowed
-	msg := sprintf("%s: tag %s = %q is not an allowed value (allowed: %s)", [rc.address, key, s.value, concat(", ", [sprintf("%v", [v]) | some v in allowed])])
+	value := values[key]
+	not value in allowed
+	msg := sprintf("%s: tag %s = %q is not an allowed value (allowed: %s)", [rc.address, key, value, concat(", ", [sprintf("%v", [v]) | some v in allowed])])
 }
 
 warn contains lib.unknown_result(rc, sprintf("the value of tag %s", [key])) if {
 	some rc in helpers.taggable_changes
-	states := helpers.tag_states(rc, object.keys(tag_values))
-	some key, _ in tag_values
-	states[key].state == "unknown"
+	some key in helpers.tag_report(rc, object.keys(tag_values)).unknown
 }

@@ -177,13 +177,27 @@ tag_state(rc, key) := asg_tag_state(rc, key) if {
 	tags_all_known(rc)
 } else := fallback_state(rc, key)
 
-# The states of several tags at once, {key: tag_state(rc, key)}: one builtin call in the common
-# case (a known `tags_all`, where the builtin applies map_state to each key), tag by tag
-# otherwise.
-tag_states(rc, keys) := s if {
+# What a resource's tags will hold for `keys` (in their order):
+#   missing  the keys that will be absent, or set to a blank value
+#   unknown  the keys whose value the plan cannot tell
+#   values   {key: value} of the keys whose value is known
+# One builtin call in the common case (a known `tags_all`: the builtin applies map_state to
+# each key and summarises as report_of does), tag by tag otherwise.
+tag_report(rc, keys) := r if {
 	rc.type != "aws_autoscaling_group"
-	s := planguard.known_map_states(rc, "tags_all", keys)
-} else := {key: tag_state(rc, key) | some key in keys}
+	r := planguard.tag_report(rc, "tags_all", keys)
+} else := report_of({key: tag_state(rc, key) | some key in keys}, keys)
+
+report_of(states, keys) := {
+	"missing": [k |
+		some k in keys
+		s := states[k]
+		s.state != "unknown"
+		trim_space(sprintf("%v", [object.get(s, "value", "")])) == ""
+	],
+	"unknown": [k | some k in keys; states[k].state == "unknown"],
+	"values": {k: s.value | some k in keys; s := states[k]; s.state == "known"},
+}
 
 # The value of `key` in the map attribute `attr`, by key.
 map_state(rc, attr, key) := unknown_state if {

@@ -54,29 +54,15 @@ import rego.v1
 
 required_tags := lib.config("required_tags", ["Owner", "CostCenter", "Environment"])
 
-# Missing, or set to an empty string, given the states of the required tags: absent, or known
-# and blank (written without a helper function: this runs for every taggable resource).
-missing(states) := [key |
-	some key in required_tags
-	s := states[key]
-	s.state != "unknown"
-	trim_space(sprintf("%v", [object.get(s, "value", "")])) == ""
-]
-
-unknown_keys(states) := [key |
-	some key in required_tags
-	states[key].state == "unknown"
-]
-
 deny contains lib.result(rc, msg) if {
 	some rc in helpers.taggable_changes
-	keys := missing(helpers.tag_states(rc, required_tags))
+	keys := helpers.tag_report(rc, required_tags).missing
 	count(keys) > 0
 	msg := sprintf("%s: missing or empty required %s (%s)", [rc.address, helpers.tag_list(keys), helpers.source_hint(rc)])
 }
 
 warn contains lib.unknown_result(rc, sprintf("the value of required %s", [helpers.tag_list(keys)])) if {
 	some rc in helpers.taggable_changes
-	keys := unknown_keys(helpers.tag_states(rc, required_tags))
+	keys := helpers.tag_report(rc, required_tags).unknown
 	count(keys) > 0
 }

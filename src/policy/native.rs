@@ -32,7 +32,7 @@ const BUILTINS: &[Builtin] = &[
     ("planguard.unknown_here_or_above", 2, unknown_here_or_above),
     ("planguard.unknown_within", 2, unknown_within),
     ("planguard.module_path", 1, module_path),
-    ("planguard.known_map_states", 3, known_map_states),
+    ("planguard.tag_report", 3, tag_report),
 ];
 
 /// The builtin that keeps an index between calls (see [`BlockIndex`]).
@@ -386,8 +386,17 @@ fn index_module(
     }
 }
 
-/// The states of several keys of a map attribute whose value the plan knows, in the shape of
-/// the tagging helpers' `map_state`:
+/// What a map attribute the plan knows (e.g. `tags_all`) holds for some keys, in the shape of
+/// the tagging helpers' `report_of`:
+/// ```rego
+/// report_of(states, keys) := {
+///     "missing": [k | some k in keys; s := states[k]; s.state != "unknown"
+///                     trim_space(sprintf("%v", [object.get(s, "value", "")])) == ""],
+///     "unknown": [k | some k in keys; states[k].state == "unknown"],
+///     "values": {k: s.value | some k in keys; s := states[k]; s.state == "known"},
+/// }
+/// ```
+/// with `states := {key: map_state(rc, attr, key) | some key in keys}` and
 /// ```rego
 /// map_state(rc, attr, key) := {"state": "unknown"} if {
 ///     unknown(rc, [attr, key])
@@ -396,43 +405,49 @@ fn index_module(
 ///     v != null
 /// } else := {"state": "absent"}
 /// ```
-/// as `{key: map_state(rc, attr, key) | some key in keys}`, and undefined unless the map is
-/// known:
+/// and undefined unless the map is known:
 /// ```rego
 /// is_object(lib.after(rc)[attr])
 /// not unknown(rc, [attr])
 /// ```
 /// (the tagging helpers' `unknown` also holds when the whole change is unknown, as
 /// `lib.unknown` does).
-fn known_map_states(args: &[Value]) -> Result<Value> {
+fn tag_report(args: &[Value]) -> Result<Value> {
     let (rc, attr, keys) = (&args[0], &args[1], &args[2]);
     let a = after(rc);
     let map = &a[attr];
     if !matches!(map, Value::Object(_)) || unknown(rc, &Value::from(vec![attr.clone()])) {
         return Ok(Value::Undefined);
     }
-    let state = s("state");
-    let mut out = Value::new_object();
-    let o = out.as_object_mut()?;
+    let (mut missing, mut unknown_keys) = (Vec::new(), Vec::new());
+    let mut values = Value::new_object();
+    let known = values.as_object_mut()?;
     for key in members(keys) {
-        let mut st = Value::new_object();
-        let so = st.as_object_mut()?;
         if unknown(rc, &Value::from(vec![attr.clone(), key.clone()])) {
-            so.insert(state.clone(), s("unknown"));
-        } else {
-            match &map[key] {
-                Value::Undefined | Value::Null => {
-                    so.insert(state.clone(), s("absent"));
+            unknown_keys.push(key.clone());
+            continue;
+        }
+        match &map[key] {
+            Value::Undefined | Value::Null => missing.push(key.clone()),
+            v => {
+                if blank(v) {
+                    missing.push(key.clone());
                 }
-                v => {
-                    so.insert(state.clone(), s("known"));
-                    so.insert(s("value"), v.clone());
-                }
+                known.insert(key.clone(), v.clone());
             }
         }
-        o.insert(key.clone(), st);
     }
-    Ok(out)
+    let mut report = Value::new_object();
+    let o = report.as_object_mut()?;
+    o.insert(s("missing"), Value::from(missing));
+    o.insert(s("unknown"), Value::from(unknown_keys));
+    o.insert(s("values"), values);
+    Ok(report)
+}
+
+/// `trim_space(sprintf("%v", [v])) == ""`: only a string of whitespace prints as blank.
+fn blank(v: &Value) -> bool {
+    matches!(v, Value::String(text) if text.trim().is_empty())
 }
 
 #[cfg(test)]

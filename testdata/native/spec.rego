@@ -118,7 +118,18 @@ ref_map_state(rc, attr, key) := {"state": "unknown"} if {
 	v != null
 } else := {"state": "absent"}
 
-ref_known_map_states(rc, attr, keys) := {key: ref_map_state(rc, attr, key) | some key in keys} if {
+ref_report_of(states, keys) := {
+	"missing": [k |
+		some k in keys
+		s := states[k]
+		s.state != "unknown"
+		trim_space(sprintf("%v", [object.get(s, "value", "")])) == ""
+	],
+	"unknown": [k | some k in keys; states[k].state == "unknown"],
+	"values": {k: s.value | some k in keys; s := states[k]; s.state == "known"},
+}
+
+ref_tag_report(rc, attr, keys) := ref_report_of({key: ref_map_state(rc, attr, key) | some key in keys}, keys) if {
 	is_object(ref_after(rc)[attr])
 	not ref_tagging_unknown(rc, [attr])
 }
@@ -127,7 +138,7 @@ ref_known_map_states(rc, attr, keys) := {key: ref_map_state(rc, attr, key) | som
 
 # The plan's changes, plus changes with awkward module addresses and unknown markers.
 changes := array.concat(object.get(input, "resource_changes", []), [
-	{"address": "x1", "type": "t", "name": "n", "mode": "managed", "module_address": "module.a[\"x]y\"].module.b[0]", "change": {"actions": ["create"], "after": {"tags_all": {"A": ""}}, "after_unknown": {"tags_all": {"B": true}}}},
+	{"address": "x1", "type": "t", "name": "n", "mode": "managed", "module_address": "module.a[\"x]y\"].module.b[0]", "change": {"actions": ["create"], "after": {"tags_all": {"A": "", "Blank": " \t", "N": 3, "F": false, "L": []}}, "after_unknown": {"tags_all": {"B": true}}}},
 	{"address": "x2", "type": "t", "name": "n", "mode": "managed", "module_address": "module.a[\"k[1\"]", "change": {"actions": ["no-op"], "after": null, "after_unknown": true}},
 	{"address": "x3", "type": "t", "name": "n", "mode": "data", "change": {"actions": ["update"], "after": {"b": [{"c": 1}]}, "after_unknown": {"b": [{"c": true}]}}},
 	{"address": "x4", "type": "u", "name": "n", "mode": "managed", "module_address": false, "change": {"actions": ["delete", "create"], "after": {"tags_all": null}, "after_unknown": {"tags_all": true}}},
@@ -148,11 +159,14 @@ markers(rc) := m if {
 	is_object(m)
 } else := {}
 
-map_keys(rc, attr) := {"Owner", "CostCenter", "Environment"} | {k |
+map_keys(rc, attr) := {"Owner", "CostCenter", "Environment", "Blank"} | {k |
 	m := object.get(ref_after(rc), attr, {})
 	is_object(m)
 	some k, _ in m
 }
+
+# Keys as a set (every key of the map, and some that are not) and as an ordered array.
+key_lists(rc, attr) := [map_keys(rc, attr), ["Owner", "Blank", "A", "N", "F", "L", "CostCenter"]]
 
 kinds := {rc.type | some rc in changes}
 
@@ -235,27 +249,27 @@ disagreements contains ["config_block undefined", rc.address] if {
 # Changes whose configuration block was found (so the comparison above is not vacuous).
 found_blocks := count([1 | some rc in changes; ref_config_block(rc)])
 
-disagreements contains ["known_map_states", rc.address, attr] if {
+disagreements contains ["tag_report", rc.address, attr] if {
 	some rc in changes
 	some attr in ["tags_all", "tags"]
-	keys := map_keys(rc, attr)
-	ref_known_map_states(rc, attr, keys) != planguard.known_map_states(rc, attr, keys)
+	some keys in key_lists(rc, attr)
+	ref_tag_report(rc, attr, keys) != planguard.tag_report(rc, attr, keys)
 }
 
-disagreements contains ["known_map_states defined", rc.address, attr] if {
+disagreements contains ["tag_report defined", rc.address, attr] if {
 	some rc in changes
 	some attr in ["tags_all", "tags"]
-	keys := map_keys(rc, attr)
-	not ref_known_map_states(rc, attr, keys)
-	planguard.known_map_states(rc, attr, keys)
+	some keys in key_lists(rc, attr)
+	not ref_tag_report(rc, attr, keys)
+	planguard.tag_report(rc, attr, keys)
 }
 
-disagreements contains ["known_map_states undefined", rc.address, attr] if {
+disagreements contains ["tag_report undefined", rc.address, attr] if {
 	some rc in changes
 	some attr in ["tags_all", "tags"]
-	keys := map_keys(rc, attr)
-	ref_known_map_states(rc, attr, keys)
-	not planguard.known_map_states(rc, attr, keys)
+	some keys in key_lists(rc, attr)
+	ref_tag_report(rc, attr, keys)
+	not planguard.tag_report(rc, attr, keys)
 }
 
 disagreements contains ["changes", kind, check] if {
