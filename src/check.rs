@@ -212,13 +212,25 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
         phases.push((name, t.elapsed()));
         t = Instant::now();
     };
-    // The typed parse and the scan for raw sections read the same text independently.
-    let (plan, sections) = rayon::join(|| text.parse(), || RawSections::scan(&text.json));
+    // The typed parse and the scan for raw sections read the same text independently; what
+    // the whole-plan policies read is converted as soon as the scan is done, while the typed
+    // parse goes on.
+    let (plan, scanned) = rayon::join(
+        || text.parse(),
+        || {
+            RawSections::scan(&text.json).map(|sections| {
+                let whole = set.convert_ahead(&sections);
+                (sections, whole)
+            })
+        },
+    );
     let plan = match plan {
         Ok(p) => p,
         Err(e) => return failed(text.name.clone(), &e),
     };
-    let input = match sections.and_then(|s| PlanInput::from_sections(s, &plan)) {
+    let input = match scanned.and_then(|(s, whole)| {
+        PlanInput::from_sections(s, &plan).map(|input| input.with_whole(whole))
+    }) {
         Ok(i) => i,
         Err(e) => return failed(text.name.clone(), &e),
     };

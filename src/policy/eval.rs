@@ -18,7 +18,8 @@ use rayon::prelude::*;
 use regorus::{Engine, Value};
 use serde::{Deserialize, Serialize};
 
-use super::input::PlanInput;
+use super::ast::InputUse;
+use super::input::{PlanInput, RawSections, WholeInput};
 use super::load::{regorus_error, Package, PolicySet, Rule};
 use super::{Finding, Level, RuleKind, Scope};
 
@@ -125,16 +126,29 @@ impl PolicySet {
         self.evaluate_whole(input, &all).finish(self.packages.len())
     }
 
-    fn evaluate_whole(&self, input: &PlanInput, packages: &[&Package]) -> Evaluation {
-        if packages.is_empty() {
-            return Evaluation::default();
-        }
+    /// Converts the whole-plan input that [`PolicySet::evaluate`] will need, from the raw
+    /// sections alone, so that a caller can do it while the typed model is parsed; hand the
+    /// result to [`PlanInput::with_whole`]. `None` when no package is evaluated on the whole plan.
+    pub fn convert_ahead(&self, sections: &RawSections) -> Option<WholeInput> {
+        let whole: Vec<&Package> = self.packages.iter().filter(|p| !p.is_indexed()).collect();
+        (!whole.is_empty()).then(|| sections.whole(&self.whole_usage(&whole)))
+    }
+
+    /// What the given packages (and the helper packages they use) read of `input`.
+    fn whole_usage(&self, packages: &[&Package]) -> InputUse {
         // Helper packages read `input` on their callers' behalf, so their references count too.
         let mut usage = self.helper_input.clone();
         for p in packages {
             usage.merge(&p.input);
         }
-        let value = input.whole(&usage);
+        usage
+    }
+
+    fn evaluate_whole(&self, input: &PlanInput, packages: &[&Package]) -> Evaluation {
+        if packages.is_empty() {
+            return Evaluation::default();
+        }
+        let value = input.take_whole(&self.whole_usage(packages));
         // With fewer packages than threads (a typical conftest policy set is one `main`
         // package), give each rule of a package its own task so that every core works.
         let threads = rayon::current_num_threads();

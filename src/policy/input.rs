@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use rayon::prelude::*;
 use regorus::Value;
@@ -35,6 +35,8 @@ pub struct PlanInput<'a> {
     block_of_change: Vec<Option<usize>>,
     format_version: String,
     terraform_version: Option<String>,
+    /// The whole-plan input converted ahead (see [`PlanInput::with_whole`]).
+    prepared: Mutex<Option<WholeInput>>,
 }
 
 struct ConfigEntry<'a> {
@@ -96,6 +98,21 @@ impl<'a> RawSections<'a> {
             configuration,
         })
     }
+
+    /// The whole-plan input for `usage` (what [`PlanInput::whole`] returns), converted from
+    /// the raw sections alone, so that it can run while the typed model is still parsing.
+    pub(super) fn whole(&self, usage: &InputUse) -> WholeInput {
+        WholeInput {
+            usage: usage.clone(),
+            value: whole_of(&self.top, &self.rcs, usage),
+        }
+    }
+}
+
+/// A whole-plan input converted ahead of evaluation, with the input usage it was made for.
+pub struct WholeInput {
+    usage: InputUse,
+    value: Value,
 }
 
 #[derive(Deserialize)]
@@ -183,7 +200,28 @@ impl<'a> PlanInput<'a> {
                 .format_version
                 .map_or_else(|| "1.0".to_owned(), |v| v.to_string()),
             terraform_version: plan.terraform_version.as_deref().map(str::to_owned),
+            prepared: Mutex::new(None),
         })
+    }
+
+    /// Keeps a whole-plan input converted ahead (by `PolicySet::convert_ahead`), which the
+    /// next evaluation takes instead of converting the plan again.
+    pub fn with_whole(self, whole: Option<WholeInput>) -> Self {
+        *self.prepared.lock().expect("not poisoned") = whole;
+        self
+    }
+
+    /// The whole-plan input for `usage`: the one converted ahead when it was made for the same
+    /// usage (it is handed out once), otherwise converted now.
+    pub(super) fn take_whole(&self, usage: &InputUse) -> Value {
+        let mut prepared = self.prepared.lock().expect("not poisoned");
+        match prepared.take() {
+            Some(w) if w.usage == *usage => w.value,
+            other => {
+                *prepared = other;
+                self.whole(usage)
+            }
+        }
     }
 
     /// Resource types present in `resource_changes`, with the indices of their changes.
@@ -207,79 +245,12 @@ impl<'a> PlanInput<'a> {
     /// within one conversion, so every change in a chunk shares the same key strings
     /// (`address`, `change`, `after`, ...) instead of allocating its own.
     pub fn convert_changes(&self, indices: &[usize]) -> Vec<Value> {
-        let chunk = |part: &[usize]| -> Vec<Value> {
-            let mut text = String::with_capacity(
-                part.iter()
-                    .map(|&i| self.rcs[i].get().len() + 1)
-                    .sum::<usize>()
-                    + 2,
-            );
-            text.push('[');
-            for (n, &i) in part.iter().enumerate() {
-                if n > 0 {
-                    text.push(',');
-                }
-                text.push_str(self.rcs[i].get());
-            }
-            text.push(']');
-            match convert_str(&text) {
-                Value::Array(items) => items.iter().cloned().collect(),
-                _ => part.iter().map(|&i| convert(self.rcs[i])).collect(),
-            }
-        };
-        if indices.len() > PAR_CHUNK {
-            indices.par_chunks(PAR_CHUNK).flat_map_iter(chunk).collect()
-        } else {
-            chunk(indices)
-        }
+        convert_changes_of(&self.rcs, indices)
     }
 
     /// The whole-plan input, restricted to what `usage` references; the JSON is unchanged.
     pub fn whole(&self, usage: &InputUse) -> Value {
-        let wanted: Vec<(&str, Option<BTreeSet<&str>>)> = match usage {
-            InputUse::None => Vec::new(),
-            InputUse::Whole => self.top.iter().map(|(k, _)| (k.as_ref(), None)).collect(),
-            InputUse::Paths(paths) => {
-                let mut by_key: BTreeMap<&str, Option<BTreeSet<&str>>> = BTreeMap::new();
-                for p in paths {
-                    let entry = by_key
-                        .entry(p[0].as_str())
-                        .or_insert_with(|| Some(BTreeSet::new()));
-                    match (p.get(1), entry.as_mut()) {
-                        (Some(child), Some(children)) => {
-                            children.insert(child.as_str());
-                        }
-                        (None, _) => *entry = None,
-                        (Some(_), None) => {}
-                    }
-                }
-                by_key.into_iter().collect()
-            }
-        };
-        let sections: Vec<(Value, Value)> = wanted
-            .par_iter()
-            .filter_map(|(key, children)| {
-                let (_, raw) = self.top.iter().find(|(k, _)| k == key)?;
-                let value = match children {
-                    None if *key == "resource_changes" => {
-                        Value::from(self.convert_changes(&(0..self.rcs.len()).collect::<Vec<_>>()))
-                    }
-                    None => convert(raw),
-                    Some(children) => {
-                        let map: BTreeMap<Cow<str>, &RawValue> =
-                            serde_json::from_str(raw.get()).ok()?;
-                        let picked: BTreeMap<Value, Value> = map
-                            .iter()
-                            .filter(|(k, _)| children.contains(k.as_ref()))
-                            .map(|(k, v)| (Value::from(k.as_ref()), convert(v)))
-                            .collect();
-                        Value::from(picked)
-                    }
-                };
-                Some((Value::from(*key), value))
-            })
-            .collect();
-        Value::from(sections.into_iter().collect::<BTreeMap<_, _>>())
+        whole_of(&self.top, &self.rcs, usage)
     }
 
     /// The slice a library policy sees: `changes` as `resource_changes`, the given
@@ -394,6 +365,79 @@ fn index_config<'a>(
     }
 }
 
+/// [`PlanInput::convert_changes`] over raw changes.
+fn convert_changes_of(rcs: &[&RawValue], indices: &[usize]) -> Vec<Value> {
+    let chunk = |part: &[usize]| -> Vec<Value> {
+        let mut text =
+            String::with_capacity(part.iter().map(|&i| rcs[i].get().len() + 1).sum::<usize>() + 2);
+        text.push('[');
+        for (n, &i) in part.iter().enumerate() {
+            if n > 0 {
+                text.push(',');
+            }
+            text.push_str(rcs[i].get());
+        }
+        text.push(']');
+        match convert_str(&text) {
+            Value::Array(items) => items.iter().cloned().collect(),
+            _ => part.iter().map(|&i| convert(rcs[i])).collect(),
+        }
+    };
+    if indices.len() > PAR_CHUNK {
+        indices.par_chunks(PAR_CHUNK).flat_map_iter(chunk).collect()
+    } else {
+        chunk(indices)
+    }
+}
+
+/// The whole-plan input, restricted to what `usage` references; the JSON is unchanged.
+fn whole_of(top: &[(Cow<'_, str>, &RawValue)], rcs: &[&RawValue], usage: &InputUse) -> Value {
+    let wanted: Vec<(&str, Option<BTreeSet<&str>>)> = match usage {
+        InputUse::None => Vec::new(),
+        InputUse::Whole => top.iter().map(|(k, _)| (k.as_ref(), None)).collect(),
+        InputUse::Paths(paths) => {
+            let mut by_key: BTreeMap<&str, Option<BTreeSet<&str>>> = BTreeMap::new();
+            for p in paths {
+                let entry = by_key
+                    .entry(p[0].as_str())
+                    .or_insert_with(|| Some(BTreeSet::new()));
+                match (p.get(1), entry.as_mut()) {
+                    (Some(child), Some(children)) => {
+                        children.insert(child.as_str());
+                    }
+                    (None, _) => *entry = None,
+                    (Some(_), None) => {}
+                }
+            }
+            by_key.into_iter().collect()
+        }
+    };
+    let sections: Vec<(Value, Value)> = wanted
+        .par_iter()
+        .filter_map(|(key, children)| {
+            let (_, raw) = top.iter().find(|(k, _)| k == key)?;
+            let value = match children {
+                None if *key == "resource_changes" => {
+                    Value::from(convert_changes_of(rcs, &(0..rcs.len()).collect::<Vec<_>>()))
+                }
+                None => convert(raw),
+                Some(children) => {
+                    let map: BTreeMap<Cow<str>, &RawValue> =
+                        serde_json::from_str(raw.get()).ok()?;
+                    let picked: BTreeMap<Value, Value> = map
+                        .iter()
+                        .filter(|(k, _)| children.contains(k.as_ref()))
+                        .map(|(k, v)| (Value::from(k.as_ref()), convert(v)))
+                        .collect();
+                    Value::from(picked)
+                }
+            };
+            Some((Value::from(*key), value))
+        })
+        .collect();
+    Value::from(sections.into_iter().collect::<BTreeMap<_, _>>())
+}
+
 fn convert(raw: &RawValue) -> Value {
     convert_str(raw.get())
 }
@@ -401,4 +445,42 @@ fn convert(raw: &RawValue) -> Value {
 fn convert_str(text: &str) -> Value {
     // The text was validated by the typed parse, so conversion cannot fail on syntax.
     Value::from_json_str(text).unwrap_or(Value::Null)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PLAN: &str = r#"{"format_version": "1.2", "variables": {"region": {"value": "eu-west-1"}},
+        "resource_changes": [{"address": "a.b", "type": "a", "name": "b", "mode": "managed",
+        "change": {"actions": ["create"], "after": {"x": 1}}}],
+        "configuration": {"root_module": {}}}"#;
+
+    fn paths(keys: &[&[&str]]) -> InputUse {
+        InputUse::Paths(
+            keys.iter()
+                .map(|k| k.iter().map(|s| s.to_string()).collect())
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn a_whole_input_converted_ahead_is_used_once_and_only_for_its_usage() {
+        let plan = crate::plan::parse("plan.json", PLAN).expect("plan parses");
+        let sections = RawSections::scan(PLAN).expect("sections");
+        let changes = paths(&[&["resource_changes"]]);
+        let variables = paths(&[&["variables"]]);
+        let ahead = sections.whole(&changes);
+        let input = PlanInput::from_sections(sections, &plan)
+            .expect("input")
+            .with_whole(Some(ahead));
+        // Another usage is converted afresh, and leaves the prepared value in place.
+        assert_eq!(input.take_whole(&variables), input.whole(&variables));
+        let first = input.take_whole(&changes);
+        assert_eq!(first, input.whole(&changes));
+        assert_eq!(first["resource_changes"][0]["address"], Value::from("a.b"));
+        // Once taken, it is converted again.
+        assert!(input.prepared.lock().expect("lock").is_none());
+        assert_eq!(input.take_whole(&changes), first);
+    }
 }
