@@ -1,18 +1,19 @@
 //! planguard's own Rego builtins (`planguard.*`), written in Rust.
 //!
 //! The policy library reads every resource change through a few helpers in
-//! `policies/lib/plan.rego` and `policies/tagging/helpers.rego`: which changes count, the planned
-//! value at a path, whether it is unknown, which configuration block declared a resource, and
-//! what a resource's tags will be. In regorus each Rego function call costs microseconds, and
-//! these helpers run for every resource under every policy, so on a 100,000-resource plan they
-//! were most of the evaluation time. Here they are builtins that do the same in a few hundred
-//! nanoseconds. The Rego helpers keep their names and signatures and call these, so policies
-//! (and users' policies that import `data.planguard.lib`) are unchanged.
+//! `policies/lib/plan.rego` and the tagging, encryption and exposure helpers: which changes
+//! count, the planned value at a path, whether it is unknown, which configuration block declared
+//! a resource, and what a resource's tags will be. In regorus each Rego function call costs
+//! microseconds, and these helpers run for every resource under every policy, so on a
+//! 100,000-resource plan they were most of the evaluation time. Here they are builtins, each
+//! about a microsecond a call (most of it regorus's dispatch). The Rego helpers keep their names
+//! and signatures and call these, so policies (and users' policies that import
+//! `data.planguard.lib`) are unchanged.
 //!
-//! Each builtin is specified by the Rego it replaced, quoted in its doc comment. The unit tests
-//! here hold each builtin to that Rego, evaluated by regorus, on every resource change of the
-//! corpus and fixture plans (see `tests/native.rs`), and the library's Rego unit tests run
-//! against these builtins.
+//! Each builtin is specified by the Rego it replaced, quoted in its doc comment and kept in
+//! `testdata/native/spec.rego`, where `tests/native.rs` holds the two to the same answers,
+//! evaluated side by side by regorus on every resource change of the corpus, the fixtures and
+//! a synthetic plan. The library's Rego unit tests run against these builtins.
 //!
 //! Policies that call `planguard.*` run in planguard only (conftest and OPA do not have these
 //! builtins); the built-in library is the only user of them.
