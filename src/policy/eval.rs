@@ -287,13 +287,25 @@ impl PolicySet {
                 |engine, (chunk, about)| {
                     let changes = input.convert_changes(chunk);
                     let mut out = Evaluation::default();
+                    // The configuration blocks of this chunk's changes and of the context types
+                    // only (a slice never carries the whole configuration), converted once per
+                    // chunk and set of context types, and dropped with the chunk.
+                    let mut configurations: Vec<(&BTreeSet<&str>, Value)> = Vec::new();
                     for p in about {
                         let mut rcs = changes.clone();
                         rcs.extend(p.context.iter().cloned());
-                        // The configuration blocks of this chunk's changes and of the context
-                        // types only: a slice never carries the whole configuration.
-                        let configuration =
-                            input.configuration_of(&input.blocks_for(chunk, &p.context_types));
+                        let configuration = match configurations
+                            .iter()
+                            .find(|(types, _)| **types == p.context_types)
+                        {
+                            Some((_, c)) => c.clone(),
+                            None => {
+                                let c = input
+                                    .configuration_of(&input.blocks_for(chunk, &p.context_types));
+                                configurations.push((&p.context_types, c.clone()));
+                                c
+                            }
+                        };
                         engine.set_input(input.slice(rcs, configuration));
                         eval_package(engine, p.pkg, &mut out);
                     }

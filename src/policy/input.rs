@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 use regorus::Value;
@@ -28,8 +28,6 @@ pub struct PlanInput<'a> {
     by_type: HashMap<&'a str, Vec<usize>>,
     provider_config: Option<&'a RawValue>,
     config: Vec<ConfigEntry<'a>>,
-    /// Each configuration block converted at most once, shared by every slice that needs it.
-    config_values: Vec<OnceLock<Value>>,
 
     /// For each resource change, its configuration block, when the plan has one.
     block_of_change: Vec<Option<usize>>,
@@ -193,7 +191,6 @@ impl<'a> PlanInput<'a> {
             rcs,
             by_type,
             provider_config,
-            config_values: (0..config.len()).map(|_| OnceLock::new()).collect(),
             block_of_change,
             config,
             format_version: plan
@@ -326,11 +323,7 @@ impl<'a> PlanInput<'a> {
             for name in &entry.module {
                 node = node.calls.entry(name.clone()).or_default();
             }
-            node.resources.push(
-                self.config_values[b]
-                    .get_or_init(|| convert(entry.raw))
-                    .clone(),
-            );
+            node.resources.push(convert(entry.raw));
         }
         let mut m = BTreeMap::new();
         if let Some(pc) = self.provider_config {
