@@ -57,15 +57,6 @@ fn block_key<'k>(module: impl IntoIterator<Item = &'k str>, address: &str) -> St
     key
 }
 
-/// Module call names of a change's `module_address`: `module.a[0].module.b` -> `a`, `b`.
-fn module_names(module_address: &str) -> impl Iterator<Item = &str> {
-    module_address
-        .split(".module.")
-        .map(|part| part.trim_start_matches("module."))
-        .map(|part| part.split_once('[').map_or(part, |(name, _)| name))
-        .filter(|name| !name.is_empty())
-}
-
 /// The raw top-level sections of a plan, the raw resource changes and the raw configuration
 /// tree: everything [`PlanInput`] borrows from the text, found without the typed model.
 pub struct RawSections<'a> {
@@ -182,7 +173,13 @@ impl<'a> PlanInput<'a> {
                     crate::plan::Mode::Data => format!("data.{}.{}", rc.kind, rc.name),
                     _ => format!("{}.{}", rc.kind, rc.name),
                 };
-                let module = module_names(rc.module_address.as_deref().unwrap_or(""));
+                let module = rc
+                    .module_address
+                    .as_deref()
+                    .filter(|a| !a.is_empty())
+                    .map(super::native::module_call_names)
+                    .into_iter()
+                    .flatten();
                 config_by_key.get(&block_key(module, &address)).copied()
             })
             .collect();

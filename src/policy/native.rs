@@ -276,14 +276,18 @@ fn module_names(rc: &Value) -> Result<Option<Vec<String>>> {
         bail!("planguard.module_path: module_address must be a string");
     };
     Ok(Some(
-        address
-            .split(".module.")
-            .map(|part| {
-                let part = strip_trailing_index(part);
-                part.strip_prefix("module.").unwrap_or(part).to_string()
-            })
-            .collect(),
+        module_call_names(address).map(str::to_owned).collect(),
     ))
+}
+
+/// The module call names of a non-empty `module_address`, as `lib.module_path` gives them:
+/// `module.a[0].module.b` -> `a`, `b`. The slice index (`PlanInput`) uses it too, so a slice
+/// carries exactly the configuration blocks `lib.config_block` looks up.
+pub(super) fn module_call_names(address: &str) -> impl Iterator<Item = &str> {
+    address.split(".module.").map(|part| {
+        let part = strip_trailing_index(part);
+        part.strip_prefix("module.").unwrap_or(part)
+    })
 }
 
 /// `regex.replace(part, `\[[^\]]*\]$`, "")`: drops a trailing `[...]` that holds no `]`.
