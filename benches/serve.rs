@@ -14,7 +14,7 @@
 //!    minus the time of their `tofu` processes, plus the event jobs' time (fetching,
 //!    diffing, reading planguard.yaml) shared among the stacks they queued.
 //!
-//! Run with `cargo bench --bench serve`. Needs `../shared/corpus` beside the checkout. Uses
+//! Run with `cargo bench --bench serve`. Reads its payloads from `testdata/corpus`. Uses
 //! the binary's allocator (mimalloc), so the server is measured as it runs in production.
 
 #[path = "../tests/common/mod.rs"]

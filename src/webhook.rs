@@ -496,7 +496,7 @@ mod tests {
         ($file:literal) => {
             concat!(
                 env!("CARGO_MANIFEST_DIR"),
-                "/../shared/corpus/webhooks/",
+                "/testdata/corpus/webhooks/",
                 $file
             )
         };
@@ -658,7 +658,7 @@ mod tests {
         // All five corpus comments are on issue #1, a plain issue; none is on a pull request.
         for n in 1..=5 {
             let path = format!(
-                "{}/../shared/corpus/webhooks/issue_comment.created.{n}.json",
+                "{}/testdata/corpus/webhooks/issue_comment.created.{n}.json",
                 env!("CARGO_MANIFEST_DIR")
             );
             assert_eq!(
@@ -786,7 +786,7 @@ mod tests {
     /// Every GitHub example delivery is either an event or ignored; none is an error.
     #[test]
     fn every_corpus_delivery_parses() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/webhooks");
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus/webhooks");
         let mut seen = 0;
         let mut events = 0;
         for entry in std::fs::read_dir(dir).unwrap() {

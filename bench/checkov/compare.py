@@ -22,7 +22,7 @@ Output: a summary on stdout and, with --json, every difference with the facts ne
 explain it (the resource's actions in resource_changes, whether it is in planned_values, the
 Checkov result for the equivalent checks, planguard's messages).
 
-    python3 bench/checkov/compare.py --corpus /work/shared/corpus/plans --results /tmp/pg-ckv \
+    python3 bench/checkov/compare.py --corpus testdata/corpus/plans --results /tmp/pg-ckv \
         --policies policies [--json diffs.json] [--mapping-md]
 """
 import argparse

@@ -7,7 +7,7 @@
 #
 # Environment:
 #   PLANGUARD        planguard binary (default target/release/planguard; not built here)
-#   CORPUS           plan corpus with index.tsv (default /work/shared/corpus/plans)
+#   CORPUS           plan corpus with index.tsv (default testdata/corpus/plans)
 #   CHECKOV_VENV     venv for Checkov (default /tmp/ckv); CHECKOV_VERSION (default 3.3.30)
 #   REUSE_CHECKOV=1  keep Checkov reports already in RESULTS_DIR/checkov (they take ~5 minutes)
 #   SYNTH=N          also time both tools on a synthetic plan of N resources (default 10000, 0 = skip)
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/../.."
 
 RESULTS=${1:-/tmp/planguard-checkov}
 PLANGUARD=${PLANGUARD:-target/release/planguard}
-CORPUS=${CORPUS:-/work/shared/corpus/plans}
+CORPUS=${CORPUS:-testdata/corpus/plans}
 VENV=${CHECKOV_VENV:-/tmp/ckv}
 VERSION=${CHECKOV_VERSION:-3.3.30}
 SYNTH=${SYNTH:-10000}

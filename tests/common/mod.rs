@@ -12,16 +12,16 @@ pub fn testdata(rel: &str) -> PathBuf {
     root().join("testdata").join(rel)
 }
 
-/// The shared corpus of real plans and webhooks, beside the repository.
+/// The corpus of real plans and webhooks copied into `testdata/corpus` (sources and licences in its `SOURCES.md`).
 pub fn corpus() -> PathBuf {
-    root().join("../shared/corpus")
+    root().join("testdata/corpus")
 }
 
 /// Every plan of the corpus (`plans/<source>/*.json`), sorted.
 pub fn corpus_plans() -> Vec<PathBuf> {
     let mut out = Vec::new();
     for dir in
-        std::fs::read_dir(corpus().join("plans")).expect("the corpus is beside the repository")
+        std::fs::read_dir(corpus().join("plans")).expect("testdata/corpus/plans exists")
     {
         let dir = dir.unwrap().path();
         if dir.is_dir() {

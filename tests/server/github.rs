@@ -1,7 +1,7 @@
 //! A GitHub API fake served on 127.0.0.1 for the server's end-to-end tests.
 //!
 //! It answers the REST calls planguard makes with GitHub's own example responses (from
-//! `../shared/corpus/webhooks/rest-examples/`, with ids and fields filled in), keeps the
+//! `testdata/corpus/webhooks/rest-examples/`, with ids and fields filled in), keeps the
 //! resulting state (comments, check runs, statuses) and records every call in order, so a
 //! test can assert what was posted. Tests script the rest: pull request state, reviews,
 //! permissions, team members, and outages (`fail_next`).
@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 fn example(name: &str) -> Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/corpus/webhooks/rest-examples/"
+        "/testdata/corpus/webhooks/rest-examples/"
     );
     let text = std::fs::read_to_string(format!("{path}{name}"))
         .unwrap_or_else(|e| panic!("rest example {name}: {e}"));

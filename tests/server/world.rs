@@ -27,7 +27,7 @@ pub const SECRET: &str = "e2e-webhook-secret";
 pub const REPO: &str = "acme/infra";
 
 pub fn corpus_payload(name: &str) -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/webhooks/");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/corpus/webhooks/");
     serde_json::from_str(&std::fs::read_to_string(format!("{path}{name}")).unwrap()).unwrap()
 }
 
