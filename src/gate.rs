@@ -55,6 +55,12 @@ pub struct StackFacts {
     pub plan_errored: bool,
     pub blocking: Vec<BlockingFinding>,
     pub owners_hint: String,
+    /// Code-owner groups (of the stack's directory and of the PR's changed files) with no
+    /// approval on the head from one of their owners yet; each needs one.
+    pub missing_code_owners: Vec<Vec<String>>,
+    /// Why the stack may not be applied at all, whatever the approvals (e.g. a PR whose base
+    /// is not a trusted branch, or a stack the server refuses to run).
+    pub refused: Option<String>,
 }
 
 /// What the gate knows about the PR and the commenter.
@@ -79,6 +85,12 @@ pub fn unmet(pr: &PrFacts, s: &StackFacts) -> Vec<Unmet> {
     let mut out = Vec::new();
     let has = |r: Requirement| s.requirements.contains(&r);
     let stack = &s.stack;
+    if let Some(why) = &s.refused {
+        out.push(Unmet {
+            requirement: "trusted",
+            message: why.clone(),
+        });
+    }
     // A plan is always required: there is nothing to apply otherwise.
     match &s.planned_sha {
         None if s.plan_errored => out.push(Unmet {
@@ -164,6 +176,22 @@ pub fn unmet(pr: &PrFacts, s: &StackFacts) -> Vec<Unmet> {
                     s.approvals_needed,
                     pr.head.short(),
                     if why.is_empty() { String::new() } else { format!(" ({})", why.join("; ")) }
+                ),
+            });
+        }
+    }
+    if has(Requirement::Approved) {
+        for group in &s.missing_code_owners {
+            out.push(Unmet {
+                requirement: "approved",
+                message: format!(
+                    "`{stack}` needs an approving review on {} from a code owner: {}",
+                    pr.head.short(),
+                    group
+                        .iter()
+                        .map(|o| format!("@{o}"))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
                 ),
             });
         }
@@ -282,6 +310,8 @@ mod tests {
             plan_errored: false,
             blocking: Vec::new(),
             owners_hint: "@sec".into(),
+            missing_code_owners: Vec::new(),
+            refused: None,
         }
     }
     fn reqs(u: &[Unmet]) -> Vec<&'static str> {
@@ -315,6 +345,8 @@ mod tests {
             ("hard-mandatory finding", pr(vec![approval("bob", 'b')]), StackFacts { blocking: vec![hard.clone()], ..stack() }, vec!["policies_passed"]),
             ("not mergeable", PrFacts { mergeable: Mergeable::No("dirty".into()), ..pr(vec![approval("bob", 'b')]) }, stack(), vec!["mergeable"]),
             ("requirements switched off", pr(vec![]), StackFacts { requirements: vec![], blocking: vec![soft], ..stack() }, vec![]),
+            ("a code owner group without approval", pr(vec![approval("bob", 'b')]), StackFacts { missing_code_owners: vec![vec!["prod-owner".into()]], ..stack() }, vec!["approved"]),
+            ("refused even with every requirement off", pr(vec![]), StackFacts { requirements: vec![], refused: Some("the base is not trusted".into()), ..stack() }, vec!["trusted"]),
             ("everything missing", PrFacts { mergeable: Mergeable::Unknown, ..pr(vec![]) }, StackFacts { planned_sha: Some(sha('a')), blocking: vec![hard], ..stack() }, vec!["plan_fresh", "approved", "policies_passed", "mergeable"]),
         ];
         for (name, p, s, want) in cases {

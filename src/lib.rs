@@ -16,15 +16,19 @@
 //! - [`server`]: configuration, the HTTP surface (webhooks, health, metrics, audit) and launch.
 //! - [`webhook`]: signature verification and parsing deliveries into domain events.
 //! - [`repo_config`] and [`workflow`]: `planguard.yaml`, stacks, and their step pipelines.
+//! - [`accounts`]: the server's registry of credentials, bound to directories; [`trust`]: which
+//!   settings come from the default branch and which from a pull request's head.
 //! - [`command`]: `planguard ...` PR comment commands; [`gate`]: the apply requirements.
 //! - [`store`]: durable jobs, locks, plans and the audit log (SQLite behind a trait).
 //! - [`vcs`]: the GitHub seam (comments, check runs, reviews, permissions).
 //! - [`runner`]: working copies and `tofu` processes, isolated per stack.
 //! - [`worker`]: claiming jobs and carrying them out.
 
+pub mod accounts;
 pub mod catalogue;
 pub mod check;
 pub mod cli;
+pub mod codeowners;
 pub mod command;
 pub mod domain;
 pub mod enforcement;
@@ -38,6 +42,7 @@ pub mod runner;
 pub mod server;
 pub mod store;
 pub mod synth;
+pub mod trust;
 pub mod vcs;
 pub mod webhook;
 pub mod worker;

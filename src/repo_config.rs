@@ -28,6 +28,7 @@ use serde::de::{
 use serde::Deserialize;
 use serde_yaml::{Mapping, Value};
 
+use crate::accounts::Credentials;
 use crate::domain::StackName;
 use crate::enforcement::{self, EnforcementRule};
 use crate::server::config::Owners;
@@ -95,12 +96,40 @@ impl Default for Approvals {
 /// The cloud account a stack's processes work in.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Account {
+    /// The server account registry's name for it (`account: NAME`).
+    pub name: Option<String>,
     /// A 12-digit AWS account id.
     pub id: Option<String>,
     pub profile: Option<String>,
     pub role_arn: Option<String>,
     /// Extra environment for the stack's processes.
     pub env: BTreeMap<String, String>,
+}
+
+impl Account {
+    /// Whether credentials are written on the stack itself (only honoured on the default branch).
+    pub fn has_credentials(&self) -> bool {
+        self.profile.is_some() || self.role_arn.is_some() || !self.env.is_empty()
+    }
+
+    /// The credentials written on the stack itself.
+    pub fn credentials(&self) -> Credentials {
+        Credentials {
+            profile: self.profile.clone(),
+            role_arn: self.role_arn.clone(),
+            env: self.env.clone(),
+        }
+    }
+}
+
+/// The credentials a stack runs with, as [`crate::trust::resolve`] bound them: its plan steps see
+/// `plan`, its apply steps `apply` (after the gate).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StackCredentials {
+    /// The registry account serving the stack's directory.
+    pub account: Option<String>,
+    pub plan: Credentials,
+    pub apply: Credentials,
 }
 
 /// One stack: a directory and workspace planned and applied as a unit.
@@ -123,6 +152,12 @@ pub struct StackConfig {
     pub apply_requirements: Vec<Requirement>,
     pub approvals: Approvals,
     pub enforcement: Vec<EnforcementRule>,
+    /// Defined on the trusted branch (set by [`crate::trust::resolve`]).
+    pub trusted: bool,
+    /// Bound by [`crate::trust::resolve`]; empty until then.
+    pub credentials: StackCredentials,
+    /// Why the server will not run this stack (set by [`crate::trust::resolve`]).
+    pub refused: Option<String>,
 }
 
 impl StackConfig {
@@ -145,22 +180,25 @@ impl StackConfig {
             apply_requirements: Requirement::ALL.to_vec(),
             approvals: Approvals::default(),
             enforcement: Vec::new(),
+            trusted: false,
+            credentials: StackCredentials::default(),
+            refused: None,
         }
     }
 
-    /// The environment for this stack's processes: `account.env`, then `AWS_PROFILE` from
-    /// `account.profile`, and `AWS_ROLE_ARN` with `AWS_ROLE_SESSION_NAME=planguard-<stack>`
-    /// from `account.role_arn`.
-    pub fn env(&self) -> BTreeMap<String, String> {
-        let mut env = self.account.env.clone();
-        if let Some(profile) = &self.account.profile {
-            env.insert("AWS_PROFILE".to_owned(), profile.clone());
+    /// The settings that gate this stack's apply.
+    pub fn gate_settings(&self) -> GateSettings {
+        GateSettings {
+            apply_requirements: self.apply_requirements.clone(),
+            approvals: self.approvals.clone(),
+            enforcement: self.enforcement.clone(),
         }
-        if let Some(role) = &self.account.role_arn {
-            env.insert("AWS_ROLE_ARN".to_owned(), role.clone());
-            env.insert("AWS_ROLE_SESSION_NAME".to_owned(), session_name(&self.name));
-        }
-        env
+    }
+
+    pub fn set_gate(&mut self, gate: GateSettings) {
+        self.apply_requirements = gate.apply_requirements;
+        self.approvals = gate.approvals;
+        self.enforcement = gate.enforcement;
     }
 
     /// What policies see as `data.planguard.stack`: name, dir, workspace, and the environment
@@ -201,22 +239,6 @@ impl StackConfig {
     }
 }
 
-/// AWS session names allow `[\w+=,.@-]`, 2 to 64 characters; stack names may contain `/`.
-fn session_name(stack: &StackName) -> String {
-    let mut name: String = format!("planguard-{stack}")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "+=,.@_-".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    name.truncate(64);
-    name
-}
-
 /// A repository's validated configuration.
 #[derive(Debug, Clone)]
 pub struct RepoConfig {
@@ -245,6 +267,29 @@ pub struct GateSettings {
     pub enforcement: Vec<crate::enforcement::EnforcementRule>,
 }
 
+impl GateSettings {
+    /// Makes these settings at least as strict as `other`: every requirement of either, the
+    /// larger approval count, code owners if either asks, `other`'s teams when it names any,
+    /// and both sets of enforcement rules.
+    pub fn tighten(&mut self, other: &GateSettings) {
+        for r in &other.apply_requirements {
+            if !self.apply_requirements.contains(r) {
+                self.apply_requirements.push(*r);
+            }
+        }
+        self.approvals.count = self.approvals.count.max(other.approvals.count);
+        self.approvals.codeowners |= other.approvals.codeowners;
+        if !other.approvals.teams.is_empty() {
+            self.approvals.teams = other.approvals.teams.clone();
+        }
+        for e in &other.enforcement {
+            if !self.enforcement.contains(e) {
+                self.enforcement.push(e.clone());
+            }
+        }
+    }
+}
+
 impl Default for GateSettings {
     /// The strict defaults: every requirement, one approval, no repository enforcement rules.
     fn default() -> Self {
@@ -271,11 +316,7 @@ impl RepoConfig {
     /// defaults otherwise.
     pub fn gate(&self, name: &StackName) -> GateSettings {
         self.stack(name)
-            .map_or_else(GateSettings::default, |s| GateSettings {
-                apply_requirements: s.apply_requirements.clone(),
-                approvals: s.approvals.clone(),
-                enforcement: s.enforcement.clone(),
-            })
+            .map_or_else(GateSettings::default, StackConfig::gate_settings)
     }
 
     /// Reads `planguard.yaml` (or `planguard.yml`) at `root`, or discovers stacks when there is
@@ -908,6 +949,11 @@ fn parse_stack(
 
     let account = match f.get("account") {
         None => Account::default(),
+        // The name of an account in the server's registry (credentials live there).
+        Some(Value::String(name)) => Account {
+            name: Some(name.trim().to_owned()),
+            ..Account::default()
+        },
         Some(v) => parse_account(v, &f.path_of("account"), p),
     };
 
@@ -1191,6 +1237,7 @@ fn parse_account(value: &Value, path: &str, p: &mut Problems) -> Account {
     }
     f.finish(p);
     Account {
+        name: None,
         id,
         profile,
         role_arn,
@@ -1793,14 +1840,14 @@ policy_owners: { users: [bob], teams: [acme/security] }
         let c = parse(FULL).unwrap();
         let network = c.stack(&name("network")).unwrap();
         assert_eq!(
-            network.env(),
+            network.account.credentials().env(&network.name),
             BTreeMap::from([
                 ("AWS_PROFILE".to_owned(), "prod-deploy".to_owned()),
                 ("AWS_REGION".to_owned(), "eu-west-1".to_owned()),
             ])
         );
         let app = c.stack(&name("app")).unwrap();
-        let env = app.env();
+        let env = app.account.credentials().env(&app.name);
         assert_eq!(env["AWS_ROLE_ARN"], "arn:aws:iam::123456789012:role/deploy");
         assert_eq!(env["AWS_ROLE_SESSION_NAME"], "planguard-app");
         assert!(!env.contains_key("AWS_PROFILE"));
@@ -1808,6 +1855,7 @@ policy_owners: { users: [bob], teams: [acme/security] }
 
     #[test]
     fn a_session_name_is_what_aws_accepts() {
+        use crate::accounts::session_name;
         assert_eq!(session_name(&name("envs/prod")), "planguard-envs-prod");
         assert_eq!(session_name(&name(&"x".repeat(100))).len(), 64);
     }

@@ -160,6 +160,10 @@ pub struct PullRequestEvent {
     pub clone_url: String,
     /// The base repository's clone URL.
     pub base_clone_url: String,
+    /// The base repository's default branch (`repository.default_branch`): where trusted
+    /// settings are read.
+    #[serde(default)]
+    pub default_branch: String,
     pub author: Login,
     /// The head branch is in another repository (or in one that was deleted).
     pub from_fork: bool,
@@ -287,6 +291,7 @@ fn parse_pull_request(body: &[u8]) -> Result<Parsed, WebhookError> {
             .repo
             .map_or_else(|| p.repository.clone_url.clone(), |r| r.clone_url),
         base_clone_url: p.repository.clone_url,
+        default_branch: p.repository.default_branch,
         author: Login(pr.user.login),
         from_fork,
         draft: pr.draft.unwrap_or(false),
@@ -433,6 +438,8 @@ struct BranchBody {
 struct RepositoryBody {
     full_name: String,
     clone_url: String,
+    #[serde(default)]
+    default_branch: String,
 }
 
 #[derive(Deserialize)]
@@ -566,6 +573,7 @@ mod tests {
                 before: None,
                 head_ref: "changes".into(),
                 base_ref: "master".into(),
+                default_branch: "master".into(),
                 clone_url: "https://github.com/Codertocat/Hello-World.git".into(),
                 base_clone_url: "https://github.com/Codertocat/Hello-World.git".into(),
                 author: Login("Codertocat".into()),

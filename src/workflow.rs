@@ -175,6 +175,16 @@ impl Workflows {
     }
 }
 
+/// The default workflow's `show` step (`{bin} show -json ... {planfile}`), which planguard runs
+/// itself on the final plan file when a workflow names no `show` of its own.
+pub fn default_show() -> Step {
+    builtins()
+        .get(DEFAULT_WORKFLOW)
+        .and_then(|w| w.plan.iter().find(|s| s.kind == StepKind::Show))
+        .cloned()
+        .expect("the default workflow has a show step")
+}
+
 fn builtins() -> &'static Workflows {
     static BUILTINS: OnceLock<Workflows> = OnceLock::new();
     BUILTINS.get_or_init(|| {

@@ -143,6 +143,14 @@ pub struct ServerConfig {
     pub apply_teams: Vec<String>,
     pub policy_owners: Owners,
     pub enforcement: Vec<EnforcementRule>,
+    /// Cloud accounts, their plan and apply credentials, and the directories each may serve.
+    pub accounts: crate::accounts::Registry,
+    /// Whether the default branch's `planguard.yaml` may define its own workflows and `run:`
+    /// steps (off by default; a pull request's head never may).
+    pub allow_custom_workflows: bool,
+    /// Base branches whose `planguard.yaml` and CODEOWNERS are trusted besides the default
+    /// branch; a PR against any other base cannot apply.
+    pub protected_branches: Vec<String>,
 }
 
 /// One thing wrong with the configuration.
@@ -281,6 +289,9 @@ struct Raw {
     owner_teams: Option<Vec<String>>,
     allow_self_approval: Option<bool>,
     enforcement: Option<Vec<EnforcementRule>>,
+    accounts: Option<BTreeMap<String, crate::accounts::AccountSpec>>,
+    allow_custom_workflows: Option<bool>,
+    protected_branches: Option<Vec<String>>,
     /// Keys whose value came from the environment, with the variable's name.
     from_env: BTreeMap<&'static str, &'static str>,
 }
@@ -447,6 +458,9 @@ impl Raw {
             t.finish(p);
         }
         raw.enforcement = top.take("enforcement", p);
+        raw.accounts = top.take("accounts", p);
+        raw.allow_custom_workflows = top.take("allow_custom_workflows", p);
+        raw.protected_branches = top.take("protected_branches", p);
         top.finish(p);
         Some(raw)
     }
@@ -692,6 +706,25 @@ impl Raw {
             p.push(problem(format!("enforcement{below}"), message));
         }
 
+        let accounts = match crate::accounts::Registry::from_specs(
+            self.accounts.clone().unwrap_or_default(),
+        ) {
+            Ok(r) => r,
+            Err(found) => {
+                p.extend(found.into_iter().map(|(k, m)| problem(k, m)));
+                crate::accounts::Registry::default()
+            }
+        };
+        let protected_branches = self.protected_branches.clone().unwrap_or_default();
+        for (i, b) in protected_branches.iter().enumerate() {
+            if b.trim().is_empty() || b.contains("..") || b.starts_with("refs/") {
+                p.push(problem(
+                    format!("protected_branches[{i}]"),
+                    format!("{b:?} is not a branch name; write it as it appears in GitHub, e.g. \"release\""),
+                ));
+            }
+        }
+
         let data_dir = self
             .data_dir
             .clone()
@@ -718,6 +751,9 @@ impl Raw {
             apply_teams,
             policy_owners,
             enforcement,
+            accounts,
+            allow_custom_workflows: self.allow_custom_workflows.unwrap_or(false),
+            protected_branches,
         })
     }
 

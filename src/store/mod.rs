@@ -195,6 +195,12 @@ pub struct PrRecord {
     #[serde(default)]
     pub base_ref: String,
     pub clone_url: String,
+    /// The base repository's clone URL (where the trusted branch is fetched from).
+    #[serde(default)]
+    pub base_clone_url: String,
+    /// The base repository's default branch.
+    #[serde(default)]
+    pub default_branch: String,
     pub author: String,
     pub from_fork: bool,
     pub installation: Option<u64>,

@@ -12,9 +12,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use tokio_util::sync::CancellationToken;
 
 use super::command::ApplyJob;
-use super::plan::StackRun;
+use super::plan::{Phase, StackRun};
 use super::report::{code_list, tail, StackState, StoredStack};
 use super::{JobError, Outcome, Services};
+use crate::codeowners::CodeOwners;
 use crate::domain::{Login, StackName};
 use crate::gate::{self, BlockingFinding, PrFacts, StackFacts};
 use crate::repo_config::{GateSettings, RepoConfig, StackConfig};
@@ -65,11 +66,11 @@ impl Services {
             }
             Err(e) => return Err(e),
         };
-        // What gates the apply is read from the base branch, never from the PR.
+        // What gates the apply is read from the trusted branch, never from the PR.
         let base = self.config_at_base(&pr).await?;
-        let codeowners = parse_codeowners(
+        let codeowners = CodeOwners::parse(
             &self
-                .files_at_base(
+                .files_at_trusted(
                     &pr,
                     &[".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"],
                 )
@@ -79,6 +80,21 @@ impl Services {
                 .next()
                 .unwrap_or_default(),
         );
+        let untrusted_base = match self.trusted_branch(&pr) {
+            Some((_, true)) => None,
+            Some((default, false)) => Some(format!(
+                "this pull request merges into `{}`, which is neither the default branch `{default}` \
+                 nor a protected branch (server config `protected_branches`); planguard applies only \
+                 changes into trusted branches",
+                pr.base_ref
+            )),
+            None => Some(
+                "planguard does not know this repository's default branch yet; push a commit so \
+                 it sees the pull request again"
+                    .to_owned(),
+            ),
+        };
+        let changed = self.changed_in_pr(&pr).await?;
         let rows: BTreeMap<StackName, (crate::store::StackRecord, StoredStack)> = self
             .stored_stacks(&pr.repo, pr.pr)?
             .into_iter()
@@ -119,16 +135,29 @@ impl Services {
         let mut refusals = Vec::new();
         for name in &targets {
             let stack = config.stack(name).expect("checked above");
-            let settings = base.gate(name);
+            let settings = config.gate(name);
             let mut approvals = Vec::new();
             for (user, r) in latest.iter().filter(|(_, r)| r.state == "APPROVED") {
                 approvals.push(gate::Approval {
                     reviewer: user.clone(),
                     commit: r.commit.clone(),
                     eligible: self
-                        .eligible_approver(&pr.repo, stack, &settings.approvals, &codeowners, user)
+                        .eligible_approver(&pr.repo, &settings.approvals, user)
                         .await?,
                 });
+            }
+            let mut missing_code_owners = Vec::new();
+            if settings.approvals.codeowners {
+                let on_head: Vec<&Login> = approvals
+                    .iter()
+                    .filter(|a| a.reviewer != live.author && a.commit.as_ref() == Some(&pr.head))
+                    .map(|a| &a.reviewer)
+                    .collect();
+                for group in codeowners.groups(&stack.dir, changed.iter().map(String::as_str)) {
+                    if !self.any_owner(&group, &on_head).await? {
+                        missing_code_owners.push(group);
+                    }
+                }
             }
             let facts = PrFacts {
                 author: live.author.clone(),
@@ -144,6 +173,11 @@ impl Services {
                 &base,
                 &codeowners,
             )?;
+            let s = StackFacts {
+                missing_code_owners,
+                refused: untrusted_base.clone().or_else(|| stack.refused.clone()),
+                ..s
+            };
             for u in gate::unmet(&facts, &s) {
                 refusals.push((name.clone(), u));
             }
@@ -362,7 +396,9 @@ impl Services {
             if step.kind == StepKind::Policy {
                 continue;
             }
-            let out = self.run_step(run, step, cancel).await;
+            let out = self
+                .run_step(run, step, Phase::Apply, &run.planfile, cancel)
+                .await;
             all.push_str(&out.output);
             if !out.success() {
                 let text = format!("{}\n\n{}", out.describe(step.name()), tail(&all, 300));
@@ -379,7 +415,7 @@ impl Services {
         settings: &GateSettings,
         stored: Option<&StoredStack>,
         base: &RepoConfig,
-        codeowners: &[(String, Vec<String>)],
+        codeowners: &CodeOwners,
     ) -> Result<StackFacts, JobError> {
         let plan = self.store.latest_plan(&pr.repo, pr.pr, &stack.name)?;
         let state = stored.map(|s| &s.state);
@@ -420,7 +456,7 @@ impl Services {
             );
         }
         if settings.approvals.codeowners {
-            let owners = owners_of(codeowners, &stack.dir);
+            let owners = codeowners.owners_of(&stack.dir);
             hints.push(if owners.is_empty() {
                 "a code owner".into()
             } else {
@@ -446,6 +482,8 @@ impl Services {
             plan_errored: matches!(state, Some(StackState::Errored { .. })),
             blocking,
             owners_hint: self.owners_list(base),
+            missing_code_owners: Vec::new(),
+            refused: None,
         })
     }
 
@@ -460,17 +498,16 @@ impl Services {
         self.audit_action(pr, actor, "apply", stack, plan_hash, outcome)
     }
 
-    /// Whether a reviewer's approval counts for a stack: a reviewer with write permission,
-    /// or, when the stack asks for them, a member of its teams or a code owner of its dir.
+    /// Whether a reviewer's approval counts: write permission, or membership of one of the
+    /// stack's teams when it names any. (Code owners are a separate requirement: each owner
+    /// group of the stack needs one of its owners' approvals, see [`Self::any_owner`].)
     async fn eligible_approver(
         &self,
         repo: &crate::domain::RepoName,
-        stack: &StackConfig,
         a: &crate::repo_config::Approvals,
-        codeowners: &[(String, Vec<String>)],
         user: &Login,
     ) -> Result<bool, JobError> {
-        if a.teams.is_empty() && !a.codeowners {
+        if a.teams.is_empty() {
             return Ok(self.vcs.permission(repo, user).await? >= crate::vcs::Permission::Write);
         }
         for team in &a.teams {
@@ -478,17 +515,38 @@ impl Services {
                 return Ok(true);
             }
         }
-        if a.codeowners {
-            for owner in owners_of(codeowners, &stack.dir) {
-                if owner.eq_ignore_ascii_case(&user.0) {
-                    return Ok(true);
-                }
-                if owner.contains('/') && self.vcs.team_member(&owner, user).await? {
+        Ok(false)
+    }
+
+    /// Whether one of `approvers` is among `owners` (users, or members of `org/team` owners).
+    async fn any_owner(&self, owners: &[String], approvers: &[&Login]) -> Result<bool, JobError> {
+        for owner in owners {
+            for user in approvers {
+                if owner.eq_ignore_ascii_case(&user.0)
+                    || (owner.contains('/') && self.vcs.team_member(owner, user).await?)
+                {
                     return Ok(true);
                 }
             }
         }
         Ok(false)
+    }
+
+    /// The files the PR changes (base..head), as GitHub's "files changed" lists them.
+    async fn changed_in_pr(&self, pr: &PrRecord) -> Result<Vec<String>, JobError> {
+        let src = self.work_dir(&pr.repo, pr.pr).join("_source");
+        let (base, head) = (pr.base.clone(), pr.head.clone());
+        tokio::task::spawn_blocking(move || -> Result<Vec<String>, JobError> {
+            let repo = git2::Repository::open(&src)
+                .map_err(|e| JobError::Permanent(format!("the PR's working copy: {e}")))?;
+            Ok(crate::runner::workdir::changed_files(
+                &repo,
+                Some(&base),
+                &head,
+            )?)
+        })
+        .await
+        .map_err(|e| JobError::Permanent(format!("working copy task: {e}")))?
     }
 }
 
@@ -507,75 +565,5 @@ fn apply_check(
         text: None,
         annotations: Vec::new(),
         details_url: None,
-    }
-}
-
-/// CODEOWNERS rules (pattern, owners without `@`).
-fn parse_codeowners(text: &str) -> Vec<(String, Vec<String>)> {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .filter_map(|l| {
-            let mut parts = l.split_whitespace();
-            let pattern = parts.next()?.to_owned();
-            let owners = parts
-                .map(|o| o.trim_start_matches('@').to_owned())
-                .collect();
-            Some((pattern, owners))
-        })
-        .collect()
-}
-
-/// The owners of a stack directory: the last CODEOWNERS rule matching a file in it wins.
-fn owners_of(rules: &[(String, Vec<String>)], dir: &str) -> Vec<String> {
-    let file = if dir == "." {
-        "main.tf".to_owned()
-    } else {
-        format!("{dir}/main.tf")
-    };
-    let mut found = Vec::new();
-    for (pattern, owners) in rules {
-        let p = pattern.trim_start_matches('/');
-        let glob = if p == "*" {
-            "**".to_owned()
-        } else if let Some(d) = p.strip_suffix('/') {
-            format!("{d}/**")
-        } else if !pattern.contains('/') {
-            format!("**/{p}")
-        } else {
-            p.to_owned()
-        };
-        let matches = |g: &str| {
-            globset::Glob::new(g)
-                .map(|g| g.compile_matcher().is_match(&file))
-                .unwrap_or(false)
-        };
-        if matches(&glob) || matches(&format!("{glob}/**")) {
-            found = owners.clone();
-        }
-    }
-    found
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_last_matching_codeowners_rule_wins() {
-        let rules = vec![
-            ("*".to_owned(), vec!["everyone".to_owned()]),
-            (
-                "/stacks/network/".to_owned(),
-                vec!["acme/netops".to_owned(), "nina".to_owned()],
-            ),
-            ("*.md".to_owned(), vec!["docs".to_owned()]),
-        ];
-        assert_eq!(
-            owners_of(&rules, "stacks/network"),
-            vec!["acme/netops", "nina"]
-        );
-        assert_eq!(owners_of(&rules, "stacks/data"), vec!["everyone"]);
-        assert!(owners_of(&[], "stacks/data").is_empty());
     }
 }

@@ -177,7 +177,9 @@ impl Services {
         Ok(())
     }
 
-    /// Checks out the PR head into its source working copy and reads `planguard.yaml` there.
+    /// Checks out the PR head into its source working copy and reads the effective
+    /// configuration: `planguard.yaml` at the head, merged with the trusted branch's by
+    /// [`crate::trust::resolve`] (what grants access comes only from the trusted side).
     pub(super) async fn config_at_head(
         &self,
         pr: &PrRecord,
@@ -191,45 +193,89 @@ impl Services {
             self.workflows.clone(),
             src.clone(),
         );
-        let config = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
+        let head_config = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
             workdir::checkout(&url, token.as_deref(), &dir, &specs, &head)?;
             Ok(RepoConfig::load(&dir, &workflows))
         })
         .await
         .map_err(|e| JobError::Permanent(format!("working copy task: {e}")))??;
-        match config {
-            Ok(c) => Ok((c, src)),
+        match head_config {
+            Ok(c) => Ok((self.effective_config(pr, &c).await?.config, src)),
             Err(e) => Err(JobError::Permanent(e.to_string())),
         }
     }
 
-    /// Files as they are on the PR's base commit (`None` where absent).
-    pub(super) async fn files_at_base(
+    /// The effective configuration of a PR whose head declares `head`.
+    pub(super) async fn effective_config(
+        &self,
+        pr: &PrRecord,
+        head: &RepoConfig,
+    ) -> Result<crate::trust::Resolved, JobError> {
+        let trusted = self.trusted_config(pr).await?;
+        Ok(crate::trust::resolve(&crate::trust::Sources {
+            repo: &pr.repo,
+            trusted: trusted.as_ref(),
+            head,
+            registry: &self.config.accounts,
+            allow_custom_workflows: self.config.allow_custom_workflows,
+        }))
+    }
+
+    /// The branch whose `planguard.yaml` and CODEOWNERS are trusted for this PR, and whether
+    /// the PR's base is that branch or another protected one (only then may it apply). `None`
+    /// when the repository's default branch is unknown.
+    pub(super) fn trusted_branch(&self, pr: &PrRecord) -> Option<(String, bool)> {
+        if pr.default_branch.is_empty() {
+            return None;
+        }
+        let protected = pr.base_ref == pr.default_branch
+            || self.config.protected_branches.contains(&pr.base_ref);
+        Some(if protected {
+            (pr.base_ref.clone(), true)
+        } else {
+            (pr.default_branch.clone(), false)
+        })
+    }
+
+    /// Files as they are at the tip of the trusted branch, fetched from the base repository
+    /// (never from a fork); `None` where absent.
+    pub(super) async fn files_at_trusted(
         &self,
         pr: &PrRecord,
         names: &[&str],
     ) -> Result<Vec<Option<String>>, JobError> {
-        let src = self.work_dir(&pr.repo, pr.pr).join("_source");
+        let Some((branch, _)) = self.trusted_branch(pr) else {
+            return Ok(names.iter().map(|_| None).collect());
+        };
+        let url = if !pr.base_clone_url.is_empty() {
+            pr.base_clone_url.clone()
+        } else if !pr.from_fork {
+            pr.clone_url.clone()
+        } else {
+            return Ok(names.iter().map(|_| None).collect());
+        };
+        let src = self.work_dir(&pr.repo, pr.pr).join("_trusted");
         let token = self.vcs.clone_token(&pr.repo).await?;
-        let (url, base, base_ref) = (pr.clone_url.clone(), pr.base.clone(), pr.base_ref.clone());
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         tokio::task::spawn_blocking(move || -> Result<Vec<Option<String>>, JobError> {
-            let oid = git2::Oid::from_str(base.as_str())
-                .map_err(|e| JobError::Permanent(e.to_string()))?;
-            let mut repo = git2::Repository::open(&src).ok();
-            if repo.as_ref().is_none_or(|r| r.find_commit(oid).is_err()) && !base_ref.is_empty() {
-                let spec = format!("+refs/heads/{base_ref}:refs/remotes/origin/{base_ref}");
-                repo = Some(workdir::fetch(&url, token.as_deref(), &src, &[spec])?);
-            }
+            let local = format!("refs/remotes/trusted/{branch}");
+            let spec = format!("+refs/heads/{branch}:{local}");
+            let repo = workdir::fetch(&url, token.as_deref(), &src, &[spec])?;
             let tree = repo
-                .as_ref()
-                .and_then(|r| r.find_commit(oid).ok()?.tree().ok());
+                .find_reference(&local)
+                .and_then(|r| r.peel_to_commit())
+                .and_then(|c| c.tree())
+                .map_err(|e| {
+                    JobError::Permanent(format!(
+                        "the trusted branch `{branch}` cannot be read: {}",
+                        e.message()
+                    ))
+                })?;
             Ok(names
                 .iter()
                 .map(|name| {
-                    let (r, tree) = (repo.as_ref()?, tree.as_ref()?);
                     let entry = tree.get_path(std::path::Path::new(name)).ok()?;
-                    let blob = r.find_blob(entry.id()).ok()?;
+                    let blob = repo.find_blob(entry.id()).ok()?;
                     Some(String::from_utf8_lossy(blob.content()).into_owned())
                 })
                 .collect())
@@ -238,13 +284,14 @@ impl Services {
         .map_err(|e| JobError::Permanent(format!("working copy task: {e}")))?
     }
 
-    /// `planguard.yaml` as it is on the PR's base branch. The gate's settings (apply
-    /// requirements, approvals, enforcement, policy owners) come from there, never from the
-    /// PR itself: a pull request must not be able to relax the rules that gate it. Without a
-    /// valid file on the base, the strict defaults apply.
-    pub(super) async fn config_at_base(&self, pr: &PrRecord) -> Result<RepoConfig, JobError> {
+    /// `planguard.yaml` as it is on the trusted branch (`None` when it has none, or an invalid
+    /// one: then every stack gets the strict defaults and no repository-declared credentials).
+    pub(super) async fn trusted_config(
+        &self,
+        pr: &PrRecord,
+    ) -> Result<Option<RepoConfig>, JobError> {
         let files = self
-            .files_at_base(
+            .files_at_trusted(
                 pr,
                 &[
                     crate::repo_config::FILE_NAME,
@@ -253,12 +300,24 @@ impl Services {
             )
             .await?;
         Ok(match files.into_iter().flatten().next() {
-            Some(text) => RepoConfig::parse(&text, None, &self.workflows).unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "planguard.yaml on the base branch is invalid; the gate uses its strict defaults");
-                RepoConfig::strict()
-            }),
-            None => RepoConfig::strict(),
+            Some(text) => match RepoConfig::parse(&text, None, &self.workflows) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, "planguard.yaml on the trusted branch is invalid; stacks get the strict defaults");
+                    None
+                }
+            },
+            None => None,
         })
+    }
+
+    /// The trusted configuration, or the strict defaults: enforcement rules and policy owners
+    /// come from here, never from the PR.
+    pub(super) async fn config_at_base(&self, pr: &PrRecord) -> Result<RepoConfig, JobError> {
+        Ok(self
+            .trusted_config(pr)
+            .await?
+            .unwrap_or_else(RepoConfig::strict))
     }
 
     /// The stacks a command names, or those the PR has (or all of the config's).

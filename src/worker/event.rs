@@ -45,6 +45,8 @@ impl Services {
             head_ref: pr.head_ref.clone(),
             base_ref: pr.base_ref.clone(),
             clone_url: pr.clone_url.clone(),
+            base_clone_url: pr.base_clone_url.clone(),
+            default_branch: pr.default_branch.clone(),
             author: pr.author.0.clone(),
             from_fork: pr.from_fork,
             installation: pr.installation,
@@ -132,6 +134,25 @@ impl Services {
                 return Ok(Outcome::Failed(format!("invalid planguard.yaml: {e}")));
             }
         };
+        // The head only proposes: what grants access comes from the trusted branch.
+        let resolved = self.effective_config(&pr, &config).await?;
+        if !resolved.ignored.is_empty()
+            && changed.iter().any(|c| {
+                c == crate::repo_config::FILE_NAME || c == crate::repo_config::ALT_FILE_NAME
+            })
+        {
+            let mut body = String::from(
+                "### planguard: settings from this pull request are not used yet\n\n\
+                 Stack settings that grant access (directories, accounts, credentials, backends, \
+                 var files, workflows and the apply gate) are read from the default branch, \
+                 never from a pull request. Until this change is merged:\n\n",
+            );
+            for note in &resolved.ignored {
+                body.push_str(&format!("- {note}\n"));
+            }
+            self.reply(&ev.repo, ev.number, &body).await?;
+        }
+        let config = resolved.config;
         let affected: Vec<(StackName, String, String)> = config
             .affected(&changed)
             .into_iter()

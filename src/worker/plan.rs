@@ -31,6 +31,44 @@ use crate::store::{now, AuditEntry, Job, LockKey, LockOutcome, PlanRecord};
 use crate::vcs::Annotation;
 use crate::workflow::{Step, StepContext, StepKind};
 
+/// Which credentials a step gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Plan steps: the account's plan credentials (meant to be read-only).
+    Plan,
+    /// Apply steps, after the gate: the account's apply credentials.
+    Apply,
+}
+
+/// Checks that a stack's directory, var files and backend config files resolve (symbolic
+/// links followed) inside the working copy at `root`; the error says which does not.
+pub(super) fn confined(root: &Path, stack: &StackConfig) -> Result<(), String> {
+    let top = root
+        .canonicalize()
+        .map_err(|e| format!("the working copy cannot be read: {e}"))?;
+    let dir = root.join(&stack.dir);
+    let inside = |what: &str, path: &Path| -> Result<(), String> {
+        match path.canonicalize() {
+            Ok(real) if real.starts_with(&top) => Ok(()),
+            Ok(_) => Err(format!(
+                "{what} leaves the repository (through a symbolic link); planguard reads only \
+                 files inside the checkout"
+            )),
+            // A missing file is tofu's to report; it cannot point anywhere.
+            Err(_) if what != "its directory" => Ok(()),
+            Err(e) => Err(format!("{what} `{}` cannot be read: {e}", stack.dir)),
+        }
+    };
+    inside("its directory", &dir)?;
+    for f in &stack.var_files {
+        inside(&format!("var file `{f}`"), &dir.join(f))?;
+    }
+    for item in stack.backend_config.iter().filter(|i| !i.contains('=')) {
+        inside(&format!("backend config file `{item}`"), &dir.join(item))?;
+    }
+    Ok(())
+}
+
 /// Where a stack's run happens and what it may see.
 pub(super) struct StackRun<'a> {
     pub repo: &'a RepoName,
@@ -135,6 +173,11 @@ impl Services {
             .await
             .map_err(|e| JobError::Permanent(format!("working copy task: {e}")))??
         };
+        // What grants access comes from the trusted branch, whatever the head says.
+        let config = match config {
+            Ok(head) => Ok(self.effective_config(&pr_rec, &head).await?.config),
+            Err(e) => Err(e),
+        };
         let state = match config {
             Err(e) => StackState::Errored {
                 step: "planguard.yaml".into(),
@@ -144,6 +187,18 @@ impl Services {
                 None => StackState::Skipped {
                     reason: format!("`{stack_name}` is no longer a stack at {}", p.sha.short()),
                 },
+                Some(stack) if stack.refused.is_some() || confined(&root, stack).is_err() => {
+                    StackState::Errored {
+                        step: "planguard".into(),
+                        output: format!(
+                            "planguard does not run this stack: {}",
+                            stack
+                                .refused
+                                .clone()
+                                .unwrap_or_else(|| confined(&root, stack).unwrap_err())
+                        ),
+                    }
+                }
                 Some(stack) => {
                     let plans = self
                         .plans_dir(repo, pr)
@@ -216,9 +271,15 @@ impl Services {
         Ok(Outcome::Done)
     }
 
-    /// The environment of a stack's processes: a minimal base, the stack's credentials, and
-    /// planguard's context variables. Nothing else of the server's environment.
-    pub(super) fn step_env(&self, run: &StackRun<'_>) -> BTreeMap<String, String> {
+    /// The environment of a stack's processes: a minimal base, the stack's credentials for the
+    /// phase (plan steps never see apply credentials), and planguard's context variables.
+    /// Nothing else of the server's environment.
+    pub(super) fn step_env(
+        &self,
+        run: &StackRun<'_>,
+        phase: Phase,
+        planfile: &Path,
+    ) -> BTreeMap<String, String> {
         let data = &self.config.data_dir;
         let home = data
             .join("home")
@@ -247,7 +308,11 @@ impl Services {
         if run.stack.workspace != "default" {
             env.insert("TF_WORKSPACE".to_owned(), run.stack.workspace.clone());
         }
-        env.extend(run.stack.env());
+        let creds = match phase {
+            Phase::Plan => &run.stack.credentials.plan,
+            Phase::Apply => &run.stack.credentials.apply,
+        };
+        env.extend(creds.env(&run.stack.name));
         for (k, v) in [
             ("PLANGUARD_REPO", run.repo.to_string()),
             ("PLANGUARD_PR", run.pr.0.to_string()),
@@ -255,10 +320,10 @@ impl Services {
             ("PLANGUARD_STACK", run.stack.name.to_string()),
             ("PLANGUARD_DIR", run.stack.dir.clone()),
             ("PLANGUARD_WORKSPACE", run.stack.workspace.clone()),
-            ("PLANFILE", run.planfile.display().to_string()),
+            ("PLANFILE", planfile.display().to_string()),
             (
                 "SHOWFILE",
-                run.planfile.with_extension("json").display().to_string(),
+                planfile.with_extension("json").display().to_string(),
             ),
         ] {
             env.insert(k.to_owned(), v);
@@ -270,6 +335,12 @@ impl Services {
     /// server's own.
     pub(super) fn secrets(&self, stack: &StackConfig) -> Vec<String> {
         let mut s: Vec<String> = stack.account.env.values().cloned().collect();
+        s.extend(stack.credentials.plan.secrets().map(str::to_owned));
+        s.extend(stack.credentials.apply.secrets().map(str::to_owned));
+        s.extend(self.config.accounts.secrets().map(str::to_owned));
+        if let Some(t) = &self.config.audit_token {
+            s.push(t.expose().to_owned());
+        }
         s.push(self.config.github.webhook_secret.expose().to_owned());
         match &self.config.github.auth {
             crate::server::config::GithubAuth::Token(t) => s.push(t.expose().to_owned()),
@@ -289,10 +360,13 @@ impl Services {
         &self,
         run: &StackRun<'_>,
         step: &Step,
+        phase: Phase,
+        planfile: &Path,
         cancel: &CancellationToken,
     ) -> crate::runner::StepOutcome {
         let bin = self.binary.display().to_string();
-        let planfile = run.planfile.display().to_string();
+        let env = self.step_env(run, phase, planfile);
+        let planfile = planfile.display().to_string();
         let argv = step.argv(&StepContext {
             bin: &bin,
             planfile: &planfile,
@@ -308,7 +382,7 @@ impl Services {
                     name: step.name().to_owned(),
                     argv,
                     cwd: run.cwd(),
-                    env: self.step_env(run),
+                    env,
                     timeout: self.config.step_timeout,
                 },
                 cancel,
@@ -319,7 +393,14 @@ impl Services {
         out
     }
 
-    /// Runs the plan steps and evaluates the policies. `None` when cancelled.
+    /// Runs the plan steps, then planguard's own `show -json` of the final plan file, and
+    /// evaluates the policies on exactly that JSON. `None` when cancelled.
+    ///
+    /// Steps write the plan in the working copy; once they are done, planguard copies it to
+    /// the store (where no step can write), and both `show` and a later apply read that copy,
+    /// whose hash is recorded. A workflow's own `show` and `policy` steps mark where they would
+    /// run but are not run in place: a step after them could otherwise swap the plan that was
+    /// checked for another.
     async fn plan_stack(
         &self,
         run: &StackRun<'_>,
@@ -328,45 +409,77 @@ impl Services {
     ) -> Result<Option<StackState>, JobError> {
         let redact =
             Redactor::default().with_secrets(self.secrets(run.stack).iter().map(String::as_str));
-        let mut json: Option<Vec<u8>> = None;
+        let scratch = run.root.join(".planguard").join("plan.tfplan");
+        let _ = std::fs::remove_file(&scratch);
+        std::fs::create_dir_all(scratch.parent().expect("has a parent"))
+            .map_err(|e| JobError::Transient(format!("cannot prepare the plan directory: {e}")))?;
+        let failed = |step: &str, out: &crate::runner::StepOutcome| StackState::Errored {
+            step: step.to_owned(),
+            output: redact
+                .redact(&format!(
+                    "{}\n\n{}",
+                    out.describe(step),
+                    tail(&out.output, 300)
+                ))
+                .into_owned(),
+        };
         for step in &run.stack.workflow.plan {
-            if step.kind == StepKind::Policy {
-                let Some(bytes) = json.clone() else {
-                    return Ok(Some(StackState::Errored {
-                        step: "policy".into(),
-                        output: "the workflow has no `show` step before `policy`".into(),
-                    }));
-                };
-                return self.evaluate(run, config, bytes, &redact).await.map(Some);
+            if matches!(step.kind, StepKind::Show | StepKind::Policy) {
+                continue;
             }
-            let out = self.run_step(run, step, cancel).await;
+            let out = self
+                .run_step(run, step, Phase::Plan, &scratch, cancel)
+                .await;
             if out.status == StepStatus::Cancelled {
                 return Ok(None);
             }
             if !out.success() {
-                let output = format!(
-                    "{}\n\n{}",
-                    out.describe(step.name()),
-                    tail(&out.output, 300)
-                );
+                return Ok(Some(failed(step.name(), &out)));
+            }
+        }
+        // The plan the steps left is the one checked, stored and (later) applied.
+        let copied = std::fs::symlink_metadata(&scratch)
+            .ok()
+            .filter(|m| m.file_type().is_file())
+            .map(|_| std::fs::copy(&scratch, &run.planfile));
+        match copied {
+            Some(Ok(_)) => {}
+            Some(Err(e)) => {
+                return Err(JobError::Transient(format!(
+                    "cannot store the plan file: {e}"
+                )))
+            }
+            None => {
                 return Ok(Some(StackState::Errored {
-                    step: step.name().to_owned(),
-                    output: redact.redact(&output).into_owned(),
-                }));
-            }
-            if step.kind == StepKind::Show {
-                std::fs::write(run.planfile.with_extension("json"), &out.stdout)
-                    .map_err(|e| JobError::Transient(format!("cannot save the plan JSON: {e}")))?;
-                json = Some(out.stdout);
+                    step: "plan".into(),
+                    output: "the plan steps left no plan file (`-out={planfile}`, or $PLANFILE)"
+                        .into(),
+                }))
             }
         }
-        match json {
-            Some(bytes) => self.evaluate(run, config, bytes, &redact).await.map(Some),
-            None => Ok(Some(StackState::Errored {
-                step: "show".into(),
-                output: "the workflow has no `show` step, so there is no plan to check".into(),
-            })),
+        let _ = std::fs::remove_file(&scratch);
+        let show = run
+            .stack
+            .workflow
+            .plan
+            .iter()
+            .find(|s| s.kind == StepKind::Show)
+            .cloned()
+            .unwrap_or_else(crate::workflow::default_show);
+        let out = self
+            .run_step(run, &show, Phase::Plan, &run.planfile, cancel)
+            .await;
+        if out.status == StepStatus::Cancelled {
+            return Ok(None);
         }
+        if !out.success() {
+            return Ok(Some(failed("show", &out)));
+        }
+        std::fs::write(run.planfile.with_extension("json"), &out.stdout)
+            .map_err(|e| JobError::Transient(format!("cannot save the plan JSON: {e}")))?;
+        self.evaluate(run, config, out.stdout, &redact)
+            .await
+            .map(Some)
     }
 
     /// Evaluates the policies on a stack's plan JSON and stores the plan.

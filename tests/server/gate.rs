@@ -11,7 +11,8 @@ const DATA_TF: &str = "stacks/data/main.tf";
 async fn gated(yaml: Option<String>) -> World {
     let w = World::start(Options {
         planguard_yaml: yaml,
-        extra_config: r#"
+        // The default branch's workflows may use `run:` steps (the slow-plan scenarios do).
+        extra_config: r#"allow_custom_workflows = true
 [policy_owners]
 users = ["sec-lead"]
 

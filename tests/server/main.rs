@@ -5,6 +5,7 @@
 mod common;
 mod gate;
 mod github;
+mod trust;
 mod world;
 
 use std::time::Duration;
@@ -409,6 +410,7 @@ async fn each_tofu_process_sees_only_its_stacks_credentials() {
     let yaml = standard_yaml(dir.path(), extra);
     let w = World::start(Options {
         planguard_yaml: Some(yaml),
+        extra_config: "allow_custom_workflows = true".into(),
         ..Default::default()
     })
     .await;
@@ -506,6 +508,7 @@ fn a_restart_mid_job_finishes_the_job() {
         let extra = "    workflow:\n      plan: [{run: \"sleep 4\"}, init, plan, show, policy]";
         let w = World::start(Options {
             planguard_yaml: Some(standard_yaml(dir.path(), extra)),
+            extra_config: "allow_custom_workflows = true".into(),
             workers: 1,
             ..Default::default()
         })

@@ -67,11 +67,14 @@ fn copy_dir(from: &Path, to: &Path) {
 pub struct Options {
     /// Extra TOML appended to the server config.
     pub extra_config: String,
-    /// The planguard.yaml of the main branch (None: the standard two stacks).
+    /// The planguard.yaml of the main branch (None: the standard two stacks). `{STATE}` in it
+    /// becomes the world's state directory.
     pub planguard_yaml: Option<String>,
     pub workers: usize,
     /// Authenticate with a token instead of as a GitHub App (checks become statuses).
     pub token_mode: bool,
+    /// More files on the main branch (path, text), e.g. CODEOWNERS.
+    pub main_files: Vec<(String, String)>,
 }
 
 impl Default for Options {
@@ -81,6 +84,7 @@ impl Default for Options {
             planguard_yaml: None,
             workers: 4,
             token_mode: false,
+            main_files: Vec::new(),
         }
     }
 }
@@ -193,14 +197,39 @@ impl World {
             .planguard_yaml
             .clone()
             .unwrap_or_else(|| standard_yaml(&state_dir, ""));
+        let yaml = yaml.replace("{STATE}", &state_dir.display().to_string());
         std::fs::write(work.join("planguard.yaml"), yaml).unwrap();
+        for (path, text) in &opts.main_files {
+            let p = work.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        }
         git(&work, &["add", "."]);
         git(&work, &["commit", "-qm", "two stacks"]);
         git(&work, &["push", "-q", "origin", "main"]);
 
         let github = FakeGitHub::start().await;
+        // Top-level keys of the extra config go before the first table.
+        let split = opts
+            .extra_config
+            .lines()
+            .position(|l| l.trim_start().starts_with('['))
+            .unwrap_or(opts.extra_config.lines().count());
+        let top: String = opts
+            .extra_config
+            .lines()
+            .take(split)
+            .collect::<Vec<_>>()
+            .join("\n");
+        let tables: String = opts
+            .extra_config
+            .lines()
+            .skip(split)
+            .collect::<Vec<_>>()
+            .join("\n");
         let config_text = format!(
-            r#"listen = "127.0.0.1:0"
+            r#"{top}
+listen = "127.0.0.1:0"
 data_dir = "{data}"
 workers = {workers}
 allowed_repos = ["acme/*"]
@@ -233,7 +262,8 @@ token = "audit-token-123"
                 )
             },
             policies = crate::common::testdata("server/policies").display(),
-            extra = opts.extra_config,
+            extra = tables,
+            top = top,
         );
         let (services, url, shutdown, server) = boot(&config_text).await;
         World {
@@ -333,6 +363,7 @@ token = "audit-token-123"
         repo["name"] = json!("infra");
         repo["owner"]["login"] = json!("acme");
         repo["clone_url"] = json!(url);
+        repo["default_branch"] = json!("main");
         let pull = &mut p["pull_request"];
         pull["number"] = json!(pr);
         pull["html_url"] = json!(format!("https://github.com/{REPO}/pull/{pr}"));
