@@ -5,6 +5,7 @@
 mod common;
 mod gate;
 mod github;
+mod replay;
 mod world;
 
 use std::time::Duration;
