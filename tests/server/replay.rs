@@ -88,7 +88,7 @@ async fn a_replayed_apply_comment_does_not_apply_after_an_approval() {
     let replies = w.replies(1).len();
     deliver(&w, &apply).await;
     assert_eq!(applied(&w, 1), 0, "the replay applied: {:#?}", w.audit(1));
-    assert!(w.github.checks(&head).get(APPLY_CHECK).is_none());
+    assert!(!w.github.checks(&head).contains_key(APPLY_CHECK));
     assert!(!w.state_dir.join("network.tfstate").exists());
     assert_eq!(w.replies(1).len(), replies, "a replay gets no reply");
     let outcome = format!(
@@ -136,7 +136,7 @@ async fn a_replayed_apply_comment_does_not_apply_a_second_time() {
     }
     assert_eq!(applied(&w, 2), 1, "{:#?}", w.audit(2));
     assert_eq!(apply_calls(&w), calls, "no apply ran or was reported again");
-    assert!(w.github.checks(&second).get(APPLY_CHECK).is_none());
+    assert!(!w.github.checks(&second).contains_key(APPLY_CHECK));
     assert_eq!(w.replies(2).len(), replies);
     let replays = w
         .audit(2)
@@ -166,7 +166,7 @@ async fn an_apply_comment_deleted_or_edited_before_the_job_ran_is_refused() {
     insta::assert_snapshot!("apply_refused_comment_edited", reply);
 
     assert_eq!(applied(&w, 3), 0);
-    assert!(w.github.checks(&head).get(APPLY_CHECK).is_none());
+    assert!(!w.github.checks(&head).contains_key(APPLY_CHECK));
     let outcomes: Vec<String> = w
         .audit(3)
         .into_iter()
@@ -218,7 +218,7 @@ async fn an_apply_comment_older_than_the_newest_plan_is_refused() {
     insta::assert_snapshot!("apply_refused_older_than_plan", reply);
     assert!(reply.contains("comment `planguard apply` again"), "{reply}");
     assert_eq!(applied(&w, 4), 0);
-    assert!(w.github.checks(&second).get(APPLY_CHECK).is_none());
+    assert!(!w.github.checks(&second).contains_key(APPLY_CHECK));
     assert!(w.audit(4).iter().any(|e| e.action == "apply"
         && e.outcome
             == format!(
