@@ -373,6 +373,12 @@ pub trait Store: Send + Sync + 'static {
         plan_hash: &str,
     ) -> Result<Vec<Approval>>;
 
+    /// Records that comment `comment_id` of `repo` drives the action of job `job`, atomically
+    /// and before anything is done. Returns whether `job` holds it: true when it is recorded
+    /// now or was by the same job (a retry), false when another job acted on it already (the
+    /// comment's delivery was replayed).
+    fn claim_comment(&self, repo: &RepoName, comment_id: u64, job: JobId) -> Result<bool>;
+
     fn audit(&self, entry: &AuditEntry) -> Result<()>;
     fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
 }

@@ -115,6 +115,13 @@ CREATE TABLE IF NOT EXISTS audit (
     outcome TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_by_pr ON audit (repo, pr, id);
+CREATE TABLE IF NOT EXISTS acted_comments (
+    repo TEXT NOT NULL,
+    comment_id INTEGER NOT NULL,
+    job_id INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (repo, comment_id)
+);
 PRAGMA user_version = 1;
 "#;
 
@@ -817,6 +824,24 @@ impl Store for SqliteStore {
             .collect())
     }
 
+    fn claim_comment(&self, repo: &RepoName, comment_id: u64, job: JobId) -> Result<bool> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT OR IGNORE INTO acted_comments (repo, comment_id, job_id, at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![repo.to_string(), comment_id as i64, job, now()],
+            )?;
+            let holder: JobId = tx.query_row(
+                "SELECT job_id FROM acted_comments WHERE repo = ?1 AND comment_id = ?2",
+                params![repo.to_string(), comment_id as i64],
+                |r| r.get(0),
+            )?;
+            tx.commit()?;
+            Ok(holder == job)
+        })
+    }
+
     fn audit(&self, e: &AuditEntry) -> Result<()> {
         self.with(|c| {
             c.execute(
@@ -890,6 +915,25 @@ mod tests {
             lock_key: Some(format!("acme/infra|{stack}|default")),
             payload: serde_json::json!({"stack": stack}),
         }
+    }
+
+    #[test]
+    fn a_comment_drives_one_job_only() {
+        let s = SqliteStore::in_memory().unwrap();
+        assert!(s.claim_comment(&repo(), 77, 1).unwrap(), "first claim");
+        assert!(
+            s.claim_comment(&repo(), 77, 1).unwrap(),
+            "a retry of the same job"
+        );
+        assert!(
+            !s.claim_comment(&repo(), 77, 2).unwrap(),
+            "a replay in another job"
+        );
+        let other: RepoName = "acme/other".parse().unwrap();
+        assert!(
+            s.claim_comment(&other, 77, 2).unwrap(),
+            "ids are per repository"
+        );
     }
 
     #[test]

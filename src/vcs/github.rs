@@ -130,6 +130,17 @@ struct ReviewResponse {
 }
 
 #[derive(Deserialize)]
+struct CommentResponse {
+    id: u64,
+    /// Null when the account was deleted.
+    user: Option<UserRef>,
+    #[serde(default)]
+    body: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Deserialize)]
 struct PermissionResponse {
     permission: String,
 }
@@ -295,6 +306,27 @@ impl VcsHost for GitHub {
                     })
                 }
             })
+    }
+
+    async fn comment(&self, repo: &RepoName, id: u64) -> Result<Option<IssueComment>> {
+        let c = self.client(repo).await?;
+        let r: std::result::Result<CommentResponse, _> = c
+            .get(
+                repo_route(repo, &format!("issues/comments/{id}")),
+                None::<&()>,
+            )
+            .await;
+        match r.map_err(|e| classify("GET comment", e)) {
+            Ok(c) => Ok(Some(IssueComment {
+                id: c.id,
+                author: Login(c.user.map_or_else(|| "ghost".to_owned(), |u| u.login)),
+                body: c.body.unwrap_or_default(),
+                created_at: c.created_at,
+                updated_at: c.updated_at,
+            })),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn set_check(

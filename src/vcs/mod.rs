@@ -129,6 +129,18 @@ pub struct Review {
     pub commit: Option<CommitSha>,
 }
 
+/// An issue or pull request comment as the host holds it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueComment {
+    pub id: u64,
+    /// `ghost` when the account was deleted.
+    pub author: Login,
+    pub body: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Equal to `created_at` until the comment is edited.
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// A user's permission on a repository.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Permission {
@@ -161,6 +173,8 @@ pub trait VcsHost: Send + Sync + 'static {
     async fn create_comment(&self, repo: &RepoName, pr: PrNumber, body: &str) -> Result<u64>;
     async fn update_comment(&self, repo: &RepoName, id: u64, body: &str) -> Result<()>;
     async fn delete_comment(&self, repo: &RepoName, id: u64) -> Result<()>;
+    /// An issue or pull request comment as it is now; `None` when it was deleted.
+    async fn comment(&self, repo: &RepoName, id: u64) -> Result<Option<IssueComment>>;
     /// Creates or updates (when `existing` is given) a check run; in token mode sets a commit
     /// status instead and returns `None`.
     async fn set_check(

@@ -35,6 +35,14 @@ impl Services {
         let Some(mut pr) = self.store.pr(&job.repo, job.pr)? else {
             return Ok(Outcome::Failed("unknown pull request".into()));
         };
+        // The comment that asked must still say so, and be newer than the newest plan.
+        if let Some(said) = &req.comment {
+            if let Some(refusal) = self.comment_refusal(&pr.repo, pr.pr, said, true).await? {
+                self.refuse_comment(&pr.repo, pr.pr, said, "apply", refusal)
+                    .await?;
+                return Ok(Outcome::Done);
+            }
+        }
         let live = self.vcs.pull_request(&pr.repo, pr.pr).await?;
         if !live.open {
             self.reply(

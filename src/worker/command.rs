@@ -15,6 +15,7 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use super::replay::SaidComment;
 use super::report::{code_list, StackState, StoredStack};
 use super::{JobError, Outcome, Services};
 use crate::command::{self, Command, Parsed};
@@ -22,7 +23,9 @@ use crate::domain::{Login, RepoName, StackName};
 use crate::enforcement::EnforcementLevel;
 use crate::repo_config::RepoConfig;
 use crate::runner::workdir;
-use crate::store::{now, Approval, AuditEntry, JobKind, JobState, LockKey, NewJob, PrRecord};
+use crate::store::{
+    now, Approval, AuditEntry, JobId, JobKind, JobState, LockKey, NewJob, PrRecord,
+};
 use crate::vcs::Permission;
 use crate::webhook::CommentEvent;
 
@@ -32,13 +35,29 @@ pub struct ApplyJob {
     /// The stacks asked for; empty means every planned stack of the PR.
     pub stacks: Vec<StackName>,
     pub actor: String,
+    /// The comment that asked, checked again when the job runs (absent in jobs queued by
+    /// older versions).
+    #[serde(default)]
+    pub comment: Option<SaidComment>,
 }
 
 impl Services {
-    pub(super) async fn handle_comment(&self, c: &CommentEvent) -> Result<Outcome, JobError> {
+    pub(super) async fn handle_comment(
+        &self,
+        c: &CommentEvent,
+        job: JobId,
+    ) -> Result<Outcome, JobError> {
         let (repo, number) = (&c.repo, c.number);
+        // A comment drives one action at most, and only as it was written ([`super::replay`]).
+        let said = SaidComment::from(c);
         let cmd = match command::parse(&c.body) {
             Parsed::NotACommand => return Ok(Outcome::Done),
+            Parsed::Invalid(_) if !self.first_delivery(c, "comment", job)? => {
+                return Ok(Outcome::Done)
+            }
+            Parsed::Command(cmd) if !self.first_delivery(c, cmd.name(), job)? => {
+                return Ok(Outcome::Done)
+            }
             Parsed::Invalid(e) => {
                 self.reply(
                     repo,
@@ -50,6 +69,11 @@ impl Services {
             }
             Parsed::Command(cmd) => cmd,
         };
+        if let Some(refusal) = self.comment_refusal(repo, number, &said, false).await? {
+            self.refuse_comment(repo, number, &said, cmd.name(), refusal)
+                .await?;
+            return Ok(Outcome::Done);
+        }
         let Some(pr) = self.store.pr(repo, number)? else {
             self.reply(
                 repo,
@@ -82,6 +106,7 @@ impl Services {
                     payload: serde_json::to_value(ApplyJob {
                         stacks,
                         actor: c.author.0.clone(),
+                        comment: Some(said),
                     })
                     .map_err(|e| JobError::Permanent(e.to_string()))?,
                 })?;

@@ -31,7 +31,7 @@ impl Services {
                 PrAction::Closed { merged } => self.pr_closed(&pr, merged).await,
                 _ => self.pr_updated(&pr).await,
             },
-            Event::Comment(c) => self.handle_comment(&c).await,
+            Event::Comment(c) => self.handle_comment(&c, job.id).await,
             Event::Review(_) => Ok(Outcome::Done),
         }
     }

@@ -20,6 +20,7 @@ mod apply;
 mod command;
 mod event;
 mod plan;
+mod replay;
 mod report;
 
 use std::collections::HashMap;

@@ -64,6 +64,9 @@ pub struct FakeState {
     pub reviews: BTreeMap<u64, Vec<Value>>,
     pub permissions: BTreeMap<String, String>,
     pub teams: BTreeMap<String, Vec<String>>,
+    /// Comments by people (the webhooks' authors), by id, as GitHub's JSON: what
+    /// `GET .../issues/comments/{id}` answers. Not in `comments`, which are planguard's own.
+    pub user_comments: BTreeMap<u64, Value>,
     pub tokens_issued: usize,
     /// Answer the next N calls with 502.
     pub fail_next: usize,
@@ -90,6 +93,7 @@ impl FakeGitHub {
             .route("/repos/{o}/{r}/installation", get(installation))
             .route("/repos/{o}/{r}/issues/{n}/comments", post(create_comment))
             .route("/repos/{o}/{r}/issues/comments/{id}", patch(update_comment))
+            .route("/repos/{o}/{r}/issues/comments/{id}", get(get_comment))
             .route(
                 "/repos/{o}/{r}/issues/comments/{id}",
                 delete(delete_comment),
@@ -154,6 +158,44 @@ impl FakeGitHub {
         r["state"] = json!(state);
         r["commit_id"] = json!(commit);
         self.with(|s| s.reviews.entry(pr).or_default().push(r));
+    }
+
+    /// A comment by `user` on PR `pr`, posted at `created_at`, as GitHub would serve it.
+    pub fn add_user_comment(
+        &self,
+        id: u64,
+        pr: u64,
+        user: &str,
+        body: &str,
+        created_at: chrono::DateTime<chrono::Utc>,
+    ) -> Value {
+        let at = created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut c = example("issue-comment.json");
+        c["id"] = json!(id);
+        c["body"] = json!(body);
+        c["user"]["login"] = json!(user);
+        c["user"]["type"] = json!("User");
+        c["created_at"] = json!(at);
+        c["updated_at"] = json!(at);
+        c["issue_url"] = json!(format!(
+            "https://api.github.com/repos/acme/infra/issues/{pr}"
+        ));
+        self.with(|s| s.user_comments.insert(id, c.clone()));
+        c
+    }
+
+    /// Its author edits comment `id` now.
+    pub fn edit_user_comment(&self, id: u64, body: &str) {
+        let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        self.with(|s| {
+            let c = s.user_comments.get_mut(&id).expect("a user comment");
+            c["body"] = json!(body);
+            c["updated_at"] = json!(at);
+        });
+    }
+
+    pub fn delete_user_comment(&self, id: u64) {
+        self.with(|s| s.user_comments.remove(&id));
     }
 
     pub fn set_permission(&self, user: &str, permission: &str) {
@@ -278,6 +320,22 @@ async fn update_comment(
     let mut out = example("issue-comment.json");
     out["id"] = json!(id);
     out["body"] = json!(body);
+    Json(out).into_response()
+}
+
+async fn get_comment(State(state): S, Path((_o, _r, id)): Path<(String, String, u64)>) -> Response {
+    let s = state.lock().unwrap();
+    if let Some(c) = s.user_comments.get(&id) {
+        return Json(c.clone()).into_response();
+    }
+    let Some(c) = s.comments.get(&id) else {
+        return not_found();
+    };
+    let mut out = example("issue-comment.json");
+    out["id"] = json!(id);
+    out["body"] = json!(c.body);
+    out["user"]["login"] = json!("planguard[bot]");
+    out["user"]["type"] = json!("Bot");
     Json(out).into_response()
 }
 

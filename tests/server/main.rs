@@ -5,6 +5,8 @@
 mod common;
 mod gate;
 mod github;
+mod masking;
+mod replay;
 mod trust;
 mod world;
 

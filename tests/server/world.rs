@@ -439,6 +439,17 @@ token = "audit-token-123"
 
     /// `issue_comment.created` on PR `pr` by `user`.
     pub async fn comment(&self, pr: u64, user: &str, body: &str) -> (u16, Value) {
+        let p = self.comment_payload(pr, user, body);
+        self.deliver("issue_comment", &p).await
+    }
+
+    /// A new comment by `user` on PR `pr`, posted now: it exists on the fake GitHub, and
+    /// this is its `issue_comment.created` payload (to deliver, and deliver again).
+    pub fn comment_payload(&self, pr: u64, user: &str, body: &str) -> Value {
+        let id = self.deliveries.fetch_add(1, Ordering::SeqCst) + 500_000;
+        let on_github = self
+            .github
+            .add_user_comment(id, pr, user, body, chrono::Utc::now());
         let mut p = corpus_payload("issue_comment.created.1.json");
         p["action"] = json!("created");
         p["installation"] = json!({ "id": 42 });
@@ -448,13 +459,15 @@ token = "audit-token-123"
         p["issue"]["pull_request"] =
             json!({ "url": format!("https://api.github.com/repos/{REPO}/pulls/{pr}") });
         p["comment"]["body"] = json!(body);
-        p["comment"]["id"] = json!(self.deliveries.load(Ordering::SeqCst) + 500_000);
+        p["comment"]["id"] = json!(id);
         p["comment"]["user"]["login"] = json!(user);
         p["comment"]["user"]["type"] = json!("User");
+        p["comment"]["created_at"] = on_github["created_at"].clone();
+        p["comment"]["updated_at"] = on_github["updated_at"].clone();
         p["comment"]["html_url"] = json!(format!(
-            "https://github.com/{REPO}/pull/{pr}#issuecomment-1"
+            "https://github.com/{REPO}/pull/{pr}#issuecomment-{id}"
         ));
-        self.deliver("issue_comment", &p).await
+        p
     }
 
     /// `user` approves PR `pr` at `commit`: the review exists on the fake, and its
