@@ -63,8 +63,8 @@ pub struct PolicyArgs {
     /// Accept Rego v0 syntax (no `if`/`contains` keywords).
     #[arg(long)]
     pub rego_v0: bool,
-    /// Time limit for one policy evaluation, in seconds.
-    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    /// Time limit for one policy evaluation, in seconds (at least 1).
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = parse_seconds)]
     pub timeout: u64,
 }
 
@@ -108,9 +108,30 @@ pub struct CheckArgs {
     /// The `tofu` or `terraform` binary for binary plans (default: `tofu`, else `terraform`, on PATH).
     #[arg(long, value_name = "PATH", env = "PLANGUARD_TOFU")]
     pub tofu: Option<PathBuf>,
+    /// Time limit for `show -json` of a binary plan, in seconds; then it is stopped.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub show_timeout: u64,
+    /// The most bytes read from one plan (or `show -json`): a number, or with K, M or G.
+    #[arg(long, default_value = "2G", value_name = "SIZE", value_parser = crate::plan::read::parse_byte_size)]
+    pub max_input_bytes: u64,
     /// Print the time each policy took, slowest first, to stderr.
     #[arg(long)]
     pub profile: bool,
+}
+
+/// A time limit of at least one second: `0` would stop everything before it starts.
+fn parse_seconds(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(0) => Err(
+            "0 seconds would stop every evaluation before it starts; give at least 1, \
+                      or leave the option out for the default"
+                .into(),
+        ),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!(
+            "`{text}` is not a whole number of seconds, e.g. 30"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -241,6 +262,8 @@ fn run_check(args: CheckArgs) -> Result<i32> {
     let show = ShowOptions {
         chdir: args.chdir.clone(),
         binary: args.tofu.clone(),
+        timeout: Duration::from_secs(args.show_timeout),
+        max_input_bytes: args.max_input_bytes,
     };
     let report = check::check(&args.plans, &show, &set);
     let code = report.exit_code(args.fail_on);

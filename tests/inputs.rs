@@ -47,6 +47,38 @@ fn each_wrong_input_is_explained_and_exits_2() {
         ),
         ("not-a-plan.json", &["not a plan", "no `format_version`"]),
         ("missing.json", &["cannot read"]),
+        (
+            "utf16le-plan.json",
+            &["UTF-16 LE", "Out-File -Encoding utf8", "> plan.json"],
+        ),
+        (
+            "utf16be-plan.json",
+            &["UTF-16 BE", "Out-File -Encoding utf8"],
+        ),
+        (
+            "array-of-versions.json",
+            &[
+                "a JSON array of 1 item",
+                "not a plan",
+                "tofu plan -out=tfplan",
+            ],
+        ),
+        (
+            "asset-export.json",
+            &[
+                "a JSON array of 2 objects",
+                "asset_type",
+                "cloud asset inventory",
+            ],
+        ),
+        (
+            "format-only.json",
+            &[
+                "not a plan",
+                "none of the sections of a plan",
+                "`resource_changes`",
+            ],
+        ),
     ];
     let mut transcript = String::new();
     for (file, needles) in cases {

@@ -22,12 +22,72 @@ pub enum InputKind {
     BinaryPlan,
     /// An OpenTofu encrypted plan or state payload.
     Encrypted,
+    /// UTF-16 text (what Windows PowerShell 5 writes with `>`), not the UTF-8 JSON expected.
+    Utf16 { big_endian: bool },
+    /// Binary data that is neither a plan file nor text (NUL bytes near the start).
+    Binary,
+    /// A JSON array at the top level; plans are objects.
+    JsonArray,
+}
+
+/// How the first bytes of an input are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// UTF-8 (or ASCII), perhaps with a byte order mark; also zip archives (binary plans).
+    Utf8,
+    /// UTF-16, from its byte order mark or the NUL byte in every other position.
+    Utf16 { big_endian: bool },
+    /// Something else with NUL bytes: not text.
+    Binary,
+}
+
+/// How many bytes [`encoding`] looks at.
+pub const ENCODING_HEAD: usize = 64 * 1024;
+
+/// Tells UTF-16 and binary data from UTF-8 text by the first bytes (a zip archive, a binary
+/// plan, counts as UTF-8 here: [`sniff`] recognises it).
+pub fn encoding(bytes: &[u8]) -> Encoding {
+    if bytes.starts_with(b"\xEF\xBB\xBF") || bytes.starts_with(b"PK\x03\x04") {
+        return Encoding::Utf8;
+    }
+    if bytes.starts_with(b"\xFF\xFE") {
+        return Encoding::Utf16 { big_endian: false };
+    }
+    if bytes.starts_with(b"\xFE\xFF") {
+        return Encoding::Utf16 { big_endian: true };
+    }
+    let head = &bytes[..bytes.len().min(ENCODING_HEAD)];
+    if !head.contains(&0) {
+        return Encoding::Utf8;
+    }
+    // ASCII text in UTF-16 has a NUL in every other byte: odd positions for little endian.
+    let sample = &head[..head.len().min(256) & !1];
+    let pairs = sample.len() / 2;
+    let nul_odd = sample
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .filter(|b| **b == 0)
+        .count();
+    let nul_even = sample.iter().step_by(2).filter(|b| **b == 0).count();
+    if pairs > 0 && nul_odd * 10 >= pairs * 9 && nul_even == 0 {
+        Encoding::Utf16 { big_endian: false }
+    } else if pairs > 0 && nul_even * 10 >= pairs * 9 && nul_odd == 0 {
+        Encoding::Utf16 { big_endian: true }
+    } else {
+        Encoding::Binary
+    }
 }
 
 const HEAD: usize = 4096;
 
 /// Classifies input bytes.
 pub fn sniff(bytes: &[u8]) -> InputKind {
+    match encoding(bytes) {
+        Encoding::Utf8 => {}
+        Encoding::Utf16 { big_endian } => return InputKind::Utf16 { big_endian },
+        Encoding::Binary => return InputKind::Binary,
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.starts_with(b"PK\x03\x04") {
         return InputKind::BinaryPlan;
@@ -47,6 +107,9 @@ pub fn sniff(bytes: &[u8]) -> InputKind {
             Some((line, offset)) => InputKind::Wrapped { line, offset },
             None => InputKind::Json, // let the parser name the syntax error
         };
+    }
+    if array_like {
+        return InputKind::JsonArray;
     }
     let head = &body[..body.len().min(HEAD)];
     if is_log_stream(body) {
@@ -139,5 +202,47 @@ mod tests {
             sniff(br#"{"meta":{"key_provider.pbkdf2.k":"e30="},"encrypted_data":"AAAA","encryption_version":"v0"}"#),
             InputKind::Encrypted
         );
+        assert_eq!(sniff(b"\xEF\xBB\xBF{\"a\":1}"), InputKind::Json);
+        assert_eq!(
+            sniff(br#"[{"name":"x","asset_type":"y"}]"#),
+            InputKind::JsonArray
+        );
+        assert_eq!(sniff(b" [\"1.2\"]"), InputKind::JsonArray);
+        assert_eq!(sniff(&[0u8; 100]), InputKind::Binary);
+    }
+
+    fn utf16(text: &str, big_endian: bool, bom: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        if bom {
+            out.extend(if big_endian {
+                [0xFE, 0xFF]
+            } else {
+                [0xFF, 0xFE]
+            });
+        }
+        for u in text.encode_utf16() {
+            out.extend(if big_endian {
+                u.to_be_bytes()
+            } else {
+                u.to_le_bytes()
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn recognises_utf16_with_and_without_a_byte_order_mark() {
+        let plan = "{\n  \"format_version\": \"1.2\", \"resource_changes\": []}\n";
+        for bom in [true, false] {
+            assert_eq!(
+                sniff(&utf16(plan, false, bom)),
+                InputKind::Utf16 { big_endian: false }
+            );
+            assert_eq!(
+                sniff(&utf16(plan, true, bom)),
+                InputKind::Utf16 { big_endian: true }
+            );
+        }
+        assert_eq!(sniff(b"PK\x03\x04\x00\x00"), InputKind::BinaryPlan);
     }
 }

@@ -7,18 +7,22 @@
 
 mod detect;
 mod model;
+pub mod read;
 mod show;
 mod summary;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 pub use detect::{sniff, InputKind};
 pub use model::*;
-pub use show::{find_binary, show_json, ShowError, TofuBinary};
+pub use read::DEFAULT_MAX_INPUT_BYTES;
+pub use show::{find_binary, show_json, ShowError, ShowLimits, TofuBinary, DEFAULT_SHOW_TIMEOUT};
 pub use summary::ChangeCounts;
 
 /// Why a file could not be read as a plan. Every variant says what to do instead.
@@ -72,12 +76,30 @@ pub enum PlanError {
          Install one, or run `tofu show -json {name} > plan.json` where the plan was made"
     )]
     NoBinary { name: String, reason: String },
-    #[error("{name}: `{command}` failed: {detail}")]
+    #[error("{name}: {source}")]
     Show {
         name: String,
-        command: String,
-        detail: String,
+        #[source]
+        source: ShowError,
     },
+    #[error(
+        "{name}: the input is larger than {}, so planguard stopped reading it. Real plans are far \
+         smaller; check the path. If this really is a plan, raise the limit with \
+         `--max-input-bytes SIZE` (e.g. `--max-input-bytes 8G`)",
+        read::human_bytes(*limit)
+    )]
+    TooLarge { name: String, limit: u64 },
+    #[error("{name}: this file is {} text, but plan JSON must be UTF-8. {}", read::utf16_name(*big_endian), read::UTF8_FIX)]
+    Utf16 { name: String, big_endian: bool },
+    #[error("{name}: {}", read::binary_message())]
+    Binary { name: String },
+    #[error(
+        "{name}: this is a JSON array{what}, not a plan. A plan is one JSON object, \
+         `{{\"format_version\": \"1.2\", \"resource_changes\": [...], ...}}`: save the plan with \
+         `tofu plan -out=tfplan`, then run `tofu show -json tfplan > plan.json` (or pass `tfplan` \
+         to planguard directly)"
+    )]
+    JsonArray { name: String, what: String },
     #[error("{name}: not valid JSON: {message} (line {line}, column {column})")]
     NotJson {
         name: String,
@@ -111,6 +133,10 @@ impl PlanError {
             | PlanError::Encrypted { name }
             | PlanError::NoBinary { name, .. }
             | PlanError::Show { name, .. }
+            | PlanError::TooLarge { name, .. }
+            | PlanError::Utf16 { name, .. }
+            | PlanError::Binary { name }
+            | PlanError::JsonArray { name, .. }
             | PlanError::NotJson { name, .. }
             | PlanError::NotAPlan { name, .. }
             | PlanError::Invalid { name, .. } => name,
@@ -126,12 +152,27 @@ pub struct PlanText {
 }
 
 /// How to turn a binary or encrypted plan into JSON.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ShowOptions {
     /// The directory `show -json` runs in (the configuration the plan was made from).
     pub chdir: Option<PathBuf>,
     /// An explicit `tofu`/`terraform` binary; otherwise `tofu` on PATH, then `terraform`.
     pub binary: Option<PathBuf>,
+    /// How long `show -json` may run before its process group is killed.
+    pub timeout: Duration,
+    /// The most bytes read from a plan input, or accepted from `show -json`.
+    pub max_input_bytes: u64,
+}
+
+impl Default for ShowOptions {
+    fn default() -> Self {
+        ShowOptions {
+            chdir: None,
+            binary: None,
+            timeout: DEFAULT_SHOW_TIMEOUT,
+            max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
+        }
+    }
 }
 
 impl PlanText {
@@ -142,20 +183,12 @@ impl PlanText {
         } else {
             path.display().to_string()
         };
-        let bytes = if path == Path::new("-") {
-            let mut buf = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map_err(|source| {
-                PlanError::Io {
-                    name: name.clone(),
-                    source,
-                }
-            })?;
-            buf
-        } else {
-            std::fs::read(path).map_err(|source| PlanError::Io {
-                name: name.clone(),
-                source,
-            })?
+        let bytes = match read::read_input(path, &name, opts.max_input_bytes) {
+            Ok(input) => input.bytes,
+            Err(read::ReadError::Io(source)) => return Err(PlanError::Io { name, source }),
+            Err(read::ReadError::TooLarge { limit }) => {
+                return Err(PlanError::TooLarge { name, limit })
+            }
         };
         Self::from_bytes(name, bytes, Some(path), opts)
     }
@@ -163,13 +196,19 @@ impl PlanText {
     /// Classifies raw bytes and produces plan JSON, or explains what the bytes are.
     pub fn from_bytes(
         name: String,
-        bytes: Vec<u8>,
+        mut bytes: Vec<u8>,
         path: Option<&Path>,
         opts: &ShowOptions,
     ) -> Result<PlanText, PlanError> {
         match sniff(&bytes) {
             InputKind::Json => {}
             InputKind::Empty => return Err(PlanError::Empty { name }),
+            InputKind::Utf16 { big_endian } => return Err(PlanError::Utf16 { name, big_endian }),
+            InputKind::Binary => return Err(PlanError::Binary { name }),
+            InputKind::JsonArray => {
+                let what = describe_array(&bytes);
+                return Err(PlanError::JsonArray { name, what });
+            }
             InputKind::LogStream => return Err(PlanError::LogStream { name }),
             InputKind::Wrapped { line, offset } => {
                 let preview = String::from_utf8_lossy(&bytes[..offset.min(80)])
@@ -190,10 +229,14 @@ impl PlanText {
                 if encrypted && opts.chdir.is_none() {
                     return Err(PlanError::Encrypted { name });
                 }
-                let Some(path) = path.filter(|p| *p != Path::new("-")) else {
+                // `show -json` opens the file itself: a pipe was consumed by reading it here.
+                let Some(path) = path.filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
+                else {
                     return Err(PlanError::NotAPlan {
                         name,
-                        what: "binary plans cannot be read from stdin; pass the file path".into(),
+                        what: "it is a binary plan, and binary plans cannot be read from stdin \
+                               or a pipe; pass the plan file's path"
+                            .into(),
                     });
                 };
                 let binary = match &opts.binary {
@@ -203,15 +246,23 @@ impl PlanText {
                         reason: e.to_string(),
                     })?,
                 };
-                let json = show_json(&binary, path, opts.chdir.as_deref()).map_err(|e| {
-                    PlanError::Show {
-                        name: name.clone(),
-                        command: e.command(),
-                        detail: e.detail(),
-                    }
-                })?;
+                let limits = ShowLimits {
+                    timeout: opts.timeout,
+                    max_bytes: opts.max_input_bytes,
+                };
+                let json =
+                    show_json(&binary, path, opts.chdir.as_deref(), limits).map_err(|source| {
+                        PlanError::Show {
+                            name: name.clone(),
+                            source,
+                        }
+                    })?;
                 return Ok(PlanText { name, json });
             }
+        }
+        // PowerShell's `Out-File -Encoding utf8` writes a byte order mark; JSON has none.
+        if bytes.starts_with(b"\xEF\xBB\xBF") {
+            bytes.drain(..3);
         }
         match String::from_utf8(bytes) {
             Ok(json) => Ok(PlanText { name, json }),
@@ -233,6 +284,13 @@ impl PlanText {
 
 /// Parses plan JSON, naming the JSON path of any problem.
 pub fn parse<'a>(name: &str, json: &'a str) -> Result<Plan<'a>, PlanError> {
+    // serde would read an array as the plan's fields in order: `["1.2"]` is not a plan.
+    if json.trim_start().starts_with('[') {
+        return Err(PlanError::JsonArray {
+            name: name.to_owned(),
+            what: describe_array(json.as_bytes()),
+        });
+    }
     let mut de = serde_json::Deserializer::from_str(json);
     let result: Result<Plan<'a>, _> = serde_path_to_error::deserialize(&mut de);
     let plan = match result {
@@ -265,6 +323,20 @@ pub fn parse<'a>(name: &str, json: &'a str) -> Result<Plan<'a>, PlanError> {
             what,
         });
     }
+    if !has_plan_sections && !has_plan_keys(json) {
+        return Err(PlanError::NotAPlan {
+            name: name.to_owned(),
+            what: format!(
+                "it has `format_version` but none of the sections of a plan ({}); it was \
+                 perhaps written by hand or cut down with a filter such as jq",
+                PLAN_KEYS
+                    .iter()
+                    .map(|k| format!("`{k}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        });
+    }
     for rc in plan
         .resource_changes
         .iter_mut()
@@ -275,6 +347,52 @@ pub fn parse<'a>(name: &str, json: &'a str) -> Result<Plan<'a>, PlanError> {
         }
     }
     Ok(plan)
+}
+
+/// The top-level keys of which a plan has at least one besides `format_version`
+/// (format 0.1 plans have `terraform_version` and few others).
+const PLAN_KEYS: &[&str] = &[
+    "terraform_version",
+    "resource_changes",
+    "planned_values",
+    "configuration",
+    "prior_state",
+    "variables",
+    "output_changes",
+    "resource_drift",
+];
+
+/// Whether the object has one of [`PLAN_KEYS`], even empty (`"resource_changes": []` is the
+/// plan of an empty configuration). Only called for documents without any plan content.
+fn has_plan_keys(json: &str) -> bool {
+    serde_json::from_str::<BTreeMap<String, serde::de::IgnoredAny>>(json)
+        .is_ok_and(|keys| PLAN_KEYS.iter().any(|k| keys.contains_key(*k)))
+}
+
+/// What a top-level JSON array holds, for [`PlanError::JsonArray`]: ` of 3 objects with
+/// keys name, asset_type (a cloud asset inventory export?)`.
+fn describe_array(bytes: &[u8]) -> String {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let Ok(items) = serde_json::from_slice::<Vec<serde_json::Value>>(bytes) else {
+        return String::new();
+    };
+    let n = items.len();
+    let plural = if n == 1 { "" } else { "s" };
+    match items.first() {
+        None => " (empty)".into(),
+        Some(serde_json::Value::Object(first)) => {
+            let keys: Vec<_> = first.keys().take(5).map(String::as_str).collect();
+            let hint = if first.contains_key("asset_type") {
+                " (a cloud asset inventory export?)"
+            } else if first.contains_key("format_version") {
+                " (a plan inside an array: pass the plan itself)"
+            } else {
+                ""
+            };
+            format!(" of {n} object{plural} with keys {}{hint}", keys.join(", "))
+        }
+        Some(first) => format!(" of {n} item{plural} (the first is {})", json_kind(first)),
+    }
 }
 
 fn looks_like_state_json(json: &str) -> bool {

@@ -13,6 +13,10 @@ use regorus::Engine;
 use super::ast::{self, InputUse, ModuleFacts};
 use super::meta::{self, PolicyMeta, Scope};
 use super::RuleKind;
+use crate::plan::read::read_text;
+
+/// The most bytes read from one policy or data file (which may be a pipe).
+const MAX_FILE_BYTES: u64 = crate::plan::DEFAULT_MAX_INPUT_BYTES;
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
@@ -162,16 +166,16 @@ impl PolicySet {
                         if !opts.with_tests && f.to_string_lossy().ends_with("_test.rego") {
                             continue;
                         }
-                        match std::fs::read_to_string(&f) {
+                        match read_text(&f, MAX_FILE_BYTES) {
                             Ok(text) => sources.push(PolicySource {
                                 file: f.display().to_string(),
                                 text,
                                 builtin: false,
                             }),
-                            Err(e) => errors.push(LoadError {
+                            Err(message) => errors.push(LoadError {
                                 file: f.display().to_string(),
                                 line: None,
-                                message: e.to_string(),
+                                message,
                             }),
                         }
                     }
@@ -218,7 +222,7 @@ impl PolicySet {
                 Err(e) => errors.push(regorus_error(&src.file, &e.to_string())),
             }
         }
-        match load_data(&opts.data_files) {
+        match load_data(&opts.data_files, opts.builtin) {
             Ok(data) => {
                 if let Err(e) = engine.add_data(data) {
                     errors.push(LoadError {
@@ -405,13 +409,18 @@ fn build_packages(
     (packages, tests, helper_input)
 }
 
-/// Recursively lists files with the given extensions, sorted; a file path is returned as is.
+/// Recursively lists files with the given extensions, sorted; anything that is not a directory
+/// (a file, or a pipe such as `<(...)` or `/dev/stdin`) is returned as is. Symbolic links are
+/// followed, but each directory is walked once (by device and inode), so a link cycle ends.
 pub(crate) fn collect_files(path: &Path, exts: &[&str]) -> Result<Vec<PathBuf>, String> {
+    use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
-    if meta.is_file() {
+    if !meta.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
     let mut out = Vec::new();
+    let mut visited = std::collections::HashSet::new();
+    visited.insert((meta.dev(), meta.ino()));
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -424,8 +433,16 @@ pub(crate) fn collect_files(path: &Path, exts: &[&str]) -> Result<Vec<PathBuf>, 
             if hidden {
                 continue;
             }
-            if p.is_dir() {
-                stack.push(p);
+            // A dangling link has no metadata: it is skipped, like other unreadable entries.
+            let Ok(meta) = std::fs::metadata(&p) else {
+                continue;
+            };
+            if meta.is_dir() {
+                // A directory seen before (through a link cycle or a second link) is not
+                // walked again.
+                if visited.insert((meta.dev(), meta.ino())) {
+                    stack.push(p);
+                }
             } else if p
                 .extension()
                 .and_then(|e| e.to_str())
@@ -441,7 +458,7 @@ pub(crate) fn collect_files(path: &Path, exts: &[&str]) -> Result<Vec<PathBuf>, 
 
 /// Reads data files; a directory's files are placed under their relative directory path,
 /// as `opa` and `conftest` do.
-fn load_data(paths: &[PathBuf]) -> Result<regorus::Value, Vec<LoadError>> {
+fn load_data(paths: &[PathBuf], builtin: bool) -> Result<regorus::Value, Vec<LoadError>> {
     let mut root = serde_json::Value::Object(Default::default());
     let mut errors = Vec::new();
     for path in paths {
@@ -458,13 +475,13 @@ fn load_data(paths: &[PathBuf]) -> Result<regorus::Value, Vec<LoadError>> {
         };
         for file in files {
             let name = file.display().to_string();
-            let text = match std::fs::read_to_string(&file) {
+            let text = match read_text(&file, MAX_FILE_BYTES) {
                 Ok(t) => t,
-                Err(e) => {
+                Err(message) => {
                     errors.push(LoadError {
                         file: name,
                         line: None,
-                        message: e.to_string(),
+                        message,
                     });
                     continue;
                 }
@@ -507,6 +524,9 @@ fn load_data(paths: &[PathBuf]) -> Result<regorus::Value, Vec<LoadError>> {
             } else {
                 Vec::new()
             };
+            if builtin {
+                errors.extend(check_library_options(&name, &prefix, &value));
+            }
             let mut target = &mut root;
             for key in prefix {
                 target = target
@@ -529,6 +549,181 @@ fn load_data(paths: &[PathBuf]) -> Result<regorus::Value, Vec<LoadError>> {
     } else {
         Err(errors)
     }
+}
+
+/// A setting of the built-in library (`planguard.config.<name>`) and the shape it needs.
+struct LibraryOption {
+    name: &'static str,
+    expected: &'static str,
+    example: &'static str,
+    valid: fn(&serde_json::Value) -> bool,
+}
+
+fn is_bool(v: &serde_json::Value) -> bool {
+    v.is_boolean()
+}
+
+fn is_string_list(v: &serde_json::Value) -> bool {
+    v.as_array()
+        .is_some_and(|a| a.iter().all(|x| x.is_string()))
+}
+
+fn is_port_list(v: &serde_json::Value) -> bool {
+    v.as_array().is_some_and(|a| {
+        a.iter().all(|x| {
+            x.as_u64().is_some_and(|n| n <= 65535)
+                || x.as_str()
+                    .is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        })
+    })
+}
+
+fn is_tag_values(v: &serde_json::Value) -> bool {
+    v.as_object()
+        .is_some_and(|o| o.values().all(is_string_list))
+}
+
+/// The settings `policies/` reads with `lib.config`, checked before evaluation: a wrong type
+/// would otherwise surface as a Rego error deep in a helper, or silently change a verdict
+/// (`s3_require_kms: "true"` is not `true`).
+const LIBRARY_OPTIONS: &[LibraryOption] = &[
+    LibraryOption {
+        name: "required_tags",
+        expected: "a list of tag keys (strings)",
+        example: "required_tags: [Owner, CostCenter]",
+        valid: is_string_list,
+    },
+    LibraryOption {
+        name: "tag_values",
+        expected: "a map from tag key to a list of allowed values (strings)",
+        example: "tag_values: {Environment: [dev, prod]}",
+        valid: is_tag_values,
+    },
+    LibraryOption {
+        name: "public_ingress_ports",
+        expected: "a list of port numbers",
+        example: "public_ingress_ports: [80, 443]",
+        valid: is_port_list,
+    },
+    LibraryOption {
+        name: "public_load_balancers",
+        expected: "a list of resource addresses (strings)",
+        example: "public_load_balancers: [aws_lb.web]",
+        valid: is_string_list,
+    },
+    LibraryOption {
+        name: "lb_allowed_ssl_policies",
+        expected: "a list of SSL policy names (strings)",
+        example: "lb_allowed_ssl_policies: [ELBSecurityPolicy-2016-08]",
+        valid: is_string_list,
+    },
+    LibraryOption {
+        name: "check_unchanged",
+        expected: "true or false",
+        example: "check_unchanged: true",
+        valid: is_bool,
+    },
+    LibraryOption {
+        name: "s3_require_kms",
+        expected: "true or false",
+        example: "s3_require_kms: true",
+        valid: is_bool,
+    },
+    LibraryOption {
+        name: "warn_tcp_listeners",
+        expected: "true or false",
+        example: "warn_tcp_listeners: false",
+        valid: is_bool,
+    },
+    LibraryOption {
+        name: "ebs_default_encryption",
+        expected: "true or false",
+        example: "ebs_default_encryption: true",
+        valid: is_bool,
+    },
+];
+
+fn describe_json(v: &serde_json::Value) -> String {
+    let kind = match v {
+        serde_json::Value::Null => return "null (empty)".into(),
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "a list",
+        serde_json::Value::Object(_) => "a map",
+    };
+    let mut text = v.to_string();
+    if text.chars().count() > 60 {
+        text = text.chars().take(60).collect::<String>() + "...";
+    }
+    format!("{kind}: {text}")
+}
+
+/// Checks the library settings a data file sets (`planguard.config`, wherever the file's
+/// directory places it) before any policy reads them.
+fn check_library_options(
+    file: &str,
+    prefix: &[String],
+    value: &serde_json::Value,
+) -> Vec<LoadError> {
+    let error = |message: String| LoadError {
+        file: file.to_owned(),
+        line: None,
+        message,
+    };
+    // Where `planguard.config` is in this file: the prefix of its directory comes first.
+    let wanted = ["planguard", "config"];
+    let mut node = value;
+    for (i, key) in wanted.iter().enumerate() {
+        if let Some(dir_key) = prefix.get(i) {
+            if dir_key != key {
+                return Vec::new();
+            }
+            continue;
+        }
+        match node.get(key) {
+            Some(v) => node = v,
+            None => return Vec::new(),
+        }
+        if i == 0 && !node.is_object() {
+            return vec![error(format!(
+                "`planguard` must be a map (of `config` and `stack`), but it is {}",
+                describe_json(node)
+            ))];
+        }
+    }
+    // A file deeper than `planguard/config/` holds the value of one setting.
+    let settings: Vec<(&str, &serde_json::Value)> = match prefix.get(2) {
+        Some(name) if prefix.len() == 3 => vec![(name.as_str(), node)],
+        Some(_) => return Vec::new(),
+        None => match node.as_object() {
+            Some(map) => map.iter().map(|(k, v)| (k.as_str(), v)).collect(),
+            None => {
+                return vec![error(format!(
+                    "`planguard.config` must be a map of library settings (e.g. \
+                     `planguard: {{config: {{required_tags: [Owner]}}}}`), but it is {}; it \
+                     would be ignored",
+                    describe_json(node)
+                ))]
+            }
+        },
+    };
+    let mut errors = Vec::new();
+    for (name, v) in settings {
+        let Some(option) = LIBRARY_OPTIONS.iter().find(|o| o.name == name) else {
+            continue;
+        };
+        if !(option.valid)(v) {
+            errors.push(error(format!(
+                "library setting `planguard.config.{name}` must be {}, but it is {}. Write \
+                 it as e.g. `{}`",
+                option.expected,
+                describe_json(v),
+                option.example
+            )));
+        }
+    }
+    errors
 }
 
 fn merge(target: &mut serde_json::Value, value: serde_json::Value) -> Result<(), String> {
