@@ -1,6 +1,6 @@
 //! End-to-end benchmark of `planguard check` on large synthetic plans.
 //!
-//! Generates plans of 1k, 10k and 100k resources with [`planguard::synth::write_plan`] into a
+//! Generates plans of 1k, 10k and 100k resources with [`synth::write_plan`] into a
 //! temporary directory, then runs the release binary on each as a child process,
 //! `planguard check PLAN --format json -o /dev/null`, and prints wall time and the child's
 //! peak resident memory. Two variants: `builtin` (the embedded policy library) and
@@ -15,6 +15,10 @@
 //! `PLANGUARD_BENCH_TIMEOUT` seconds (default 60), and measurements that would start after
 //! `PLANGUARD_BENCH_BUDGET` seconds (default 170) are skipped. `PLANGUARD_BENCH_SIZES`
 //! (e.g. `1000,10000`) and `PLANGUARD_BENCH_VARIANTS` (`builtin,conftest`) narrow the run.
+
+#[path = "../tools/synth.rs"]
+#[allow(dead_code)]
+mod synth;
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -107,7 +111,7 @@ fn main() {
         let plan = dir.path().join(format!("plan-{n}.json"));
         let t = Instant::now();
         let file = File::create(&plan).expect("creating the plan file");
-        planguard::synth::write_plan(n, SEED, BufWriter::new(file)).expect("writing the plan");
+        synth::write_plan(n, SEED, BufWriter::new(file)).expect("writing the plan");
         let gen = t.elapsed();
         let file_bytes = std::fs::metadata(&plan).map(|m| m.len()).unwrap_or(0);
         eprintln!(

@@ -34,9 +34,6 @@ pub enum Command {
     Policies(PoliciesCommand),
     /// Run the GitHub App server: plan every PR's stacks, report, gate applies.
     Serve(ServeArgs),
-    /// Write a large synthetic plan, for benchmarks.
-    #[command(hide = true)]
-    SynthPlan(SynthArgs),
 }
 
 #[derive(Debug, Args)]
@@ -169,19 +166,6 @@ pub enum PoliciesCommand {
     Docs,
 }
 
-#[derive(Debug, Args)]
-pub struct SynthArgs {
-    /// Number of resources.
-    #[arg(long, default_value_t = 1000)]
-    pub resources: usize,
-    /// Random seed.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Output file (default stdout).
-    #[arg(short, long)]
-    pub output: Option<PathBuf>,
-}
-
 /// Runs the parsed command and returns the exit code.
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
@@ -189,17 +173,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Test(args) => run_test(args),
         Command::Policies(cmd) => run_policies(cmd),
         Command::Serve(args) => run_serve(args),
-        Command::SynthPlan(args) => {
-            let out: Box<dyn Write> = match &args.output {
-                Some(p) => Box::new(
-                    std::fs::File::create(p)
-                        .with_context(|| format!("creating {}", p.display()))?,
-                ),
-                None => Box::new(std::io::stdout().lock()),
-            };
-            crate::synth::write_plan(args.resources, args.seed, std::io::BufWriter::new(out))?;
-            Ok(0)
-        }
     }
 }
 

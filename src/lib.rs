@@ -41,7 +41,6 @@ pub mod repo_config;
 pub mod runner;
 pub mod server;
 pub mod store;
-pub mod synth;
 pub mod trust;
 pub mod vcs;
 pub mod webhook;

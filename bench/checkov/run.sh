@@ -93,8 +93,8 @@ done
 
 if [ "$SYNTH" -gt 0 ]; then
   synth="$RESULTS/synth-$SYNTH.json"
-  # `synth-plan` is a hidden subcommand of planguard (see bench/README.md).
-  "$PLANGUARD" synth-plan --resources "$SYNTH" -o "$synth"
+  # The generator is tools/synth.rs, run as an example (see bench/README.md).
+  cargo run --release --quiet --example synth_plan -- --resources "$SYNTH" -o "$synth"
   echo "== synthetic plan of $SYNTH resources ($(du -h "$synth" | cut -f1))"
   t0=$(now); run_planguard "$synth" "$RESULTS/synth-planguard.json"
   printf 'planguard\tsynthetic %s resources\t%s\n' "$SYNTH" "$(elapsed "$t0" "$(now)")" >> "$RESULTS/timings.tsv"

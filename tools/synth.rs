@@ -1,4 +1,6 @@
-//! Synthetic `terraform show -json` plans, for benchmarks.
+//! Synthetic `terraform show -json` plans, for benchmarks and tests. Not part of the product:
+//! the benches and tests include this file with `#[path]`, and `cargo run --release --example
+//! synth_plan -- --resources N -o FILE` writes one by hand.
 //!
 //! [`write_plan`] streams a plan of `n` resource instances of common AWS types to a writer, in
 //! the shape Terraform 1.9 writes (`format_version` 1.2): `planned_values` (with a fifth of the
@@ -1766,7 +1768,7 @@ mod tests {
     #[test]
     fn parses_as_a_plan() {
         let out = String::from_utf8(plan(600, 1)).unwrap();
-        let parsed: crate::plan::Plan = serde_json::from_str(&out).unwrap();
+        let parsed: planguard::plan::Plan = serde_json::from_str(&out).unwrap();
         assert_eq!(parsed.resource_changes.len(), 600);
         assert!(parsed
             .resource_changes
