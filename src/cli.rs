@@ -164,6 +164,12 @@ pub enum PoliciesCommand {
     },
     /// Print the catalogue as Markdown (docs/policies.md is generated with this).
     Docs,
+    /// Write the library as plain Rego (the `planguard.*` helpers as Rego functions), so that
+    /// `opa test DIR` and `conftest test --policy DIR` run it unchanged.
+    Export {
+        /// The directory to write (created if needed).
+        dir: PathBuf,
+    },
 }
 
 /// Runs the parsed command and returns the exit code.
@@ -340,25 +346,37 @@ fn run_test(args: TestArgs) -> Result<i32> {
 }
 
 fn run_policies(cmd: PoliciesCommand) -> Result<i32> {
-    let set = match load(&LoadOptions::default()) {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
-    let mut out = std::io::stdout().lock();
-    match cmd {
-        PoliciesCommand::List => {
-            out.write_all(crate::catalogue::list(set.catalogue()).as_bytes())?
+    let text = match cmd {
+        PoliciesCommand::Export { dir } => {
+            let files = crate::policy::export::export(&dir)
+                .with_context(|| format!("writing the library to {}", dir.display()))?;
+            format!(
+                "wrote {} files to {} (run its tests with `opa test {}`)\n",
+                files.len(),
+                dir.display(),
+                dir.display()
+            )
         }
-        PoliciesCommand::Show { id } => match crate::catalogue::show(set.catalogue(), &id) {
-            Ok(text) => out.write_all(text.as_bytes())?,
-            Err(msg) => {
-                eprintln!("error: {msg}");
-                return Ok(2);
+        catalogue_cmd => {
+            let set = match load(&LoadOptions::default()) {
+                Ok(s) => s,
+                Err(code) => return Ok(code),
+            };
+            match catalogue_cmd {
+                PoliciesCommand::Show { id } => {
+                    match crate::catalogue::show(set.catalogue(), &id) {
+                        Ok(text) => text,
+                        Err(msg) => {
+                            eprintln!("error: {msg}");
+                            return Ok(2);
+                        }
+                    }
+                }
+                PoliciesCommand::Docs => crate::catalogue::markdown(set.catalogue()),
+                _ => crate::catalogue::list(set.catalogue()),
             }
-        },
-        PoliciesCommand::Docs => {
-            out.write_all(crate::catalogue::markdown(set.catalogue()).as_bytes())?
         }
-    }
+    };
+    std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(0)
 }

@@ -22,8 +22,12 @@ fn engine() -> Engine {
     let mut engine = Engine::new();
     planguard::policy::register_builtins(&mut engine).expect("builtins register");
     let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/native/spec.rego");
+    engine.add_policy_from_file(&spec).expect("the cases load");
     engine
-        .add_policy_from_file(&spec)
+        .add_policy(
+            "src/policy/pure.rego".into(),
+            planguard::policy::export::PURE_REGO.into(),
+        )
         .expect("the specification loads");
     engine
 }

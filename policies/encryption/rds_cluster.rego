@@ -50,8 +50,12 @@ default_encrypted(rc) := true if {
 member(rc) if {
 	some source in ["replication_source_identifier", "global_cluster_identifier"]
 	helpers.given(rc, [source])
-	not helpers.known(rc, attr) == false
+	not says_unencrypted(rc)
 }
+
+# (A rule of its own, so that `not` applies to the comparison whether or not the value is
+# known; OPA hoists a function call out of a negation.)
+says_unencrypted(rc) if helpers.known(rc, attr) == false
 
 restored(rc) if helpers.given(rc, ["snapshot_identifier"])
 

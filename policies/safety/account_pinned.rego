@@ -198,7 +198,7 @@ accounts_in(s) := {regex.replace(s, `^arn:aws[a-zA-Z-]*:iam::([0-9]{12}):.*$`, "
 
 # An expression as {known, exact, constant, values}: the strings it is made of, from its
 # constant value or from the input variables it references.
-resolve(expr) := {"known": true, "exact": true, "constant": true, "values": strings(expr.constant_value)} if {
+resolve(expr) := {"known": true, "exact": true, "constant": true, "values": string_values(expr.constant_value)} if {
 	expr.constant_value != null
 } else := {"known": known, "exact": exact, "constant": false, "values": values} if {
 	refs := [ref | some ref in expr.references; not narrower_ref(ref, expr.references)]
@@ -206,7 +206,7 @@ resolve(expr) := {"known": true, "exact": true, "constant": true, "values": stri
 	resolved := [v | some ref in refs; v := variable_value(ref)]
 	known := count(resolved) == count(refs)
 	exact := exact_list(refs, resolved)
-	values := {s | some v in resolved; some s in strings(v)}
+	values := {s | some v in resolved; some s in string_values(v)}
 } else := {"known": false, "exact": false, "constant": false, "values": set()}
 
 # Terraform lists both `var.roles["prod"]` and `var.roles`; the narrower one is what is used.
@@ -245,7 +245,7 @@ step(t) := trim_suffix(trim_prefix(t, "[\""), "\"]") if startswith(t, "[\"")
 step(t) := trim_prefix(t, ".") if startswith(t, ".")
 
 # Every string in a value (numbers as 12-digit account ids).
-strings(v) := {s |
+string_values(v) := {s |
 	walk(v, [_, x])
 	s := scalar_string(x)
 }

@@ -11,6 +11,7 @@
 
 mod ast;
 mod eval;
+pub mod export;
 mod input;
 mod load;
 pub mod meta;

@@ -11,12 +11,13 @@
 //! `data.planguard.lib`) are unchanged.
 //!
 //! Each builtin is specified by the Rego it replaced, quoted in its doc comment and kept in
-//! `testdata/native/spec.rego`, where `tests/native.rs` holds the two to the same answers,
-//! evaluated side by side by regorus on every resource change of the corpus, the fixtures and
-//! a synthetic plan. The library's Rego unit tests run against these builtins.
+//! `src/policy/pure.rego`; `tests/native.rs` (with the cases in `testdata/native/spec.rego`)
+//! holds the two to the same answers, evaluated side by side by regorus on every resource change
+//! of the corpus, the fixtures and a synthetic plan. The library's Rego unit tests run against
+//! these builtins.
 //!
-//! Policies that call `planguard.*` run in planguard only (conftest and OPA do not have these
-//! builtins); the built-in library is the only user of them.
+//! conftest and OPA do not have these builtins: `planguard policies export` ([`super::export`])
+//! writes the library with `pure.rego` in their place.
 
 use anyhow::{bail, Result};
 use regorus::{Engine, Value};

@@ -1,138 +1,34 @@
-# The Rego each planguard.* builtin replaced (src/policy/native.rs), and rules that list every
-# case where a builtin and its Rego disagree. tests/native.rs evaluates them on real plans.
+# Rules that list every case where a planguard.* builtin (src/policy/native.rs) and its Rego
+# specification (src/policy/pure.rego) disagree. tests/native.rs evaluates them on real plans.
 package native_spec
 
+import data.planguard as pure
 import rego.v1
 
 # --- The specifications ----------------------------------------------------------------------
+#
+# The pure-Rego planguard.* of src/policy/pure.rego (package planguard, what `planguard policies
+# export` ships in place of the builtins), under the names the cases use.
 
-ref_after(rc) := a if {
-	a := rc.change.after
-	is_object(a)
-} else := {}
+ref_after(rc) := pure.after(rc)
 
-ref_value(rc, path, default_value) := v if {
-	v := object.get(ref_after(rc), path, null)
-	v != null
-} else := default_value
+ref_value(rc, path, default_value) := pure.value(rc, path, default_value)
 
-ref_unknown(rc, path) if {
-	markers := rc.change.after_unknown
-	is_object(markers)
-	object.get(markers, path, false) == true
-}
+ref_unknown(rc, path) if pure.unknown(rc, path)
 
-ref_unknown(rc, _) if rc.change.after_unknown == true
+ref_unknown_here_or_above(rc, path) if pure.unknown_here_or_above(rc, path)
 
-ref_unknown_here_or_above(rc, path) if ref_unknown(rc, path)
+ref_unknown_within(rc, path) if pure.unknown_within(rc, path)
 
-# The encryption helpers' Rego raised an error when after_unknown is true (object.get of a
-# boolean); the first clause holds then, and the builtin answers true. Hence is_object here.
-ref_unknown_here_or_above(rc, path) if {
-	marks := object.get(rc.change, "after_unknown", {})
-	is_object(marks)
-	some n in numbers.range(1, count(path))
-	object.get(marks, array.slice(path, 0, n), false) == true
-}
+ref_module_path(rc) := pure.module_path(rc)
 
-ref_unknown_within(rc, path) if ref_unknown(rc, path)
+ref_config_block(rc) := pure.config_block(input.configuration.root_module, rc)
 
-# (The same for the exposure helpers' unknown_within.)
-ref_unknown_within(rc, path) if {
-	is_object(object.get(rc.change, "after_unknown", {}))
-	marks := object.get(object.get(rc.change, "after_unknown", {}), path, false)
-	is_collection(marks)
-	walk(marks, [_, true])
-}
+ref_changes(kind, check_unchanged) := pure.changes(changes, kind, check_unchanged)
 
-is_collection(x) if is_array(x)
+ref_changes_in(kinds, check_unchanged) := pure.changes(changes, kinds, check_unchanged)
 
-is_collection(x) if is_object(x)
-
-ref_module_path(rc) := [] if {
-	not rc.module_address
-} else := [name |
-	some i, part in split(rc.module_address, ".module.")
-	name := trim_prefix(regex.replace(part, `\[[^\]]*\]$`, ""), "module.")
-]
-
-ref_config_blocks[block.address] := block if {
-	some block in input.configuration.root_module.resources
-}
-
-ref_config_blocks[concat("/", [a, block.address])] := block if {
-	some a, call in input.configuration.root_module.module_calls
-	some block in call.module.resources
-}
-
-ref_config_blocks[concat("/", [a, b, block.address])] := block if {
-	some a, ca in input.configuration.root_module.module_calls
-	some b, cb in ca.module.module_calls
-	some block in cb.module.resources
-}
-
-ref_config_blocks[concat("/", [a, b, c, block.address])] := block if {
-	some a, ca in input.configuration.root_module.module_calls
-	some b, cb in ca.module.module_calls
-	some c, cc in cb.module.module_calls
-	some block in cc.module.resources
-}
-
-ref_config_block(rc) := ref_config_blocks[concat("/", array.concat(ref_module_path(rc), [sprintf("%s.%s", [rc.type, rc.name])]))]
-
-ref_produces(rc, _) if {
-	some action in rc.change.actions
-	action in {"create", "update"}
-}
-
-ref_produces(rc, check_unchanged) if {
-	rc.change.actions == ["no-op"]
-	check_unchanged == true
-}
-
-ref_changes(kind, check_unchanged) := [rc |
-	some rc in changes
-	rc.type == kind
-	rc.mode == "managed"
-	ref_produces(rc, check_unchanged)
-]
-
-ref_changes_in(kinds, check_unchanged) := [rc |
-	some rc in changes
-	rc.type in kinds
-	rc.mode == "managed"
-	ref_produces(rc, check_unchanged)
-]
-
-ref_tagging_unknown(rc, _) if rc.change.after_unknown == true
-
-ref_tagging_unknown(rc, path) if {
-	is_object(object.get(rc.change, "after_unknown", {}))
-	ref_unknown(rc, path)
-}
-
-ref_map_state(rc, attr, key) := {"state": "unknown"} if {
-	ref_tagging_unknown(rc, [attr, key])
-} else := {"state": "known", "value": v} if {
-	v := ref_after(rc)[attr][key]
-	v != null
-} else := {"state": "absent"}
-
-ref_report_of(states, keys) := {
-	"missing": [k |
-		some k in keys
-		s := states[k]
-		s.state != "unknown"
-		trim_space(sprintf("%v", [object.get(s, "value", "")])) == ""
-	],
-	"unknown": [k | some k in keys; states[k].state == "unknown"],
-	"values": {k: s.value | some k in keys; s := states[k]; s.state == "known"},
-}
-
-ref_tag_report(rc, attr, keys) := ref_report_of({key: ref_map_state(rc, attr, key) | some key in keys}, keys) if {
-	is_object(ref_after(rc)[attr])
-	not ref_tagging_unknown(rc, [attr])
-}
+ref_tag_report(rc, attr, keys) := pure.tag_report(rc, attr, keys)
 
 # --- The cases ---------------------------------------------------------------------------------
 
