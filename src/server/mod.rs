@@ -72,6 +72,8 @@ pub fn services(config: ServerConfig) -> Result<Arc<Services>, StartError> {
     };
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError(format!("data_dir {}: {e}", config.data_dir.display())))?;
+    // Jobs' HOME and TMPDIR left by a crash; a resumed job makes its own afresh.
+    let _ = std::fs::remove_dir_all(config.data_dir.join("jobs"));
     let runner = step_runner(&config)?;
     Ok(Arc::new(Services::new(
         config,
