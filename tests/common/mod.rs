@@ -20,7 +20,9 @@ pub fn corpus() -> PathBuf {
 /// Every plan of the corpus (`plans/<source>/*.json`), sorted.
 pub fn corpus_plans() -> Vec<PathBuf> {
     let mut out = Vec::new();
-    for dir in std::fs::read_dir(corpus().join("plans")).expect("testdata/corpus/plans exists") {
+    for dir in
+        std::fs::read_dir(corpus().join("plans")).expect("testdata/corpus/plans exists")
+    {
         let dir = dir.unwrap().path();
         if dir.is_dir() {
             for f in std::fs::read_dir(&dir).unwrap() {
