@@ -1,15 +1,18 @@
 //! Running a stack's steps in isolation: its own working copy, its own process group, its
-//! own minimal environment, a time limit, and a way to cancel.
+//! own minimal environment, a sandbox, a time limit, and a way to cancel.
 //!
 //! - [`workdir`]: fetching a commit with git2 into a directory per (repo, PR, stack), and the
 //!   files a range of commits changed.
 //! - [`process`]: one step as a child process in a new process group. A timeout or a cancel
 //!   kills the whole group (so `tofu`'s provider plugins die with it); output is captured,
 //!   bounded, and never inherits the server's environment.
+//! - [`sandbox`]: namespaces, a fresh `/proc` and a Landlock ruleset around each step, so it
+//!   reaches only its own [`Access`] and the toolchain, and dies whole when it ends.
 //!
 //! [`PlanRunner`] is the seam the worker uses; [`ProcessRunner`] is the real one.
 
 pub mod process;
+pub mod sandbox;
 pub mod workdir;
 
 use std::collections::BTreeMap;
@@ -20,6 +23,7 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 pub use process::ProcessRunner;
+pub use sandbox::Access;
 
 /// One process to run.
 #[derive(Debug, Clone)]
@@ -31,6 +35,10 @@ pub struct StepRun {
     /// The whole environment of the child (nothing is inherited).
     pub env: BTreeMap<String, String>,
     pub timeout: Duration,
+    /// What the step may reach in the sandbox besides the toolchain.
+    pub access: Access,
+    /// Where stdout is streamed (up to [`process::MAX_STDOUT`]); `None`: not kept apart.
+    pub stdout_file: Option<PathBuf>,
 }
 
 /// How a step ended.
@@ -49,10 +57,13 @@ pub enum StepStatus {
 #[derive(Debug, Clone)]
 pub struct StepOutcome {
     pub status: StepStatus,
-    /// stdout and stderr, interleaved as they arrived (bounded; the start is cut first).
+    /// The last [`process::MAX_OUTPUT`] bytes of stdout and stderr, interleaved as they
+    /// arrived.
     pub output: String,
-    /// stdout alone (for `show -json`), bounded at [`process::MAX_STDOUT`].
-    pub stdout: Vec<u8>,
+    /// How many bytes the step wrote to stdout (all of them, even past the cap).
+    pub stdout_len: u64,
+    /// Whether stdout went past [`process::MAX_STDOUT`], so its file holds only the start.
+    pub stdout_truncated: bool,
     pub duration: Duration,
 }
 

@@ -83,6 +83,16 @@ pub enum LogFormat {
     Json,
 }
 
+/// Whether steps run in the sandbox (`sandbox = "on"`, the default) or as the server's own
+/// user with its file system (`"off"`, for hosts without user namespaces or Landlock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxMode {
+    #[default]
+    On,
+    Off,
+}
+
 /// How the server authenticates to GitHub.
 #[derive(Debug, Clone)]
 pub enum GithubAuth {
@@ -135,6 +145,7 @@ pub struct ServerConfig {
     pub log_format: LogFormat,
     pub allow_fork_prs: bool,
     pub step_timeout: Duration,
+    pub sandbox: SandboxMode,
     pub max_body_bytes: usize,
     pub policies: PolicyConfig,
     /// Bearer token for `GET /api/audit`; `None` disables the audit API.
@@ -272,6 +283,7 @@ struct Raw {
     log_format: Option<LogFormat>,
     allow_fork_prs: Option<bool>,
     step_timeout_secs: Option<u64>,
+    sandbox: Option<SandboxMode>,
     max_body_bytes: Option<usize>,
     api_url: Option<String>,
     app_id: Option<u64>,
@@ -426,6 +438,7 @@ impl Raw {
         raw.log_format = top.take("log_format", p);
         raw.allow_fork_prs = top.take("allow_fork_prs", p);
         raw.step_timeout_secs = top.take("step_timeout_secs", p);
+        raw.sandbox = top.take("sandbox", p);
         raw.max_body_bytes = top.take("max_body_bytes", p);
         if let Some(mut t) = top.section("github", p) {
             raw.api_url = t.take("api_url", p);
@@ -485,6 +498,7 @@ impl Raw {
         let log_format = string("PLANGUARD_LOG_FORMAT", "log_format");
         let forks = string("PLANGUARD_ALLOW_FORK_PRS", "allow_fork_prs");
         let timeout = string("PLANGUARD_STEP_TIMEOUT_SECS", "step_timeout_secs");
+        let sandbox = string("PLANGUARD_SANDBOX", "sandbox");
         let api_url = string("PLANGUARD_GITHUB_API_URL", "github.api_url");
         let app_id = string("PLANGUARD_GITHUB_APP_ID", "github.app_id");
         let key = string("PLANGUARD_GITHUB_PRIVATE_KEY", "github.private_key");
@@ -550,6 +564,20 @@ impl Raw {
                 "a number of seconds such as 1800",
                 p,
             ),
+        );
+        set(
+            &mut self.sandbox,
+            sandbox.and_then(|v| match v.trim().to_ascii_lowercase().as_str() {
+                "on" => Some(SandboxMode::On),
+                "off" => Some(SandboxMode::Off),
+                _ => {
+                    p.push(problem(
+                        "PLANGUARD_SANDBOX",
+                        format!("{v:?} is not a sandbox setting; use on or off"),
+                    ));
+                    None
+                }
+            }),
         );
         set(&mut self.api_url, api_url);
         set(
@@ -745,6 +773,7 @@ impl Raw {
             log_format: self.log_format.unwrap_or_default(),
             allow_fork_prs: self.allow_fork_prs.unwrap_or(false),
             step_timeout: Duration::from_secs(step_secs),
+            sandbox: self.sandbox.unwrap_or_default(),
             max_body_bytes,
             policies,
             audit_token,
@@ -1525,5 +1554,25 @@ level = "advisory"
             "the example holds no secret"
         );
         assert!(!c.enforcement.is_empty());
+    }
+
+    #[test]
+    fn sandbox_is_on_by_default_off_is_accepted_and_anything_else_is_a_problem() {
+        let c = load(&app_toml("", ""), &[]).unwrap();
+        assert_eq!(c.sandbox, SandboxMode::On);
+        let c = load(&app_toml("sandbox = \"off\"", ""), &[]).unwrap();
+        assert_eq!(c.sandbox, SandboxMode::Off);
+        let c = load(
+            &app_toml("sandbox = \"off\"", ""),
+            &[("PLANGUARD_SANDBOX", "on")],
+        )
+        .unwrap();
+        assert_eq!(c.sandbox, SandboxMode::On);
+
+        let e = load(&app_toml("sandbox = \"maybe\"", ""), &[]).unwrap_err();
+        assert_eq!(keys(&e), vec!["sandbox"]);
+        assert!(message(&e, "sandbox").contains("maybe"), "{e}");
+        let e = load(&app_toml("", ""), &[("PLANGUARD_SANDBOX", "maybe")]).unwrap_err();
+        assert_eq!(keys(&e), vec!["PLANGUARD_SANDBOX"]);
     }
 }

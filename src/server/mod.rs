@@ -21,12 +21,12 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::policy::{LoadOptions, PolicySet};
-use crate::runner::ProcessRunner;
+use crate::runner::{sandbox, ProcessRunner};
 use crate::store::SqliteStore;
 use crate::vcs::GitHub;
 use crate::worker::{run_workers, Services};
 use crate::workflow::Workflows;
-use config::ServerConfig;
+use config::{SandboxMode, ServerConfig};
 
 /// How long shutdown waits for running jobs before leaving them to the next start.
 pub const DRAIN: Duration = Duration::from_secs(300);
@@ -72,15 +72,53 @@ pub fn services(config: ServerConfig) -> Result<Arc<Services>, StartError> {
     };
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError(format!("data_dir {}: {e}", config.data_dir.display())))?;
+    // Jobs' HOME and TMPDIR left by a crash; a resumed job makes its own afresh.
+    let _ = std::fs::remove_dir_all(config.data_dir.join("jobs"));
+    let runner = step_runner(&config)?;
     Ok(Arc::new(Services::new(
         config,
         Arc::new(store),
         Arc::new(vcs),
-        Arc::new(ProcessRunner),
+        Arc::new(runner),
         policies,
         Workflows::builtin(),
         binary,
     )))
+}
+
+/// The step runner `sandbox` asks for. With the sandbox on, checks first that this host can
+/// set it up and that nothing steps may read holds the data directory.
+fn step_runner(config: &ServerConfig) -> Result<ProcessRunner, StartError> {
+    if config.sandbox == SandboxMode::Off {
+        tracing::warn!("sandbox = \"off\": steps run without a sandbox");
+        return Ok(ProcessRunner::unsandboxed());
+    }
+    sandbox::probe().map_err(|e| {
+        StartError(format!(
+            "the step sandbox cannot be set up: {e}. Set sandbox = \"off\" \
+             (PLANGUARD_SANDBOX=off) to run steps without a sandbox, as the server's user with \
+             its file system"
+        ))
+    })?;
+    let readable = sandbox::TOOLCHAIN_READ_ONLY
+        .iter()
+        .chain(sandbox::ETC_READ_ONLY)
+        .map(std::path::PathBuf::from);
+    for dir in readable {
+        for (what, p) in [
+            ("data_dir", &config.data_dir),
+            ("database", &config.database),
+        ] {
+            if dir.exists() && sandbox::is_within(p, &dir) {
+                return Err(StartError(format!(
+                    "{what} {} is inside {}, which sandboxed steps can read; move it out",
+                    p.display(),
+                    dir.display()
+                )));
+            }
+        }
+    }
+    Ok(ProcessRunner::sandboxed())
 }
 
 /// Serves HTTP on `listener` and runs the workers until `shutdown` is cancelled; then stops

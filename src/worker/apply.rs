@@ -249,7 +249,7 @@ impl Services {
             }
         }
         let mut lines = Vec::new();
-        for name in &order {
+        for (n, name) in order.iter().enumerate() {
             let stack = config.stack(name).expect("checked above");
             let (rec, stored) = rows.get(name).expect("planned");
             if let Some(dep) = stack.depends_on.iter().find(|d| failed.contains(*d)) {
@@ -322,6 +322,7 @@ impl Services {
                 apply_check(name, &pr.head, CheckStatus::InProgress, "Applying".into()),
             )
             .await?;
+            let scratch = super::plan::Scratch::create(&self.config.data_dir, job.id, n)?;
             let run = StackRun {
                 repo: &pr.repo,
                 pr: pr.pr,
@@ -331,6 +332,7 @@ impl Services {
                     .work_dir(&pr.repo, pr.pr)
                     .join(name.as_str().replace('/', "__")),
                 planfile: plan.plan_file.clone().into(),
+                scratch: &scratch,
             };
             let (ok, output) = {
                 let guard = self.update_lock(format!("workdir {}#{} {name}", pr.repo, pr.pr.0));
@@ -389,7 +391,11 @@ impl Services {
         self.reply(
             &pr.repo,
             pr.pr,
-            &format!("### planguard: apply by {actor}\n\n{}\n", lines.join("\n")),
+            &format!(
+                "### planguard: apply by {actor}\n\n{}\n{}",
+                lines.join("\n"),
+                self.unsandboxed_note().unwrap_or_default()
+            ),
         )
         .await?;
         Ok(Outcome::Done)

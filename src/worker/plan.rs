@@ -26,8 +26,8 @@ use crate::plan::{PlanText, ShowOptions};
 use crate::policy::Level;
 use crate::redact::Redactor;
 use crate::repo_config::{RepoConfig, StackConfig};
-use crate::runner::{workdir, StepRun, StepStatus};
-use crate::store::{now, AuditEntry, Job, LockKey, LockOutcome, PlanRecord};
+use crate::runner::{workdir, Access, StepRun, StepStatus};
+use crate::store::{now, AuditEntry, Job, JobId, LockKey, LockOutcome, PlanRecord};
 use crate::vcs::Annotation;
 use crate::workflow::{Step, StepContext, StepKind};
 
@@ -78,6 +78,48 @@ pub(super) struct StackRun<'a> {
     /// The working copy's root.
     pub root: PathBuf,
     pub planfile: PathBuf,
+    /// This run's own directories (HOME, TMPDIR, step output).
+    pub scratch: &'a Scratch,
+}
+
+/// A run's private directories, `<data_dir>/jobs/<job>-<n>/{home,tmp,output}`: nothing is
+/// shared with another job or another stack. Removed when dropped.
+pub(super) struct Scratch {
+    dir: PathBuf,
+}
+
+impl Scratch {
+    /// Creates them afresh (a restarted job starts clean). `n` tells apart the stacks of one
+    /// apply job.
+    pub fn create(data_dir: &Path, job: JobId, n: usize) -> Result<Scratch, JobError> {
+        let dir = data_dir.join("jobs").join(format!("{job}-{n}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        let scratch = Scratch { dir };
+        for d in [scratch.home(), scratch.tmp(), scratch.output()] {
+            std::fs::create_dir_all(&d)
+                .map_err(|e| JobError::Transient(format!("cannot create {}: {e}", d.display())))?;
+        }
+        Ok(scratch)
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.dir.join("home")
+    }
+
+    pub fn tmp(&self) -> PathBuf {
+        self.dir.join("tmp")
+    }
+
+    /// Where steps' stdout is streamed (outside the sandbox's reach).
+    pub fn output(&self) -> PathBuf {
+        self.dir.join("output")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 impl StackRun<'_> {
@@ -206,6 +248,7 @@ impl Services {
                     std::fs::create_dir_all(&plans).map_err(|e| {
                         JobError::Transient(format!("cannot create {}: {e}", plans.display()))
                     })?;
+                    let scratch = Scratch::create(&self.config.data_dir, job.id, 0)?;
                     let run = StackRun {
                         repo,
                         pr,
@@ -213,6 +256,7 @@ impl Services {
                         stack,
                         root: root.clone(),
                         planfile: plans.join(format!("{}.tfplan", p.sha)),
+                        scratch: &scratch,
                     };
                     // Enforcement levels and owners come from the base branch.
                     let base = self.config_at_base(&pr_rec).await?;
@@ -280,23 +324,15 @@ impl Services {
         phase: Phase,
         planfile: &Path,
     ) -> BTreeMap<String, String> {
-        let data = &self.config.data_dir;
-        let home = data
-            .join("home")
-            .join(run.stack.name.as_str().replace('/', "__"));
-        let _ = std::fs::create_dir_all(&home);
-        let cache = data.join("plugin-cache");
-        let _ = std::fs::create_dir_all(&cache);
+        let home = run.scratch.home();
+        let cache = self.plugin_cache();
         let mut env = BTreeMap::new();
         env.insert(
             "PATH".to_owned(),
             std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into()),
         );
         env.insert("HOME".to_owned(), home.display().to_string());
-        env.insert(
-            "TMPDIR".to_owned(),
-            std::env::temp_dir().display().to_string(),
-        );
+        env.insert("TMPDIR".to_owned(), run.scratch.tmp().display().to_string());
         env.insert("LANG".to_owned(), "C.UTF-8".to_owned());
         env.insert("TF_IN_AUTOMATION".to_owned(), "1".to_owned());
         env.insert("TF_INPUT".to_owned(), "0".to_owned());
@@ -329,6 +365,33 @@ impl Services {
             env.insert(k.to_owned(), v);
         }
         env
+    }
+
+    /// The provider plugin cache all steps share.
+    fn plugin_cache(&self) -> PathBuf {
+        let cache = self.config.data_dir.join("plugin-cache");
+        let _ = std::fs::create_dir_all(&cache);
+        cache
+    }
+
+    /// What a step of `run` may reach in the sandbox besides the toolchain: its working copy,
+    /// its HOME and TMPDIR, the stack's plan directory and the plugin cache; the tofu binary.
+    fn step_access(&self, run: &StackRun<'_>) -> Access {
+        let read_write = vec![
+            run.root.clone(),
+            run.scratch.home(),
+            run.scratch.tmp(),
+            self.plugin_cache(),
+        ];
+        let binary = std::fs::canonicalize(&self.binary).unwrap_or_else(|_| self.binary.clone());
+        // The stored plan is read (by `show` and `apply`), never written: steps write theirs
+        // in the working copy, and planguard stores it (see `plan_stack`).
+        let mut read_only = vec![binary];
+        read_only.extend(run.planfile.parent().map(Path::to_path_buf));
+        Access {
+            read_write,
+            read_only,
+        }
     }
 
     /// Secrets that must never appear in anything posted: the stack's credentials and the
@@ -375,6 +438,13 @@ impl Services {
         });
         let span = tracing::info_span!("step", step = step.name());
         let _e = span.enter();
+        // `show -json` goes straight to the plan's JSON file; other steps' stdout is only
+        // kept for the job.
+        let stdout_file = if step.kind == StepKind::Show {
+            run.planfile.with_extension("json")
+        } else {
+            run.scratch.output().join(format!("{}.stdout", step.name()))
+        };
         let out = self
             .runner
             .run(
@@ -384,6 +454,8 @@ impl Services {
                     cwd: run.cwd(),
                     env,
                     timeout: self.config.step_timeout,
+                    access: self.step_access(run),
+                    stdout_file: Some(stdout_file),
                 },
                 cancel,
             )
@@ -475,11 +547,19 @@ impl Services {
         if !out.success() {
             return Ok(Some(failed("show", &out)));
         }
-        std::fs::write(run.planfile.with_extension("json"), &out.stdout)
-            .map_err(|e| JobError::Transient(format!("cannot save the plan JSON: {e}")))?;
-        self.evaluate(run, config, out.stdout, &redact)
-            .await
-            .map(Some)
+        if out.stdout_truncated {
+            return Ok(Some(StackState::Errored {
+                step: "show".into(),
+                output: format!(
+                    "`show` printed {} bytes, more than the {} planguard reads",
+                    out.stdout_len,
+                    crate::runner::process::MAX_STDOUT
+                ),
+            }));
+        }
+        let json = std::fs::read(run.planfile.with_extension("json"))
+            .map_err(|e| JobError::Transient(format!("cannot read the plan JSON: {e}")))?;
+        self.evaluate(run, config, json, &redact).await.map(Some)
     }
 
     /// Evaluates the policies on a stack's plan JSON and stores the plan.

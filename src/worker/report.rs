@@ -269,7 +269,7 @@ impl Services {
             .map(|(m, _)| (m.id.clone(), m.clone()))
             .collect();
         let repo_text = repo.to_string();
-        let parts = pr_comment::render(
+        let mut parts = pr_comment::render(
             &CommentContext {
                 repo: &repo_text,
                 pr: pr.0,
@@ -278,7 +278,18 @@ impl Services {
             &views,
             &policies,
         );
+        if let (Some(last), Some(note)) = (parts.last_mut(), self.unsandboxed_note()) {
+            last.push_str(note);
+        }
         self.write_comment(repo, pr, &parts).await
+    }
+
+    /// What the PR comment says when steps run without the sandbox (`sandbox = "off"`).
+    pub(super) fn unsandboxed_note(&self) -> Option<&'static str> {
+        (self.config.sandbox == crate::server::config::SandboxMode::Off).then_some(
+            "\n> [!WARNING]\n> Steps ran **without a sandbox** (`sandbox = \"off\"` in the server \
+             configuration): the pull request's code could read what the server's user can.\n",
+        )
     }
 
     /// Writes `parts` over the PR's planguard comment: updates existing parts, creates missing

@@ -109,7 +109,9 @@ async fn the_authors_own_approval_does_not_count_and_anothers_does() {
         "success"
     );
     assert!(
-        w.state_dir.join("network.tfstate").exists(),
+        w.data_dir
+            .join("work/acme/infra/2/network/stacks/network/network.tfstate")
+            .exists(),
         "terraform applied to the stack's own state"
     );
     // Applied stacks cannot be applied again until re-planned.

@@ -7,6 +7,7 @@ mod gate;
 mod github;
 mod masking;
 mod replay;
+mod sandbox;
 mod trust;
 mod world;
 
@@ -407,8 +408,7 @@ async fn unreachable_github_is_retried_and_nothing_is_lost() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_tofu_process_sees_only_its_stacks_credentials() {
     let dir = tempfile::tempdir().unwrap();
-    let extra =
-        "    workflow:\n      plan: [{run: \"env > $HOME/env.txt\"}, init, plan, show, policy]";
+    let extra = "    workflow:\n      plan: [{run: \"env > env.txt\"}, init, plan, show, policy]";
     let yaml = standard_yaml(dir.path(), extra);
     let w = World::start(Options {
         planguard_yaml: Some(yaml),
@@ -419,7 +419,11 @@ async fn each_tofu_process_sees_only_its_stacks_credentials() {
     let head = push_both(&w, "env", 8, "env");
     w.open_pr(8, "env", &head, "alice").await;
     w.settle().await;
-    let env = std::fs::read_to_string(w.data_dir.join("home/network/env.txt")).unwrap();
+    let env = std::fs::read_to_string(
+        w.data_dir
+            .join("work/acme/infra/8/network/stacks/network/env.txt"),
+    )
+    .unwrap();
     assert!(
         env.contains("AWS_ACCESS_KEY_ID=AKIANETWORKEXAMPLE01"),
         "{env}"

@@ -37,8 +37,9 @@ codeowners = true
     )
 }
 
-/// The default branch's planguard.yaml: both stacks name their registry account.
-fn main_yaml(w_state: &std::path::Path, network_extra: &str) -> String {
+/// The default branch's planguard.yaml: both stacks name their registry account. Each keeps its
+/// local state in its own working copy (sandboxed steps can write nowhere else).
+fn main_yaml(_state: &std::path::Path, network_extra: &str) -> String {
     format!(
         r#"version: 1
 stacks:
@@ -47,15 +48,14 @@ stacks:
     account: network
     apply_requirements: [approved]
     backend_config:
-      path: {state}/network.tfstate
+      path: ./network.tfstate
 {network_extra}
   - name: data
     dir: stacks/data
     account: data
     backend_config:
-      path: {state}/data.tfstate
-"#,
-        state = w_state.display()
+      path: ./data.tfstate
+"#
     )
 }
 
@@ -86,6 +86,13 @@ fn touched(path: &str, note: &str) -> String {
     let original =
         std::fs::read_to_string(common::testdata(&format!("server/repo/{path}"))).unwrap();
     format!("{original}\n# {note}\n")
+}
+
+/// Whether an apply wrote state in a stack's working copy (`dir` is the stack's directory).
+fn applied(w: &World, pr: u64, stack: &str, dir: &str, file: &str) -> bool {
+    w.data_dir
+        .join(format!("work/acme/infra/{pr}/{stack}/{dir}/{file}"))
+        .exists()
 }
 
 /// The stored plan JSON of a stack (what the identity of its plan was).
@@ -219,8 +226,14 @@ async fn the_head_cannot_move_a_stack_to_another_account_or_directory() {
         reply.contains("apply refused") && reply.contains("**approved**"),
         "{reply}"
     );
-    assert!(!w.state_dir.join("data.tfstate").exists());
-    assert!(!w.state_dir.join("network.tfstate").exists());
+    assert!(!applied(
+        &w,
+        2,
+        "network",
+        "stacks/network",
+        "network.tfstate"
+    ));
+    assert!(!applied(&w, 2, "network", "stacks/data", "data.tfstate"));
     nothing_posted(&w, &ALL_KEYS);
 }
 
@@ -350,7 +363,7 @@ async fn an_inline_plan_step_that_applies_never_runs() {
     w.open_pr(6, "f", &head, "mallory").await;
     w.settle().await;
     assert!(
-        !w.state_dir.join("network.tfstate").exists(),
+        !applied(&w, 6, "network", "stacks/network", "network.tfstate"),
         "the plan applied"
     );
     // On the default branch, a custom workflow needs the server's permission.

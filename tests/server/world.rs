@@ -108,7 +108,9 @@ pub struct World {
     client: Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
 }
 
-/// The standard planguard.yaml: two stacks with their own state and accounts.
+/// The standard planguard.yaml: two stacks with their own state and accounts. Each stack's
+/// local state is a file in its own working copy (`state_dir` names the file's directory
+/// relative to the stack's, `.` in practice): sandboxed steps can write nowhere else.
 pub fn standard_yaml(state_dir: &Path, extra_stack_keys: &str) -> String {
     format!(
         r#"version: 1
@@ -133,7 +135,12 @@ stacks:
       path: {state}/data.tfstate
 {extra}
 "#,
-        state = state_dir.display(),
+        state = if state_dir.is_absolute() {
+            Path::new(".")
+        } else {
+            state_dir
+        }
+        .display(),
         extra = extra_stack_keys
     )
 }
