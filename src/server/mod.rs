@@ -5,6 +5,7 @@
 //!   `GET /api/audit`.
 //! - [`intake`]: group commit of deliveries, so acknowledgements stay fast under bursts.
 //! - [`metrics`]: Prometheus counters and histograms.
+//! - [`limits`]: the `[http]` limits (timeouts, connection cap, body budget).
 //!
 //! [`launch`] takes a bound listener and a shutdown token, so tests bind `127.0.0.1:0`, run a
 //! real server in-process and stop it cleanly; [`serve`] is the binary's entry point.
@@ -12,6 +13,7 @@
 pub mod config;
 pub mod http;
 pub mod intake;
+pub mod limits;
 pub mod metrics;
 
 use std::sync::Arc;
