@@ -1,12 +1,17 @@
 //! The HTTP surface.
 //!
-//! `POST /webhooks/github` does only what must happen before GitHub gets its answer: limit
-//! the body, verify `X-Hub-Signature-256` in constant time (a bad or missing signature gets
-//! 401 and nothing is stored), parse into a domain event, and store the delivery and its job
-//! in one transaction (a repeated `X-GitHub-Delivery` is a no-op; deliveries arriving together
-//! share a commit, see [`super::intake`]). Everything else happens
-//! in workers. Errors never leak internals: the client gets a short reason, the log gets the
-//! rest.
+//! `POST /webhooks/github` does only what must happen before GitHub gets its answer. Before a
+//! byte of the body is read it refuses a delivery without a well-formed `X-Hub-Signature-256`
+//! (401), without `X-GitHub-Event` or `X-GitHub-Delivery` (400), or with a `Content-Length`
+//! over `max_body_bytes` (413). It then reads the body within `body_timeout` and within the
+//! [`BodyBudget`] of bytes all requests may hold at once (503 beyond it), computing the HMAC as
+//! the body arrives, and compares it in constant time (a mismatch gets 401 and nothing is
+//! stored). A verified delivery is parsed into a domain event and stored with its job in one
+//! transaction (a repeated `X-GitHub-Delivery` is a no-op; deliveries arriving together share
+//! a commit, see [`super::intake`]). Everything else happens in workers. Errors never leak
+//! internals: the client gets a short reason, the log gets the rest.
+//!
+//! Connections themselves (timeouts, the connection cap) are [`super::accept`]'s.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -271,6 +276,8 @@ async fn receive(
 }
 
 /// Parses one verified delivery into the job to store, or answers it right away.
+// The error is the answer itself, made once per request: boxing it gains nothing.
+#[allow(clippy::result_large_err)]
 fn prepare(s: &Services, event: &str, delivery: &str, body: &[u8]) -> Result<NewJob, Answered> {
     let parsed = match webhook::parse(event, body) {
         Ok(p) => p,

@@ -298,9 +298,12 @@ async fn concurrent_unsigned_bodies_stay_within_the_body_budget() {
     assert_eq!(w.deliver("ping", &ping).await.0, 200);
 }
 
+/// A sample's metric name and labels.
+type Sample = (String, Vec<(String, String)>);
+
 /// Checks one line of the text exposition format (0.0.4); returns the sample's metric name and
 /// labels, or `None` for a comment.
-fn parse_line(line: &str) -> Result<Option<(String, Vec<(String, String)>)>, String> {
+fn parse_line(line: &str) -> Result<Option<Sample>, String> {
     fn name_end(s: &str) -> usize {
         s.char_indices()
             .find(|(i, c)| {
