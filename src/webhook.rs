@@ -63,17 +63,47 @@ pub fn verify_signature(
     body: &[u8],
     header: Option<&str>,
 ) -> Result<(), SignatureError> {
-    let header = header.ok_or(SignatureError::Missing)?.trim();
-    let hex_part = header
-        .strip_prefix(SIGNATURE_PREFIX)
-        .ok_or(SignatureError::Malformed)?;
-    let expected = hex::decode(hex_part).map_err(|_| SignatureError::Malformed)?;
-    if expected.len() != 32 {
-        return Err(SignatureError::Malformed);
+    let mut check = SignatureCheck::new(secret, header)?;
+    check.update(body);
+    check.finish()
+}
+
+/// A signature check fed the body piece by piece, as it arrives.
+///
+/// [`SignatureCheck::new`] reads the header first, so a delivery without a well-formed
+/// `X-Hub-Signature-256` is refused before any of its body is read.
+pub struct SignatureCheck {
+    mac: Hmac<Sha256>,
+    expected: [u8; 32],
+}
+
+impl SignatureCheck {
+    /// Starts a check of the `X-Hub-Signature-256` value `header`: [`SignatureError::Missing`]
+    /// or [`SignatureError::Malformed`] without looking at any body.
+    pub fn new(secret: &[u8], header: Option<&str>) -> Result<SignatureCheck, SignatureError> {
+        let header = header.ok_or(SignatureError::Missing)?.trim();
+        let hex_part = header
+            .strip_prefix(SIGNATURE_PREFIX)
+            .ok_or(SignatureError::Malformed)?;
+        let mut expected = [0u8; 32];
+        hex::decode_to_slice(hex_part, &mut expected).map_err(|_| SignatureError::Malformed)?;
+        Ok(SignatureCheck {
+            mac: mac(secret, b""),
+            expected,
+        })
     }
-    mac(secret, body)
-        .verify_slice(&expected)
-        .map_err(|_| SignatureError::Mismatch)
+
+    /// Adds the next piece of the body.
+    pub fn update(&mut self, piece: &[u8]) {
+        self.mac.update(piece);
+    }
+
+    /// Compares, in constant time, the HMAC of everything given with the header's.
+    pub fn finish(self) -> Result<(), SignatureError> {
+        self.mac
+            .verify_slice(&self.expected)
+            .map_err(|_| SignatureError::Mismatch)
+    }
 }
 
 /// The `X-Hub-Signature-256` value GitHub would send for `body`: `sha256=<hex>`.
@@ -935,5 +965,27 @@ mod tests {
         assert!(SignatureError::Mismatch
             .to_string()
             .contains("webhook secret"));
+    }
+
+    #[test]
+    fn a_signature_checked_piece_by_piece_is_the_same_check() {
+        let secret = b"It's a Secret to Everybody";
+        let good = sign(secret, b"Hello, World!");
+        let mut check = SignatureCheck::new(secret, Some(&good)).unwrap();
+        for piece in [&b"Hel"[..], b"", b"lo, Wor", b"ld!"] {
+            check.update(piece);
+        }
+        assert_eq!(check.finish(), Ok(()));
+        let mut check = SignatureCheck::new(secret, Some(&good)).unwrap();
+        check.update(b"Hello, World");
+        assert_eq!(check.finish(), Err(SignatureError::Mismatch));
+        assert!(matches!(
+            SignatureCheck::new(secret, None),
+            Err(SignatureError::Missing)
+        ));
+        assert!(matches!(
+            SignatureCheck::new(secret, Some("sha256=abc")),
+            Err(SignatureError::Malformed)
+        ));
     }
 }

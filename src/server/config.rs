@@ -147,6 +147,8 @@ pub struct ServerConfig {
     pub step_timeout: Duration,
     pub sandbox: SandboxMode,
     pub max_body_bytes: usize,
+    /// Timeouts, the connection cap and the body budget (`[http]`).
+    pub http: super::limits::HttpLimits,
     pub policies: PolicyConfig,
     /// Bearer token for `GET /api/audit`; `None` disables the audit API.
     pub audit_token: Option<Secret>,
@@ -285,6 +287,7 @@ struct Raw {
     step_timeout_secs: Option<u64>,
     sandbox: Option<SandboxMode>,
     max_body_bytes: Option<usize>,
+    http: super::limits::RawLimits,
     api_url: Option<String>,
     app_id: Option<u64>,
     private_key: Option<String>,
@@ -308,7 +311,7 @@ struct Raw {
     from_env: BTreeMap<&'static str, &'static str>,
 }
 
-fn problem(key: impl Into<String>, message: impl Into<String>) -> ConfigProblem {
+pub(super) fn problem(key: impl Into<String>, message: impl Into<String>) -> ConfigProblem {
     ConfigProblem {
         key: key.into(),
         message: message.into(),
@@ -470,6 +473,14 @@ impl Raw {
             raw.allow_self_approval = t.take("allow_self_approval", p);
             t.finish(p);
         }
+        if let Some(mut t) = top.section("http", p) {
+            raw.http.header_timeout_secs = t.take("header_timeout_secs", p);
+            raw.http.body_timeout_secs = t.take("body_timeout_secs", p);
+            raw.http.idle_timeout_secs = t.take("idle_timeout_secs", p);
+            raw.http.max_connections = t.take("max_connections", p);
+            raw.http.body_budget_bytes = t.take("body_budget_bytes", p);
+            t.finish(p);
+        }
         raw.enforcement = top.take("enforcement", p);
         raw.accounts = top.take("accounts", p);
         raw.allow_custom_workflows = top.take("allow_custom_workflows", p);
@@ -591,6 +602,7 @@ impl Raw {
         set(&mut self.token, token);
         set(&mut self.webhook_secret, secret);
         set(&mut self.audit_token, audit);
+        self.http.apply_env(&get, p);
     }
 
     /// Where a key's value came from: the environment variable, or the key itself.
@@ -693,6 +705,7 @@ impl Raw {
             ));
         }
 
+        let http = self.http.validate(max_body_bytes, p);
         let github = self.github(p);
 
         let policies = PolicyConfig {
@@ -775,6 +788,7 @@ impl Raw {
             step_timeout: Duration::from_secs(step_secs),
             sandbox: self.sandbox.unwrap_or_default(),
             max_body_bytes,
+            http,
             policies,
             audit_token,
             apply_teams,
@@ -970,7 +984,7 @@ fn set<T>(slot: &mut Option<T>, value: Option<T>) {
     }
 }
 
-fn parse_env<T: FromStr>(
+pub(super) fn parse_env<T: FromStr>(
     var: &str,
     value: Option<String>,
     expected: &str,

@@ -1,32 +1,57 @@
 //! The HTTP surface.
 //!
-//! `POST /webhooks/github` does only what must happen before GitHub gets its answer: limit
-//! the body, verify `X-Hub-Signature-256` in constant time (a bad or missing signature gets
-//! 401 and nothing is stored), parse into a domain event, and store the delivery and its job
-//! in one transaction (a repeated `X-GitHub-Delivery` is a no-op; deliveries arriving together
-//! share a commit, see [`super::intake`]). Everything else happens
-//! in workers. Errors never leak internals: the client gets a short reason, the log gets the
-//! rest.
+//! `POST /webhooks/github` does only what must happen before GitHub gets its answer. Before a
+//! byte of the body is read it refuses a delivery without a well-formed `X-Hub-Signature-256`
+//! (401), without `X-GitHub-Event` or `X-GitHub-Delivery` (400), or with a `Content-Length`
+//! over `max_body_bytes` (413). It then reads the body within `body_timeout` and within the
+//! [`BodyBudget`] of bytes all requests may hold at once (503 beyond it), computing the HMAC as
+//! the body arrives, and compares it in constant time (a mismatch gets 401 and nothing is
+//! stored). A verified delivery is parsed into a domain event and stored with its job in one
+//! transaction (a repeated `X-GitHub-Delivery` is a no-op; deliveries arriving together share
+//! a commit, see [`super::intake`]). Everything else happens in workers. Errors never leak
+//! internals: the client gets a short reason, the log gets the rest.
+//!
+//! Connections themselves (timeouts, the connection cap) are [`super::accept`]'s.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, FromRef, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use http_body_util::BodyExt as _;
 use serde::Deserialize;
 use serde_json::json;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::metrics::{HttpMetrics, Metrics, Outcome};
 use crate::store::{Accepted, AuditFilter, JobKind, NewJob};
-use crate::webhook::{self, Event, Parsed};
+use crate::webhook::{self, Event, Parsed, SignatureCheck};
 use crate::worker::{EventJob, Services};
+
+/// The router's state: the services, and the budget of webhook body bytes in memory.
+#[derive(Clone)]
+pub struct AppState {
+    services: Arc<Services>,
+    budget: Arc<BodyBudget>,
+}
+
+impl FromRef<AppState> for Arc<Services> {
+    fn from_ref(state: &AppState) -> Arc<Services> {
+        state.services.clone()
+    }
+}
 
 /// The router over shared services.
 pub fn app(services: Arc<Services>) -> Router {
     let limit = services.config.max_body_bytes;
+    let budget = Arc::new(BodyBudget::new(
+        services.config.http.body_budget_bytes,
+        services.metrics.http.clone(),
+    ));
     Router::new()
         .route("/webhooks/github", post(github_webhook))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -34,7 +59,68 @@ pub fn app(services: Arc<Services>) -> Router {
         .route("/metrics", get(metrics))
         .route("/api/audit", get(audit))
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(services)
+        .with_state(AppState { services, budget })
+}
+
+/// Webhook body bytes that may be held in memory at once, across all requests.
+///
+/// A body is held from its first byte until it is parsed (its signature can only be checked
+/// once all of it is there), so without a bound a hundred unsigned near-limit bodies cost
+/// gigabytes. A request that would go beyond the budget is refused at once, not queued.
+pub struct BodyBudget {
+    bytes: Arc<Semaphore>,
+    metrics: HttpMetrics,
+}
+
+/// Bytes taken from a [`BodyBudget`]; given back when dropped.
+struct Held {
+    permit: Option<OwnedSemaphorePermit>,
+    metrics: HttpMetrics,
+}
+
+impl BodyBudget {
+    pub fn new(bytes: usize, metrics: HttpMetrics) -> BodyBudget {
+        BodyBudget {
+            bytes: Arc::new(Semaphore::new(bytes.min(u32::MAX as usize))),
+            metrics,
+        }
+    }
+
+    fn empty(&self) -> Held {
+        Held {
+            permit: None,
+            metrics: self.metrics.clone(),
+        }
+    }
+
+    /// Takes `n` more bytes into `held`; false when the budget has not got them.
+    fn take(&self, held: &mut Held, n: usize) -> bool {
+        if n == 0 {
+            return true;
+        }
+        let Ok(n32) = u32::try_from(n) else {
+            return false;
+        };
+        match self.bytes.clone().try_acquire_many_owned(n32) {
+            Ok(permit) => {
+                self.metrics.body_bytes_held(n as u64);
+                match &mut held.permit {
+                    Some(p) => p.merge(permit),
+                    None => held.permit = Some(permit),
+                }
+                true
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(p) = &self.permit {
+            self.metrics.body_bytes_released(p.num_permits() as u64);
+        }
+    }
 }
 
 fn answer(status: StatusCode, body: serde_json::Value) -> Response {
@@ -45,80 +131,169 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-async fn github_webhook(
-    State(s): State<Arc<Services>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
+async fn github_webhook(State(app): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let started = Instant::now();
-    let event = header_str(&headers, "x-github-event")
-        .unwrap_or("")
-        .to_owned();
-    let (outcome, response) = match prepare(&s, &headers, &event, &body) {
+    let s = &app.services;
+    let (outcome, response) = match receive(&app, &headers, body).await {
         Err(answered) => answered,
-        Ok((delivery, job)) => store(&s, &delivery, &event, job).await,
+        Ok((delivery, event, job)) => store(s, &delivery, &event, job).await,
     };
     s.metrics.webhook(
-        if event.is_empty() { "unknown" } else { &event },
+        header_str(&headers, "x-github-event"),
         outcome,
         started.elapsed(),
     );
     response
 }
 
-type Answered = (&'static str, Response);
+type Answered = (Outcome, Response);
 
-/// Verifies and parses one delivery into the job to store, or answers it right away.
-fn prepare(
-    s: &Services,
+fn refuse(outcome: Outcome, status: StatusCode, error: impl Into<String>) -> Answered {
+    (outcome, answer(status, json!({ "error": error.into() })))
+}
+
+/// Checks the headers, reads the body within the budget and the body timeout while computing
+/// its HMAC, and verifies the signature. Anything missing from the headers is refused before
+/// a byte of the body is read.
+async fn receive(
+    app: &AppState,
     headers: &HeaderMap,
-    event: &str,
-    body: &[u8],
-) -> Result<(String, NewJob), Answered> {
-    let signature = header_str(headers, "x-hub-signature-256");
-    if let Err(e) = webhook::verify_signature(
+    body: Body,
+) -> Result<(String, String, NewJob), Answered> {
+    let s = &app.services;
+    let mut check = SignatureCheck::new(
         s.config.github.webhook_secret.expose().as_bytes(),
-        body,
-        signature,
-    ) {
+        header_str(headers, "x-hub-signature-256"),
+    )
+    .map_err(|e| {
         tracing::warn!(error = %e, "rejected a webhook with a bad signature");
-        return Err((
-            "rejected",
-            answer(StatusCode::UNAUTHORIZED, json!({ "error": e.to_string() })),
-        ));
-    }
-    if event.is_empty() {
-        return Err((
-            "rejected",
-            answer(
-                StatusCode::BAD_REQUEST,
-                json!({ "error": "missing X-GitHub-Event header" }),
-            ),
-        ));
-    }
-    let Some(delivery) = header_str(headers, "x-github-delivery").filter(|d| !d.is_empty()) else {
-        return Err((
-            "rejected",
-            answer(
-                StatusCode::BAD_REQUEST,
-                json!({ "error": "missing X-GitHub-Delivery header" }),
-            ),
+        refuse(Outcome::Rejected, StatusCode::UNAUTHORIZED, e.to_string())
+    })?;
+    let Some(event) = header_str(headers, "x-github-event").filter(|e| !e.is_empty()) else {
+        return Err(refuse(
+            Outcome::Rejected,
+            StatusCode::BAD_REQUEST,
+            "missing X-GitHub-Event header",
         ));
     };
+    let Some(delivery) = header_str(headers, "x-github-delivery").filter(|d| !d.is_empty()) else {
+        return Err(refuse(
+            Outcome::Rejected,
+            StatusCode::BAD_REQUEST,
+            "missing X-GitHub-Delivery header",
+        ));
+    };
+    let max = s.config.max_body_bytes;
+    let too_large = || {
+        refuse(
+            Outcome::Rejected,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the body is larger than max_body_bytes ({max})"),
+        )
+    };
+    let overloaded = || {
+        tracing::warn!("refused a delivery: the body budget is spent");
+        let (outcome, mut response) = refuse(
+            Outcome::Overloaded,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many deliveries are being received; redeliver it",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        (outcome, response)
+    };
+    let declared = match header_str(headers, "content-length") {
+        None => None,
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                return Err(refuse(
+                    Outcome::Rejected,
+                    StatusCode::BAD_REQUEST,
+                    "the Content-Length header is not a number",
+                ))
+            }
+        },
+    };
+    let mut held = app.budget.empty();
+    if let Some(n) = declared {
+        if n > max {
+            return Err(too_large());
+        }
+        if !app.budget.take(&mut held, n) {
+            return Err(overloaded());
+        }
+    }
+    let mut bytes = Vec::with_capacity(declared.unwrap_or(0));
+    let deadline = tokio::time::Instant::now() + s.config.http.body_timeout;
+    let mut body = body;
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => {
+                tracing::warn!(%delivery, "refused a delivery: the body took longer than body_timeout_secs");
+                return Err(refuse(
+                    Outcome::Rejected,
+                    StatusCode::REQUEST_TIMEOUT,
+                    "the body was not sent within the body timeout",
+                ));
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                tracing::warn!(%delivery, error = %e, "cannot read a delivery's body");
+                return Err(refuse(
+                    Outcome::Rejected,
+                    StatusCode::BAD_REQUEST,
+                    "the body could not be read",
+                ));
+            }
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        if bytes.len() + data.len() > declared.unwrap_or(max).min(max) {
+            return Err(too_large());
+        }
+        if declared.is_none() && !app.budget.take(&mut held, data.len()) {
+            return Err(overloaded());
+        }
+        check.update(&data);
+        bytes.extend_from_slice(&data);
+    }
+    if let Err(e) = check.finish() {
+        tracing::warn!(error = %e, "rejected a webhook with a bad signature");
+        return Err(refuse(
+            Outcome::Rejected,
+            StatusCode::UNAUTHORIZED,
+            e.to_string(),
+        ));
+    }
+    let job = prepare(s, event, delivery, &bytes)?;
+    drop(bytes);
+    drop(held);
+    Ok((delivery.to_owned(), event.to_owned(), job))
+}
+
+/// Parses one verified delivery into the job to store, or answers it right away.
+// The error is the answer itself, made once per request: boxing it gains nothing.
+#[allow(clippy::result_large_err)]
+fn prepare(s: &Services, event: &str, delivery: &str, body: &[u8]) -> Result<NewJob, Answered> {
     let parsed = match webhook::parse(event, body) {
         Ok(p) => p,
         Err(e) => {
             tracing::warn!(%event, %delivery, error = %e, "malformed webhook payload");
-            return Err((
-                "rejected",
-                answer(StatusCode::BAD_REQUEST, json!({ "error": e.to_string() })),
+            return Err(refuse(
+                Outcome::Rejected,
+                StatusCode::BAD_REQUEST,
+                e.to_string(),
             ));
         }
     };
     let ev = match parsed {
         Parsed::Ignored(reason) => {
             return Err((
-                "ignored",
+                Outcome::Ignored,
                 answer(
                     StatusCode::OK,
                     json!({ "status": "ignored", "reason": reason }),
@@ -129,7 +304,7 @@ fn prepare(
     };
     if let Some(reason) = ignore_reason(s, &ev) {
         return Err((
-            "ignored",
+            Outcome::Ignored,
             answer(
                 StatusCode::OK,
                 json!({ "status": "ignored", "reason": reason }),
@@ -144,26 +319,21 @@ fn prepare(
     })
     .map_err(|e| {
         tracing::error!(error = %e, "cannot serialise an event");
-        (
-            "rejected",
-            answer(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                json!({ "error": "internal error" }),
-            ),
+        refuse(
+            Outcome::Rejected,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal error",
         )
     })?;
-    Ok((
-        delivery.to_owned(),
-        NewJob {
-            kind: JobKind::Event,
-            // Events of one PR run one at a time, in the order they arrived.
-            lock_key: Some(format!("event|{repo}|{}", pr.0)),
-            repo,
-            pr,
-            stack: None,
-            payload,
-        },
-    ))
+    Ok(NewJob {
+        kind: JobKind::Event,
+        // Events of one PR run one at a time, in the order they arrived.
+        lock_key: Some(format!("event|{repo}|{}", pr.0)),
+        repo,
+        pr,
+        stack: None,
+        payload,
+    })
 }
 
 /// Stores a prepared delivery (batched with others arriving at the same time) and answers.
@@ -174,7 +344,7 @@ async fn store(s: &Services, delivery: &str, event: &str, job: NewJob) -> Answer
             s.wake.notify_waiters();
             tracing::info!(%event, %delivery, job = id, %repo, pr = pr.0, "delivery queued");
             (
-                "accepted",
+                Outcome::Accepted,
                 answer(
                     StatusCode::ACCEPTED,
                     json!({ "status": "queued", "job": id }),
@@ -182,7 +352,7 @@ async fn store(s: &Services, delivery: &str, event: &str, job: NewJob) -> Answer
             )
         }
         Ok(Accepted::Duplicate) => (
-            "duplicate",
+            Outcome::Duplicate,
             answer(
                 StatusCode::OK,
                 json!({ "status": "duplicate", "delivery": delivery }),
@@ -192,7 +362,7 @@ async fn store(s: &Services, delivery: &str, event: &str, job: NewJob) -> Answer
             // Not stored: GitHub sees a 5xx and the delivery can be redelivered.
             tracing::error!(error = %e, %delivery, "cannot store a delivery");
             (
-                "rejected",
+                Outcome::Rejected,
                 answer(
                     StatusCode::SERVICE_UNAVAILABLE,
                     json!({ "error": "the delivery could not be stored; redeliver it" }),
@@ -236,7 +406,7 @@ async fn readyz(State(s): State<Arc<Services>>) -> Response {
 
 async fn metrics(State(s): State<Arc<Services>>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(header::CONTENT_TYPE, Metrics::CONTENT_TYPE)],
         s.metrics.render(s.store.as_ref()),
     )
         .into_response()

@@ -5,13 +5,17 @@
 //!   `GET /api/audit`.
 //! - [`intake`]: group commit of deliveries, so acknowledgements stay fast under bursts.
 //! - [`metrics`]: Prometheus counters and histograms.
+//! - [`accept`]: the accept loop, with the connection cap and the header and idle timeouts.
+//! - [`limits`]: the `[http]` limits (timeouts, connection cap, body budget).
 //!
 //! [`launch`] takes a bound listener and a shutdown token, so tests bind `127.0.0.1:0`, run a
 //! real server in-process and stop it cleanly; [`serve`] is the binary's entry point.
 
+pub mod accept;
 pub mod config;
 pub mod http;
 pub mod intake;
+pub mod limits;
 pub mod metrics;
 
 use std::sync::Arc;
@@ -143,11 +147,10 @@ pub async fn launch(
         Err(e) => tracing::error!(error = %e, "cannot recover interrupted jobs"),
     }
     let workers = tokio::spawn(run_workers(services.clone(), shutdown.clone(), drain));
+    let limits = services.config.http.clone();
+    let http_metrics = services.metrics.http.clone();
     let app = http::app(services);
-    let stop = shutdown.clone();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await;
+    let served = accept::serve(listener, app, &limits, http_metrics, shutdown.clone()).await;
     shutdown.cancel();
     let _ = workers.await;
     served
