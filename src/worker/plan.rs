@@ -538,6 +538,7 @@ impl Services {
                 level_for(
                     &f.policy_id,
                     &f.file,
+                    &self.config.policies.paths,
                     &self.config.enforcement,
                     &config.gate(&run.stack.name).enforcement,
                 ),
