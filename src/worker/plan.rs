@@ -154,9 +154,7 @@ impl Services {
         let guard = self.update_lock(format!("workdir {repo}#{} {stack_name}", pr.0));
         let _busy = guard.lock().await;
         // The stack's own working copy at the commit.
-        let root = self
-            .work_dir(repo, pr)
-            .join(stack_name.as_str().replace('/', "__"));
+        let root = self.work_dir(repo, pr).join(stack_name.path_component());
         let token = self.vcs.clone_token(repo).await?;
         let config = {
             let (url, root, sha, workflows) = (
@@ -200,9 +198,7 @@ impl Services {
                     }
                 }
                 Some(stack) => {
-                    let plans = self
-                        .plans_dir(repo, pr)
-                        .join(stack_name.as_str().replace('/', "__"));
+                    let plans = self.plans_dir(repo, pr).join(stack_name.path_component());
                     std::fs::create_dir_all(&plans).map_err(|e| {
                         JobError::Transient(format!("cannot create {}: {e}", plans.display()))
                     })?;
