@@ -149,17 +149,19 @@ impl StackName {
 
     /// The name as one file name, for the stack's directories (working copy, plans): `%` and
     /// `/` are percent-encoded (`envs/prod` gives `envs%2Fprod`), and so are the dots of a
-    /// name that would otherwise be `.` or `..`. Distinct names give distinct file names, so
-    /// no two stacks share a directory (`a/b` and `a__b` once did).
+    /// name that would otherwise be `.` or `..`, and a leading `_` (file names that start
+    /// with `_`, such as a PR's `_source` clone, are planguard's own). Distinct names give
+    /// distinct file names, so no two stacks share a directory (`a/b` and `a__b` once did).
     pub fn path_component(&self) -> String {
         if self.0.chars().all(|c| c == '.') && self.0.len() <= 2 {
             return "%2E".repeat(self.0.len());
         }
-        let mut out = String::with_capacity(self.0.len());
-        for c in self.0.chars() {
+        let mut out = String::with_capacity(self.0.len() + 2);
+        for (i, c) in self.0.chars().enumerate() {
             match c {
                 '%' => out.push_str("%25"),
                 '/' => out.push_str("%2F"),
+                '_' if i == 0 => out.push_str("%5F"),
                 c => out.push(c),
             }
         }
@@ -255,6 +257,10 @@ mod tests {
             "envs/prod/eu",
             "envs/prod__eu",
             "envs__prod/eu",
+            "_source",
+            "%5Fsource",
+            "_trusted",
+            "__b",
         ];
         let mut seen = std::collections::BTreeMap::new();
         for n in names {
@@ -264,7 +270,8 @@ mod tests {
                 !component.is_empty()
                     && !component.contains('/')
                     && component != "."
-                    && component != "..",
+                    && component != ".."
+                    && !component.starts_with('_'),
                 "{n:?} gives {component:?}, not one file name"
             );
             if let Some(other) = seen.insert(component.clone(), n) {
