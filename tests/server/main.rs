@@ -5,6 +5,7 @@
 mod common;
 mod gate;
 mod github;
+mod github_fixes;
 mod masking;
 mod replay;
 mod trust;
