@@ -443,7 +443,7 @@ struct PageQuery {
 /// One page of `all` as GitHub serves it: the items, and a `Link` header with absolute URLs
 /// to the next and last pages when there are more.
 fn paged(
-    all: Vec<Value>,
+    all: &[Value],
     q: &PageQuery,
     headers: &HeaderMap,
     uri: &Uri,
@@ -454,9 +454,10 @@ fn paged(
     let total = all.len();
     let last = total.div_ceil(per_page).max(1);
     let items: Vec<Value> = all
-        .into_iter()
+        .iter()
         .skip((page - 1) * per_page)
         .take(per_page)
+        .cloned()
         .collect();
     let mut response = Json(wrap(total, items)).into_response();
     if page < last {
@@ -486,7 +487,7 @@ async fn list_checks(
         .cloned()
         .collect();
     paged(
-        runs,
+        &runs,
         &q,
         &headers,
         &uri,
@@ -529,7 +530,7 @@ async fn reviews(
     uri: Uri,
 ) -> Response {
     let s = state.lock().unwrap();
-    let all = s.reviews.get(&n).cloned().unwrap_or_default();
+    let all = s.reviews.get(&n).map(Vec::as_slice).unwrap_or_default();
     paged(all, &q, &headers, &uri, |_, items| json!(items))
 }
 

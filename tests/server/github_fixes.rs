@@ -149,7 +149,31 @@ async fn a_failing_check_run_past_the_first_hundred_holds_up_mergeable() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn stacks_named_a_slash_b_and_a__b_get_their_own_directories() {
+async fn more_reviews_than_planguard_reads_fail_the_apply_rather_than_judge_part() {
+    let w = world().await;
+    let head = w.push("f", 26, &[(NETWORK_TF, &network("a"))], "network change");
+    w.open_pr(26, "f", &head, "alice").await;
+    w.settle().await;
+    // One review more than planguard reads (101 pages).
+    w.github.add_review(26, "carol", "COMMENTED", &head);
+    w.github.with(|s| {
+        let one = s.reviews[&26][0].clone();
+        s.reviews.insert(26, vec![one; 10_001]);
+    });
+
+    let reply = apply(&w, 26).await;
+    assert!(
+        reply.contains("GitHub lists more than 10000 items for GET reviews"),
+        "{reply}"
+    );
+    assert!(
+        !w.state_dir.join("network.tfstate").exists(),
+        "nothing applied"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn stacks_a_slash_b_and_a_double_underscore_b_get_their_own_directories() {
     let yaml = standard_yaml(std::path::Path::new("{STATE}"), "")
         .replace("name: network", "name: a/b")
         .replace("name: data", "name: a__b")
