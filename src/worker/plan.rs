@@ -277,9 +277,7 @@ impl Services {
         planfile: &Path,
     ) -> BTreeMap<String, String> {
         let data = &self.config.data_dir;
-        let home = data
-            .join("home")
-            .join(run.stack.name.as_str().replace('/', "__"));
+        let home = data.join("home").join(run.stack.name.path_component());
         let _ = std::fs::create_dir_all(&home);
         let cache = data.join("plugin-cache");
         let _ = std::fs::create_dir_all(&cache);
