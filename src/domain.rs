@@ -146,6 +146,27 @@ impl StackName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The name as one file name, for the stack's directories (working copy, plans): `%` and
+    /// `/` are percent-encoded (`envs/prod` gives `envs%2Fprod`), and so are the dots of a
+    /// name that would otherwise be `.` or `..`, and a leading `_` (file names that start
+    /// with `_`, such as a PR's `_source` clone, are planguard's own). Distinct names give
+    /// distinct file names, so no two stacks share a directory (`a/b` and `a__b` once did).
+    pub fn path_component(&self) -> String {
+        if self.0.chars().all(|c| c == '.') && self.0.len() <= 2 {
+            return "%2E".repeat(self.0.len());
+        }
+        let mut out = String::with_capacity(self.0.len() + 2);
+        for (i, c) in self.0.chars().enumerate() {
+            match c {
+                '%' => out.push_str("%25"),
+                '/' => out.push_str("%2F"),
+                '_' if i == 0 => out.push_str("%5F"),
+                c => out.push(c),
+            }
+        }
+        out
+    }
 }
 
 impl FromStr for StackName {
@@ -216,5 +237,54 @@ mod tests {
         assert!("envs/prod".parse::<StackName>().is_ok());
         assert!("../prod".parse::<StackName>().is_err());
         assert!("a b".parse::<StackName>().is_err());
+    }
+
+    #[test]
+    fn distinct_stack_names_are_distinct_file_names() {
+        let names = [
+            "a/b",
+            "a__b",
+            "a_b",
+            "a%2Fb",
+            "a",
+            "b",
+            ".",
+            "x/.",
+            "...",
+            "root",
+            "envs/prod",
+            "envs__prod",
+            "envs/prod/eu",
+            "envs/prod__eu",
+            "envs__prod/eu",
+            "_source",
+            "%5Fsource",
+            "_trusted",
+            "__b",
+        ];
+        let mut seen = std::collections::BTreeMap::new();
+        for n in names {
+            // Some of these are not valid stack names today; the encoding must not rely on it.
+            let component = StackName(n.to_owned()).path_component();
+            assert!(
+                !component.is_empty()
+                    && !component.contains('/')
+                    && component != "."
+                    && component != ".."
+                    && !component.starts_with('_'),
+                "{n:?} gives {component:?}, not one file name"
+            );
+            if let Some(other) = seen.insert(component.clone(), n) {
+                panic!("{other:?} and {n:?} both give {component:?}");
+            }
+        }
+        assert_eq!(
+            "envs/prod".parse::<StackName>().unwrap().path_component(),
+            "envs%2Fprod"
+        );
+        assert_eq!(
+            "network".parse::<StackName>().unwrap().path_component(),
+            "network"
+        );
     }
 }

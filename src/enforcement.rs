@@ -14,14 +14,14 @@
 //! apply gate) is the worker's business, not this module's.
 
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use globset::Glob;
 use serde::{Deserialize, Serialize};
 
-/// How the policy loader names embedded files (`policy::load::BUILTIN_PREFIX`, which that module
-/// keeps private). Folder patterns are matched below it, so `encryption/` names the built-in
-/// `encryption` folder.
-const BUILTIN_PREFIX: &str = "builtin:policies/";
+/// How the policy loader names embedded files ([`crate::policy::BUILTIN_PREFIX`]). Folder
+/// patterns are matched below it, so `encryption/` names the built-in `encryption` folder.
+const BUILTIN_PREFIX: &str = crate::policy::BUILTIN_PREFIX;
 
 /// How strongly a failing policy blocks an apply. Ordered from laxest to strictest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -62,7 +62,8 @@ pub struct EnforcementRule {
 }
 
 impl EnforcementRule {
-    /// Whether any of this rule's patterns names the finding's policy.
+    /// Whether any of this rule's patterns names the finding's policy. `policy_file` is the
+    /// file's path below its policy root, as [`below_root`] gives it.
     pub fn matches(&self, policy_id: &str, policy_file: &str) -> bool {
         self.policies
             .iter()
@@ -70,8 +71,38 @@ impl EnforcementRule {
     }
 }
 
+/// Where a policy file is for folder patterns: its path below the root it was loaded from.
+/// That is the built-in library (`builtin:policies/encryption/ebs.rego` gives
+/// `encryption/ebs.rego`) or the configured policy path (`[policies] paths`) that holds it,
+/// the deepest one when they nest (`/srv/org/security/policies/aws/x.rego` below
+/// `/srv/org/security/policies` gives `aws/x.rego`, so a rule `security/` does not match it).
+/// A policy path that is a file gives the file's name. Folders above the root never count.
+///
+/// A relative path under no root is taken as it is (relative to a root already); an absolute
+/// one under no root gives `None`, and folder patterns do not match it.
+pub fn below_root(policy_file: &str, roots: &[PathBuf]) -> Option<String> {
+    if let Some(rest) = policy_file.strip_prefix(BUILTIN_PREFIX) {
+        return Some(rest.to_owned());
+    }
+    let file = Path::new(policy_file);
+    let best = roots
+        .iter()
+        .filter_map(|root| file.strip_prefix(root).ok())
+        .min_by_key(|rest| rest.components().count());
+    match best {
+        Some(rest) if rest.as_os_str().is_empty() => {
+            file.file_name().map(|n| n.to_string_lossy().into_owned())
+        }
+        Some(rest) => Some(rest.to_string_lossy().into_owned()),
+        None if file.is_absolute() => None,
+        None => Some(policy_file.to_owned()),
+    }
+}
+
 /// The level of a finding from `policy_id`, defined in `policy_file` (as the policy loader
-/// reports it: `builtin:policies/encryption/ebs.rego` or the user's path).
+/// reports it: `builtin:policies/encryption/ebs.rego` or the user's path), loaded from one of
+/// `roots` (the server's `[policies] paths`); folder patterns see the file's path below its
+/// root ([`below_root`]).
 ///
 /// The first server rule that matches gives the server's level ([`EnforcementLevel::DEFAULT`]
 /// when none does); the first repository rule that matches gives the repository's. The result
@@ -79,13 +110,16 @@ impl EnforcementRule {
 pub fn level_for(
     policy_id: &str,
     policy_file: &str,
+    roots: &[PathBuf],
     server: &[EnforcementRule],
     repo: &[EnforcementRule],
 ) -> EnforcementLevel {
+    // A file under no root matches no folder pattern: "" is below no folder.
+    let file = below_root(policy_file, roots).unwrap_or_default();
     let first = |rules: &[EnforcementRule]| {
         rules
             .iter()
-            .find(|r| r.matches(policy_id, policy_file))
+            .find(|r| r.matches(policy_id, &file))
             .map(|r| r.level)
     };
     let server_level = first(server).unwrap_or(EnforcementLevel::DEFAULT);
@@ -159,12 +193,12 @@ fn pattern_matches(pattern: &str, policy_id: &str, policy_file: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// `encryption/` matches files directly or indirectly under a folder named `encryption`:
-/// `builtin:policies/encryption/ebs.rego`, `encryption/x.rego`, `policies/encryption/x.rego`.
+/// `encryption/` matches files directly or indirectly under a folder named `encryption` below
+/// the policy root: `encryption/x.rego`, `policies/encryption/x.rego` (the path given is
+/// already relative to the root, see [`below_root`]).
 fn folder_matches(folder: &str, policy_file: &str) -> bool {
     let file = policy_file.replace('\\', "/");
-    let file = file.strip_prefix(BUILTIN_PREFIX).unwrap_or(&file);
-    let file = file.strip_prefix("./").unwrap_or(file);
+    let file = file.strip_prefix("./").unwrap_or(&file);
     file.starts_with(folder) || file.contains(&format!("/{folder}"))
 }
 
@@ -195,19 +229,20 @@ mod tests {
     #[test]
     fn a_finding_no_rule_mentions_is_soft_mandatory() {
         assert_eq!(
-            level_for("aws-s3-encryption", S3_FILE, &[], &[]),
+            level_for("aws-s3-encryption", S3_FILE, &[], &[], &[]),
             SoftMandatory
         );
         let server = [rule(&["tagging-*"], Advisory)];
         assert_eq!(
-            level_for("aws-s3-encryption", S3_FILE, &server, &[]),
+            level_for("aws-s3-encryption", S3_FILE, &[], &server, &[]),
             SoftMandatory
         );
     }
 
     #[test]
     fn patterns_match_exact_ids_globs_and_folders() {
-        let id = |p: &str| rule(&[p], HardMandatory).matches("aws-s3-encryption", S3_FILE);
+        let s3 = below_root(S3_FILE, &[]).unwrap();
+        let id = |p: &str| rule(&[p], HardMandatory).matches("aws-s3-encryption", &s3);
         assert!(id("aws-s3-encryption"));
         assert!(id("aws-s3-*"));
         assert!(id("aws-s3-encrypt?on"));
@@ -225,17 +260,71 @@ mod tests {
     }
 
     #[test]
+    fn folder_patterns_see_only_the_path_below_the_policy_root() {
+        let roots = [PathBuf::from("/srv/org/security/policies")];
+        let file = "/srv/org/security/policies/aws/buckets.rego";
+        assert_eq!(
+            below_root(file, &roots).as_deref(),
+            Some("aws/buckets.rego")
+        );
+        let level =
+            |pattern: &str| level_for("my.rule", file, &roots, &[rule(&[pattern], Advisory)], &[]);
+        assert_eq!(level("security/"), SoftMandatory, "a folder above the root");
+        assert_eq!(level("policies/"), SoftMandatory, "the root itself");
+        assert_eq!(level("org/"), SoftMandatory);
+        assert_eq!(level("aws/"), Advisory, "a folder below the root");
+
+        // Nested roots: the deepest one counts; a root that is a file gives its name.
+        let nested = [
+            PathBuf::from("/srv/org"),
+            PathBuf::from("/srv/org/security/policies/"),
+            PathBuf::from("/etc/one.rego"),
+        ];
+        assert_eq!(
+            below_root(file, &nested).as_deref(),
+            Some("aws/buckets.rego")
+        );
+        assert_eq!(
+            below_root("/etc/one.rego", &nested).as_deref(),
+            Some("one.rego")
+        );
+        // Component-wise: `/srv/orgs` is not below `/srv/org`.
+        assert_eq!(below_root("/srv/orgs/security/x.rego", &nested), None);
+        assert_eq!(
+            level_for(
+                "x",
+                "/srv/orgs/security/x.rego",
+                &nested,
+                &[rule(&["security/"], Advisory)],
+                &[]
+            ),
+            SoftMandatory,
+            "a file under no root matches no folder"
+        );
+        // Relative roots, as configured, and built-ins.
+        let rel = [PathBuf::from("./policies")];
+        assert_eq!(
+            below_root("./policies/encryption/x.rego", &rel).as_deref(),
+            Some("encryption/x.rego")
+        );
+        assert_eq!(
+            below_root("builtin:policies/encryption/ebs.rego", &rel).as_deref(),
+            Some("encryption/ebs.rego")
+        );
+    }
+
+    #[test]
     fn the_first_matching_server_rule_wins() {
         let server = [
             rule(&["aws-s3-public-*"], HardMandatory),
             rule(&["aws-s3-*"], Advisory),
         ];
         assert_eq!(
-            level_for("aws-s3-public-acl", S3_FILE, &server, &[]),
+            level_for("aws-s3-public-acl", S3_FILE, &[], &server, &[]),
             HardMandatory
         );
         assert_eq!(
-            level_for("aws-s3-versioning", S3_FILE, &server, &[]),
+            level_for("aws-s3-versioning", S3_FILE, &[], &server, &[]),
             Advisory
         );
     }
@@ -246,7 +335,7 @@ mod tests {
         let repo = [rule(&["required-tags"], HardMandatory)];
         let file = "builtin:policies/tagging/required.rego";
         assert_eq!(
-            level_for("required-tags", file, &server, &repo),
+            level_for("required-tags", file, &[], &server, &repo),
             HardMandatory
         );
     }
@@ -256,12 +345,12 @@ mod tests {
         let server = [rule(&["aws-s3-*"], HardMandatory)];
         let repo = [rule(&["aws-s3-*"], Advisory)];
         assert_eq!(
-            level_for("aws-s3-encryption", S3_FILE, &server, &repo),
+            level_for("aws-s3-encryption", S3_FILE, &[], &server, &repo),
             HardMandatory
         );
         // Nor the default: a repository rule saying "advisory" leaves soft-mandatory in force.
         assert_eq!(
-            level_for("aws-s3-encryption", S3_FILE, &[], &repo),
+            level_for("aws-s3-encryption", S3_FILE, &[], &[], &repo),
             SoftMandatory
         );
     }
@@ -273,7 +362,7 @@ mod tests {
             rule(&["aws-s3-*"], HardMandatory),
         ];
         assert_eq!(
-            level_for("aws-s3-encryption", S3_FILE, &[], &repo),
+            level_for("aws-s3-encryption", S3_FILE, &[], &[], &repo),
             SoftMandatory
         );
     }

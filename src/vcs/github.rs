@@ -9,7 +9,12 @@
 //!   statuses.
 //!
 //! Requests go through octocrab's generic verbs with small response structs of our own, so a
-//! field GitHub adds or drops never breaks parsing.
+//! field GitHub adds or drops never breaks parsing. Every request names a route relative to
+//! `api_url` (`/repos/...`), never an absolute URL: octocrab attaches credentials only to
+//! relative requests (and to `api.github.com`), so an absolute URL to GitHub Enterprise Server
+//! would go out without them. Lists (reviews, check runs) are read page by page, following
+//! GitHub's `Link: rel="next"` with its path and query against `api_url`, up to
+//! [`MAX_LISTED`] items.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -17,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use octocrab::models::{AppId, InstallationId};
 use octocrab::Octocrab;
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -26,7 +32,6 @@ use crate::server::config::{GithubAuth, GithubConfig};
 /// GitHub, as an App or with a token.
 pub struct GitHub {
     mode: Mode,
-    api_url: String,
     /// Repository → installation id.
     installations: Mutex<HashMap<RepoName, u64>>,
     /// Installation id → client holding that installation's cached token. Shared, never
@@ -190,7 +195,6 @@ impl GitHub {
         };
         Ok(GitHub {
             mode,
-            api_url: cfg.api_url.trim_end_matches('/').to_owned(),
             installations: Mutex::new(HashMap::new()),
             clients: Mutex::new(HashMap::new()),
         })
@@ -239,6 +243,80 @@ impl GitHub {
 
 fn repo_route(repo: &RepoName, rest: &str) -> String {
     format!("/repos/{}/{}/{rest}", repo.owner(), repo.name())
+}
+
+/// The most items planguard reads of one list (a PR's reviews, a commit's check runs). A longer
+/// list is an error ([`VcsError::TooMany`]): the gate does not decide on part of it.
+pub const MAX_LISTED: usize = 10_000;
+
+/// Items asked for per page (GitHub's maximum).
+const PER_PAGE: usize = 100;
+
+/// The path and query of the `rel="next"` link in a `Link` header, if there is one. Only the
+/// path and query are kept: the next page is asked of `api_url`, with its credentials, whatever
+/// host the link names.
+fn next_page(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (target, params) = part.trim().split_once(';')?;
+        let next = params.split(';').any(|p| {
+            p.trim()
+                .strip_prefix("rel=")
+                .is_some_and(|rel| rel.trim_matches('"').split(' ').any(|r| r == "next"))
+        });
+        if !next {
+            return None;
+        }
+        let url = target.trim().strip_prefix('<')?.strip_suffix('>')?;
+        let path = match url.split_once("://") {
+            Some((_, rest)) => &rest[rest.find('/')?..],
+            None => url,
+        };
+        path.starts_with('/').then(|| path.to_owned())
+    })
+}
+
+/// Reads every page of the list at `route` (relative to `api_url`): `items` takes a page's
+/// JSON apart. Stops at the first page without a `rel="next"` link, or without items.
+async fn list<P, T>(
+    c: &Octocrab,
+    call: &str,
+    route: &str,
+    items: impl Fn(P) -> Vec<T>,
+) -> Result<Vec<T>>
+where
+    P: DeserializeOwned,
+{
+    let mut out = Vec::new();
+    let mut next = Some(format!("{route}?per_page={PER_PAGE}"));
+    while let Some(uri) = next.take() {
+        let res = c._get(uri.as_str()).await.map_err(|e| classify(call, e))?;
+        let res = octocrab::map_github_error(res)
+            .await
+            .map_err(|e| classify(call, e))?;
+        let link = res
+            .headers()
+            .get("link")
+            .and_then(|v| v.to_str().ok())
+            .and_then(next_page);
+        let body = c.body_to_string(res).await.map_err(|e| classify(call, e))?;
+        let page: P = serde_json::from_str(&body).map_err(|e| VcsError::Unavailable {
+            call: call.to_owned(),
+            message: format!("unreadable answer: {e}"),
+        })?;
+        let page = items(page);
+        if page.is_empty() {
+            break;
+        }
+        out.extend(page);
+        if out.len() > MAX_LISTED {
+            return Err(VcsError::TooMany {
+                call: call.to_owned(),
+                limit: MAX_LISTED,
+            });
+        }
+        next = link;
+    }
+    Ok(out)
 }
 
 /// GitHub's limits on check run text fields.
@@ -290,9 +368,9 @@ impl VcsHost for GitHub {
 
     async fn delete_comment(&self, repo: &RepoName, id: u64) -> Result<()> {
         let c = self.client(repo).await?;
+        // A relative route: octocrab adds `api_url` and the credentials.
         let route = repo_route(repo, &format!("issues/comments/{id}"));
-        let uri = format!("{}{route}", self.api_url);
-        c._delete(uri, None::<&()>)
+        c._delete(route, None::<&()>)
             .await
             .map_err(|e| classify("DELETE comment", e))
             .and_then(|r| {
@@ -437,13 +515,8 @@ impl VcsHost for GitHub {
 
     async fn reviews(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Review>> {
         let c = self.client(repo).await?;
-        let list: Vec<ReviewResponse> = c
-            .get(
-                repo_route(repo, &format!("pulls/{}/reviews", pr.0)),
-                Some(&json!({"per_page": 100})),
-            )
-            .await
-            .map_err(|e| classify("GET reviews", e))?;
+        let route = repo_route(repo, &format!("pulls/{}/reviews", pr.0));
+        let list = list(&c, "GET reviews", &route, |page: Vec<ReviewResponse>| page).await?;
         Ok(list
             .into_iter()
             .filter_map(|r| {
@@ -511,18 +584,12 @@ impl VcsHost for GitHub {
             return Ok(Vec::new());
         }
         let c = self.client(repo).await?;
-        let list: CheckRunList = c
-            .get(
-                repo_route(repo, &format!("commits/{sha}/check-runs")),
-                Some(&json!({"per_page": 100})),
-            )
-            .await
-            .map_err(|e| classify("GET check runs", e))?;
-        Ok(list
-            .check_runs
-            .into_iter()
-            .map(|c| (c.name, c.conclusion))
-            .collect())
+        let route = repo_route(repo, &format!("commits/{sha}/check-runs"));
+        let runs = list(&c, "GET check runs", &route, |page: CheckRunList| {
+            page.check_runs
+        })
+        .await?;
+        Ok(runs.into_iter().map(|c| (c.name, c.conclusion)).collect())
     }
 
     async fn clone_token(&self, repo: &RepoName) -> Result<Option<String>> {
@@ -538,5 +605,29 @@ impl VcsHost for GitHub {
                 Ok(Some(token.expose_secret().to_owned()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_page;
+
+    #[test]
+    fn the_next_page_is_the_path_and_query_of_rel_next() {
+        let link = "<https://ghe.example.com/api/v3/repositories/7/pulls/3/reviews?per_page=100&page=2>; rel=\"next\", \
+                    <https://ghe.example.com/api/v3/repositories/7/pulls/3/reviews?per_page=100&page=4>; rel=\"last\"";
+        assert_eq!(
+            next_page(link).as_deref(),
+            Some("/api/v3/repositories/7/pulls/3/reviews?per_page=100&page=2")
+        );
+        let last_page = "<https://api.github.com/x?page=1>; rel=\"first\", \
+                         <https://api.github.com/x?page=3>; rel=\"prev\"";
+        assert_eq!(next_page(last_page), None);
+        assert_eq!(
+            next_page("</x?page=2>; rel=next").as_deref(),
+            Some("/x?page=2")
+        );
+        assert_eq!(next_page(""), None);
+        assert_eq!(next_page("garbage"), None);
     }
 }

@@ -33,6 +33,12 @@ pub enum VcsError {
         "GitHub authentication failed ({call}): {message}; check the App id, key and installation"
     )]
     Auth { call: String, message: String },
+    /// A list the host serves page by page is longer than planguard reads.
+    #[error(
+        "GitHub lists more than {limit} items for {call}; planguard reads at most that many \
+         and does not decide on a partial list"
+    )]
+    TooMany { call: String, limit: usize },
 }
 
 impl VcsError {

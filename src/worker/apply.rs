@@ -328,9 +328,7 @@ impl Services {
                 pr: pr.pr,
                 sha: &plan.sha,
                 stack,
-                root: self
-                    .work_dir(&pr.repo, pr.pr)
-                    .join(name.as_str().replace('/', "__")),
+                root: self.work_dir(&pr.repo, pr.pr).join(name.path_component()),
                 planfile: plan.plan_file.clone().into(),
                 scratch: &scratch,
             };

@@ -196,9 +196,7 @@ impl Services {
         let guard = self.update_lock(format!("workdir {repo}#{} {stack_name}", pr.0));
         let _busy = guard.lock().await;
         // The stack's own working copy at the commit.
-        let root = self
-            .work_dir(repo, pr)
-            .join(stack_name.as_str().replace('/', "__"));
+        let root = self.work_dir(repo, pr).join(stack_name.path_component());
         let token = self.vcs.clone_token(repo).await?;
         let config = {
             let (url, root, sha, workflows) = (
@@ -242,9 +240,7 @@ impl Services {
                     }
                 }
                 Some(stack) => {
-                    let plans = self
-                        .plans_dir(repo, pr)
-                        .join(stack_name.as_str().replace('/', "__"));
+                    let plans = self.plans_dir(repo, pr).join(stack_name.path_component());
                     std::fs::create_dir_all(&plans).map_err(|e| {
                         JobError::Transient(format!("cannot create {}: {e}", plans.display()))
                     })?;
@@ -618,6 +614,7 @@ impl Services {
                 level_for(
                     &f.policy_id,
                     &f.file,
+                    &self.config.policies.paths,
                     &self.config.enforcement,
                     &config.gate(&run.stack.name).enforcement,
                 ),

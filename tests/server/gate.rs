@@ -109,9 +109,7 @@ async fn the_authors_own_approval_does_not_count_and_anothers_does() {
         "success"
     );
     assert!(
-        w.data_dir
-            .join("work/acme/infra/2/network/stacks/network/network.tfstate")
-            .exists(),
+        w.state_file(2, "network").exists(),
         "terraform applied to the stack's own state"
     );
     // Applied stacks cannot be applied again until re-planned.

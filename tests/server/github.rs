@@ -5,13 +5,17 @@
 //! resulting state (comments, check runs, statuses) and records every call in order, so a
 //! test can assert what was posted. Tests script the rest: pull request state, reviews,
 //! permissions, team members, and outages (`fail_next`).
+//!
+//! Like GitHub, it answers `401` to a request without an `Authorization` header (on every
+//! route, `DELETE` included), and serves reviews and check runs in pages (`per_page`, at most
+//! 100, default 30; `page`) with a `Link` header naming the next page by absolute URL.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, State};
-use axum::http::{Method, StatusCode, Uri};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, patch, post};
 use axum::{Json, Router};
@@ -70,6 +74,8 @@ pub struct FakeState {
     pub tokens_issued: usize,
     /// Answer the next N calls with 502.
     pub fail_next: usize,
+    /// Calls refused with 401 for want of an `Authorization` header, as "METHOD path".
+    pub unauthenticated: Vec<String>,
     next_id: u64,
 }
 
@@ -202,6 +208,20 @@ impl FakeGitHub {
         self.with(|s| s.permissions.insert(user.to_owned(), permission.to_owned()));
     }
 
+    /// A check run on `sha` by another app (CI, say), as GitHub lists it.
+    pub fn add_foreign_check_run(&self, sha: &str, name: &str, conclusion: &str) {
+        let mut c = example("check-run.json");
+        self.with(|s| {
+            s.next_id += 1;
+            c["id"] = json!(s.next_id);
+            c["name"] = json!(name);
+            c["head_sha"] = json!(sha);
+            c["status"] = json!("completed");
+            c["conclusion"] = json!(conclusion);
+            s.check_runs.insert(s.next_id, c);
+        });
+    }
+
     pub fn add_team_member(&self, team: &str, user: &str) {
         self.with(|s| {
             s.teams
@@ -219,6 +239,11 @@ async fn record(
 ) -> Response {
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
+    let authenticated = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("Bearer ") && v.len() > "Bearer ".len());
     let (parts, body) = req.into_parts();
     let bytes = axum::body::to_bytes(body, usize::MAX)
         .await
@@ -227,10 +252,21 @@ async fn record(
     {
         let mut s = state.lock().unwrap();
         s.calls.push(Call {
-            method,
-            path,
+            method: method.clone(),
+            path: path.clone(),
             body: body_json,
         });
+        if !authenticated {
+            s.unauthenticated.push(format!("{method} {path}"));
+            return (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({
+                    "message": "Requires authentication",
+                    "documentation_url": "https://docs.github.com/rest"
+                })),
+            )
+                .into_response();
+        }
         if s.fail_next > 0 {
             s.fail_next -= 1;
             return (
@@ -397,10 +433,52 @@ async fn update_check(
     Json(c.clone()).into_response()
 }
 
+/// `per_page` and `page` of a list request.
+#[derive(serde::Deserialize)]
+struct PageQuery {
+    per_page: Option<usize>,
+    page: Option<usize>,
+}
+
+/// One page of `all` as GitHub serves it: the items, and a `Link` header with absolute URLs
+/// to the next and last pages when there are more.
+fn paged(
+    all: &[Value],
+    q: &PageQuery,
+    headers: &HeaderMap,
+    uri: &Uri,
+    wrap: impl FnOnce(usize, Vec<Value>) -> Value,
+) -> Response {
+    let per_page = q.per_page.unwrap_or(30).clamp(1, 100);
+    let page = q.page.unwrap_or(1).max(1);
+    let total = all.len();
+    let last = total.div_ceil(per_page).max(1);
+    let items: Vec<Value> = all
+        .iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .cloned()
+        .collect();
+    let mut response = Json(wrap(total, items)).into_response();
+    if page < last {
+        let host = headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("127.0.0.1");
+        let at = |n: usize| format!("<http://{host}{}?per_page={per_page}&page={n}>", uri.path());
+        let link = format!("{}; rel=\"next\", {}; rel=\"last\"", at(page + 1), at(last));
+        response.headers_mut().insert("link", link.parse().unwrap());
+    }
+    response
+}
+
 async fn list_checks(
     State(state): S,
     Path((_o, _r, sha)): Path<(String, String, String)>,
-) -> Json<Value> {
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     let s = state.lock().unwrap();
     let runs: Vec<Value> = s
         .check_runs
@@ -408,7 +486,13 @@ async fn list_checks(
         .filter(|c| c["head_sha"] == sha)
         .cloned()
         .collect();
-    Json(json!({ "total_count": runs.len(), "check_runs": runs }))
+    paged(
+        &runs,
+        &q,
+        &headers,
+        &uri,
+        |total, runs| json!({ "total_count": total, "check_runs": runs }),
+    )
 }
 
 async fn create_status(
@@ -438,9 +522,16 @@ async fn pull(State(state): S, Path((_o, _r, n)): Path<(String, String, u64)>) -
     Json(p).into_response()
 }
 
-async fn reviews(State(state): S, Path((_o, _r, n)): Path<(String, String, u64)>) -> Json<Value> {
+async fn reviews(
+    State(state): S,
+    Path((_o, _r, n)): Path<(String, String, u64)>,
+    Query(q): Query<PageQuery>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     let s = state.lock().unwrap();
-    Json(json!(s.reviews.get(&n).cloned().unwrap_or_default()))
+    let all = s.reviews.get(&n).map(Vec::as_slice).unwrap_or_default();
+    paged(all, &q, &headers, &uri, |_, items| json!(items))
 }
 
 async fn permission(

@@ -5,6 +5,7 @@
 mod common;
 mod gate;
 mod github;
+mod github_fixes;
 mod http;
 mod masking;
 mod replay;

@@ -89,7 +89,7 @@ async fn a_replayed_apply_comment_does_not_apply_after_an_approval() {
     deliver(&w, &apply).await;
     assert_eq!(applied(&w, 1), 0, "the replay applied: {:#?}", w.audit(1));
     assert!(!w.github.checks(&head).contains_key(APPLY_CHECK));
-    assert!(!w.state_dir.join("network.tfstate").exists());
+    assert!(!w.state_file(1, "network").exists());
     assert_eq!(w.replies(1).len(), replies, "a replay gets no reply");
     let outcome = format!(
         "refused: replay of comment {} (it was acted on already)",

@@ -346,6 +346,14 @@ token = "audit-token-123"
         sha
     }
 
+    /// The local state file an apply of a standard stack (`network`, `data`) of PR `pr` writes:
+    /// `<stack>.tfstate` in the stack's directory of its working copy.
+    pub fn state_file(&self, pr: u64, stack: &str) -> PathBuf {
+        self.data_dir.join(format!(
+            "work/{REPO}/{pr}/{stack}/stacks/{stack}/{stack}.tfstate"
+        ))
+    }
+
     pub fn main_sha(&self) -> String {
         git(&self.work, &["rev-parse", "main"])
     }
