@@ -250,6 +250,13 @@ pub struct RepoConfig {
     pub discovered: bool,
 }
 
+/// What a server accepts of a repository's `planguard.yaml` (see [`RepoConfig::load_limited`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigLimits {
+    pub max_bytes: u64,
+    pub max_stacks: usize,
+}
+
 /// Why a `planguard.yaml` was refused: every problem, each with its YAML path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file} is invalid:{}", .problems.iter().map(|p| format!("\n- {p}")).collect::<String>())]
@@ -317,6 +324,46 @@ impl RepoConfig {
     pub fn gate(&self, name: &StackName) -> GateSettings {
         self.stack(name)
             .map_or_else(GateSettings::default, StackConfig::gate_settings)
+    }
+
+    /// [`RepoConfig::load`] within a server's limits: a file over `limits.max_bytes` is not
+    /// read, and a configuration of more than `limits.max_stacks` stacks is refused. Each
+    /// refusal names the limit, its server setting and how to raise it.
+    pub fn load_limited(
+        root: &Path,
+        workflows: &Workflows,
+        limits: &ConfigLimits,
+    ) -> Result<RepoConfig, RepoConfigError> {
+        for file in [FILE_NAME, ALT_FILE_NAME] {
+            let size = std::fs::metadata(root.join(file)).map_or(0, |m| m.len());
+            if size > limits.max_bytes {
+                return Err(RepoConfigError {
+                    file: file.to_owned(),
+                    problems: vec![format!(
+                        "is {size} bytes; this server reads at most {} bytes (server limit \
+                         `limits.max_config_bytes`). Make the file smaller, or ask the server's \
+                         operator to raise `max_config_bytes` in the `[limits]` section of its \
+                         configuration",
+                        limits.max_bytes
+                    )],
+                });
+            }
+        }
+        let config = RepoConfig::load(root, workflows)?;
+        if config.stacks.len() > limits.max_stacks {
+            return Err(RepoConfigError {
+                file: FILE_NAME.to_owned(),
+                problems: vec![format!(
+                    "defines {} stacks; this server plans at most {} stacks per repository \
+                     (server limit `limits.max_stacks`). Split the repository's stacks, or ask \
+                     the server's operator to raise `max_stacks` in the `[limits]` section of \
+                     its configuration",
+                    config.stacks.len(),
+                    limits.max_stacks
+                )],
+            });
+        }
+        Ok(config)
     }
 
     /// Reads `planguard.yaml` (or `planguard.yml`) at `root`, or discovers stacks when there is
@@ -2131,6 +2178,42 @@ stacks:
         assert_eq!(unknown.len(), 2_000);
         assert!(unknown[0].contains("(1970 more)"), "{}", unknown[0]);
         assert!(unknown.iter().all(|m| m.len() < 2_000));
+    }
+
+    #[test]
+    fn a_server_limits_the_file_size_and_the_number_of_stacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mut yaml = String::from("stacks:\n");
+        for i in 0..5 {
+            std::fs::create_dir_all(root.join(format!("d{i}"))).unwrap();
+            yaml.push_str(&format!("  - {{ name: s{i}, dir: d{i} }}\n"));
+        }
+        std::fs::write(root.join(FILE_NAME), &yaml).unwrap();
+        let limits = |max_bytes, max_stacks| ConfigLimits {
+            max_bytes,
+            max_stacks,
+        };
+        let w = Workflows::builtin();
+        assert!(RepoConfig::load_limited(root, &w, &limits(10_000, 5)).is_ok());
+        let e = RepoConfig::load_limited(root, &w, &limits(10_000, 4)).unwrap_err();
+        assert_eq!(
+            e.problems,
+            [
+                "defines 5 stacks; this server plans at most 4 stacks per repository (server \
+              limit `limits.max_stacks`). Split the repository's stacks, or ask the server's \
+              operator to raise `max_stacks` in the `[limits]` section of its configuration"
+            ]
+        );
+        let e = RepoConfig::load_limited(root, &w, &limits(20, 5)).unwrap_err();
+        assert!(
+            e.problems[0].starts_with(&format!(
+                "is {} bytes; this server reads at most 20 bytes (server limit \
+                 `limits.max_config_bytes`)",
+                yaml.len()
+            )),
+            "{e}"
+        );
     }
 
     #[test]
