@@ -250,6 +250,13 @@ pub struct RepoConfig {
     pub discovered: bool,
 }
 
+/// What a server accepts of a repository's `planguard.yaml` (see [`RepoConfig::load_limited`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigLimits {
+    pub max_bytes: u64,
+    pub max_stacks: usize,
+}
+
 /// Why a `planguard.yaml` was refused: every problem, each with its YAML path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{file} is invalid:{}", .problems.iter().map(|p| format!("\n- {p}")).collect::<String>())]
@@ -317,6 +324,46 @@ impl RepoConfig {
     pub fn gate(&self, name: &StackName) -> GateSettings {
         self.stack(name)
             .map_or_else(GateSettings::default, StackConfig::gate_settings)
+    }
+
+    /// [`RepoConfig::load`] within a server's limits: a file over `limits.max_bytes` is not
+    /// read, and a configuration of more than `limits.max_stacks` stacks is refused. Each
+    /// refusal names the limit, its server setting and how to raise it.
+    pub fn load_limited(
+        root: &Path,
+        workflows: &Workflows,
+        limits: &ConfigLimits,
+    ) -> Result<RepoConfig, RepoConfigError> {
+        for file in [FILE_NAME, ALT_FILE_NAME] {
+            let size = std::fs::metadata(root.join(file)).map_or(0, |m| m.len());
+            if size > limits.max_bytes {
+                return Err(RepoConfigError {
+                    file: file.to_owned(),
+                    problems: vec![format!(
+                        "is {size} bytes; this server reads at most {} bytes (server limit \
+                         `limits.max_config_bytes`). Make the file smaller, or ask the server's \
+                         operator to raise `max_config_bytes` in the `[limits]` section of its \
+                         configuration",
+                        limits.max_bytes
+                    )],
+                });
+            }
+        }
+        let config = RepoConfig::load(root, workflows)?;
+        if config.stacks.len() > limits.max_stacks {
+            return Err(RepoConfigError {
+                file: FILE_NAME.to_owned(),
+                problems: vec![format!(
+                    "defines {} stacks; this server plans at most {} stacks per repository \
+                     (server limit `limits.max_stacks`). Split the repository's stacks, or ask \
+                     the server's operator to raise `max_stacks` in the `[limits]` section of \
+                     its configuration",
+                    config.stacks.len(),
+                    limits.max_stacks
+                )],
+            });
+        }
+        Ok(config)
     }
 
     /// Reads `planguard.yaml` (or `planguard.yml`) at `root`, or discovers stacks when there is
@@ -439,8 +486,10 @@ impl RepoConfig {
             .filter(|n| wanted.contains(n))
             .cloned()
             .collect();
+        let known: BTreeSet<&StackName> = self.stacks.iter().map(|s| &s.name).collect();
+        let mut kept: BTreeSet<&StackName> = BTreeSet::new();
         for name in names {
-            if self.stack(name).is_none() && !order.contains(name) {
+            if !known.contains(name) && kept.insert(name) {
                 order.push(name.clone());
             }
         }
@@ -449,48 +498,91 @@ impl RepoConfig {
 
     /// Every stack that depends on `name`, directly or transitively, in apply order.
     pub fn dependents(&self, name: &StackName) -> Vec<StackName> {
-        let mut found: BTreeSet<&StackName> = BTreeSet::new();
-        let mut frontier = vec![name];
+        let Some(start) = self.stacks.iter().position(|s| &s.name == name) else {
+            return Vec::new();
+        };
+        let (_, dependents_of) = self.graph();
+        let mut found = vec![false; self.stacks.len()];
+        let mut frontier = vec![start];
         while let Some(current) = frontier.pop() {
-            for s in &self.stacks {
-                if s.depends_on.contains(current) && &s.name != name && found.insert(&s.name) {
-                    frontier.push(&s.name);
+            for &d in &dependents_of[current] {
+                if d != start && !found[d] {
+                    found[d] = true;
+                    frontier.push(d);
                 }
             }
         }
         self.topological_order()
             .into_iter()
-            .map(|i| &self.stacks[i].name)
-            .filter(|n| found.contains(n))
-            .cloned()
+            .filter(|&i| found[i])
+            .map(|i| self.stacks[i].name.clone())
             .collect()
     }
 
-    /// Indexes of all stacks, dependencies first, ties broken by position in the file. (A
-    /// validated configuration has no cycles; were there one, its stacks would come last.)
-    fn topological_order(&self) -> Vec<usize> {
+    /// For each stack (by index): the stacks it depends on, and the stacks depending on it
+    /// directly. Unknown names and a stack's dependency on itself are left out; each edge is
+    /// listed once.
+    fn graph(&self) -> (Vec<Vec<usize>>, Vec<Vec<usize>>) {
         let index: BTreeMap<&StackName, usize> = self
             .stacks
             .iter()
             .enumerate()
             .map(|(i, s)| (&s.name, i))
             .collect();
-        let mut placed = vec![false; self.stacks.len()];
-        let mut order = Vec::with_capacity(self.stacks.len());
-        while order.len() < self.stacks.len() {
-            let ready = (0..self.stacks.len()).find(|&i| {
-                !placed[i]
-                    && self.stacks[i]
-                        .depends_on
-                        .iter()
-                        .filter_map(|d| index.get(d))
-                        .all(|&d| placed[d] || d == i)
-            });
-            let Some(next) = ready.or_else(|| (0..self.stacks.len()).find(|&i| !placed[i])) else {
-                break;
+        let mut depends_on = vec![Vec::new(); self.stacks.len()];
+        let mut dependents = vec![Vec::new(); self.stacks.len()];
+        for (i, s) in self.stacks.iter().enumerate() {
+            let deps: BTreeSet<usize> = s
+                .depends_on
+                .iter()
+                .filter_map(|d| index.get(d).copied())
+                .filter(|&d| d != i)
+                .collect();
+            for d in deps {
+                depends_on[i].push(d);
+                dependents[d].push(i);
+            }
+        }
+        (depends_on, dependents)
+    }
+
+    /// Indexes of all stacks, dependencies first, ties broken by position in the file. (A
+    /// validated configuration has no cycles; were there one, the earliest stack left is placed
+    /// as if its dependencies were met, and the order goes on from there.)
+    ///
+    /// Kahn's algorithm with the ready stacks in a min-heap: O((stacks + edges) log stacks),
+    /// whatever the repository's file holds.
+    fn topological_order(&self) -> Vec<usize> {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let (depends_on, dependents) = self.graph();
+        let n = self.stacks.len();
+        let mut waiting: Vec<usize> = depends_on.iter().map(Vec::len).collect();
+        let mut placed = vec![false; n];
+        let mut ready: BinaryHeap<Reverse<usize>> =
+            (0..n).filter(|&i| waiting[i] == 0).map(Reverse).collect();
+        let mut order = Vec::with_capacity(n);
+        // The first stack not yet placed, for breaking cycles.
+        let mut unplaced = 0;
+        while order.len() < n {
+            let next = match ready.pop() {
+                Some(Reverse(i)) if placed[i] => continue,
+                Some(Reverse(i)) => i,
+                None => {
+                    while placed[unplaced] {
+                        unplaced += 1;
+                    }
+                    unplaced
+                }
             };
             placed[next] = true;
             order.push(next);
+            for &d in &dependents[next] {
+                waiting[d] = waiting[d].saturating_sub(1);
+                if waiting[d] == 0 && !placed[d] {
+                    ready.push(Reverse(d));
+                }
+            }
         }
         order
     }
@@ -1323,6 +1415,9 @@ fn parse_approvals(value: &Value, path: &str, p: &mut Problems) -> Approvals {
     }
 }
 
+/// Stack names listed at most in a problem about an unknown dependency.
+const MAX_NAMES_LISTED: usize = 30;
+
 /// Names unique, (dir, workspace) unique, dependencies known and acyclic.
 fn check_stacks_together(stacks: &[(String, StackConfig)], p: &mut Problems) {
     let mut by_name: BTreeMap<&StackName, &str> = BTreeMap::new();
@@ -1351,18 +1446,33 @@ fn check_stacks_together(stacks: &[(String, StackConfig)], p: &mut Problems) {
         }
     }
     let names: Vec<&str> = by_name.keys().map(|n| n.as_str()).collect();
+    // Listing every stack in every message would make the answer to a file of thousands of
+    // stacks quadratic in size; a short list is enough to spot a typo.
+    let listed = if names.len() > MAX_NAMES_LISTED {
+        format!(
+            "{}, … ({} more)",
+            names[..MAX_NAMES_LISTED].join(", "),
+            names.len() - MAX_NAMES_LISTED
+        )
+    } else {
+        names.join(", ")
+    };
+    let mut unknown = 0;
     for (path, s) in stacks {
         for (i, dep) in s.depends_on.iter().enumerate() {
             if !by_name.contains_key(dep) {
-                let suggestion = suggest(dep.as_str(), &names)
+                // Suggestions compare against every name: only for the first few unknowns.
+                unknown += 1;
+                let suggestion = (unknown <= MAX_NAMES_LISTED)
+                    .then(|| suggest(dep.as_str(), &names))
+                    .flatten()
                     .map(|n| format!("did you mean {n:?}? "))
                     .unwrap_or_default();
                 p.push((
                     format!("{}[{i}]", at(path, "depends_on")),
                     format!(
-                        "no stack is named {:?}; {suggestion}the stacks are: {}",
+                        "no stack is named {:?}; {suggestion}the stacks are: {listed}",
                         dep.as_str(),
-                        names.join(", ")
                     ),
                 ));
             }
@@ -1385,7 +1495,16 @@ fn check_stacks_together(stacks: &[(String, StackConfig)], p: &mut Problems) {
     }
 }
 
-/// Each dependency cycle once, as indexes into `stacks`, starting from its earliest stack.
+/// At most this many dependency cycles are reported; the rest are found again once these are
+/// fixed.
+const MAX_CYCLES_REPORTED: usize = 10;
+
+/// Each dependency cycle once (at most [`MAX_CYCLES_REPORTED`]), as indexes into `stacks`,
+/// starting from its earliest stack.
+///
+/// The depth-first search keeps its own stack rather than recursing: `depends_on` chains come
+/// from the repository, and a chain of tens of thousands of stacks must not overflow the
+/// thread's stack.
 fn find_cycles(stacks: &[(String, StackConfig)]) -> Vec<Vec<usize>> {
     let index: BTreeMap<&StackName, usize> = stacks
         .iter()
@@ -1405,24 +1524,34 @@ fn find_cycles(stacks: &[(String, StackConfig)]) -> Vec<Vec<usize>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         New,
-        OnPath,
+        /// On the current path, at this position.
+        OnPath(usize),
         Done,
     }
-    fn visit(
-        node: usize,
-        edges: &[Vec<usize>],
-        marks: &mut [Mark],
-        path: &mut Vec<usize>,
-        cycles: &mut Vec<Vec<usize>>,
-    ) {
-        marks[node] = Mark::OnPath;
-        path.push(node);
-        for &next in &edges[node] {
+    let mut marks = vec![Mark::New; stacks.len()];
+    let mut cycles: Vec<Vec<usize>> = Vec::new();
+    // The current path, each node with the index of the next edge to follow.
+    let mut path: Vec<(usize, usize)> = Vec::new();
+    for start in 0..stacks.len() {
+        if marks[start] != Mark::New {
+            continue;
+        }
+        marks[start] = Mark::OnPath(0);
+        path.push((start, 0));
+        while let Some(&mut (node, ref mut next_edge)) = path.last_mut() {
+            let Some(&next) = edges[node].get(*next_edge) else {
+                marks[node] = Mark::Done;
+                path.pop();
+                continue;
+            };
+            *next_edge += 1;
             match marks[next] {
-                Mark::New => visit(next, edges, marks, path, cycles),
-                Mark::OnPath => {
-                    let start = path.iter().position(|&n| n == next).expect("on the path");
-                    let mut cycle = path[start..].to_vec();
+                Mark::New => {
+                    marks[next] = Mark::OnPath(path.len());
+                    path.push((next, 0));
+                }
+                Mark::OnPath(at) if cycles.len() < MAX_CYCLES_REPORTED => {
+                    let mut cycle: Vec<usize> = path[at..].iter().map(|&(n, _)| n).collect();
                     let first = cycle
                         .iter()
                         .enumerate()
@@ -1434,18 +1563,8 @@ fn find_cycles(stacks: &[(String, StackConfig)]) -> Vec<Vec<usize>> {
                         cycles.push(cycle);
                     }
                 }
-                Mark::Done => {}
+                Mark::OnPath(_) | Mark::Done => {}
             }
-        }
-        path.pop();
-        marks[node] = Mark::Done;
-    }
-
-    let mut marks = vec![Mark::New; stacks.len()];
-    let mut cycles = Vec::new();
-    for start in 0..stacks.len() {
-        if marks[start] == Mark::New {
-            visit(start, &edges, &mut marks, &mut Vec::new(), &mut cycles);
         }
     }
     cycles
@@ -1976,6 +2095,125 @@ stacks:
         assert_eq!(deps("network"), ["db", "app", "monitoring"]);
         assert_eq!(deps("app"), ["monitoring"]);
         assert!(deps("dns").is_empty());
+    }
+
+    /// A `depends_on` chain of `n` stacks: `s0` ← `s1` ← … (each depends on the one before),
+    /// written last first so no order of the file is already right. With `cycle`, `s0`
+    /// depends on the last one.
+    fn long_chain(n: usize, cycle: bool) -> String {
+        let mut yaml = String::from("stacks:\n");
+        for i in (0..n).rev() {
+            let deps = match i {
+                0 if cycle => format!("[s{}]", n - 1),
+                0 => "[]".to_owned(),
+                _ => format!("[s{}]", i - 1),
+            };
+            yaml.push_str(&format!(
+                "  - {{ name: s{i}, dir: d{i}, depends_on: {deps} }}\n"
+            ));
+        }
+        yaml
+    }
+
+    /// Runs `f` on a thread with a small stack, so a recursion over the chain fails here
+    /// rather than only with a server's deeper one.
+    fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(f)
+            .unwrap()
+            .join()
+            .expect("no stack overflow")
+    }
+
+    #[test]
+    fn a_chain_of_twenty_thousand_stacks_is_ordered_without_recursion() {
+        const N: usize = 20_000;
+        on_small_stack(|| {
+            let c = parse(&long_chain(N, false)).unwrap();
+            let all: Vec<StackName> = c.stacks.iter().map(|s| s.name.clone()).collect();
+            let order = c.apply_order(&all);
+            assert_eq!(order.len(), N);
+            assert_eq!(order[0].as_str(), "s0");
+            assert_eq!(order[N - 1].as_str(), format!("s{}", N - 1));
+            let deps = c.dependents(&name("s0"));
+            assert_eq!(deps.len(), N - 1);
+            assert_eq!(deps[0].as_str(), "s1");
+            assert!(c.dependents(&name(&format!("s{}", N - 1))).is_empty());
+        });
+    }
+
+    #[test]
+    fn a_cycle_through_twenty_thousand_stacks_is_reported_without_recursion() {
+        const N: usize = 20_000;
+        let p = on_small_stack(|| problems(&long_chain(N, true)));
+        assert_eq!(p.len(), 1, "one cycle: {:?}", &p[..p.len().min(3)]);
+        // The file lists the chain last first: the cycle starts at its earliest stack.
+        let last = N - 1;
+        assert!(
+            p[0].contains(&format!("dependency cycle: s{last} → s{} → ", last - 1)),
+            "{}",
+            &p[0][..200]
+        );
+        assert!(p[0].contains(&format!("s1 → s0 → s{last};")));
+    }
+
+    #[test]
+    fn many_cycles_and_unknown_dependencies_are_reported_briefly() {
+        // Every stack depends on itself and on an unknown one: 2,000 of each problem would be
+        // found, each unknown listing every stack name.
+        let mut yaml = String::from("stacks:\n");
+        for i in 0..2_000 {
+            yaml.push_str(&format!(
+                "  - {{ name: s{i}, dir: d{i}, depends_on: [s{i}, ghost{i}] }}\n"
+            ));
+        }
+        let p = problems(&yaml);
+        let cycles = p.iter().filter(|m| m.contains("dependency cycle")).count();
+        assert_eq!(cycles, 10, "cycles beyond the first ten are not listed");
+        let unknown: Vec<&String> = p
+            .iter()
+            .filter(|m| m.contains("no stack is named"))
+            .collect();
+        assert_eq!(unknown.len(), 2_000);
+        assert!(unknown[0].contains("(1970 more)"), "{}", unknown[0]);
+        assert!(unknown.iter().all(|m| m.len() < 2_000));
+    }
+
+    #[test]
+    fn a_server_limits_the_file_size_and_the_number_of_stacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mut yaml = String::from("stacks:\n");
+        for i in 0..5 {
+            std::fs::create_dir_all(root.join(format!("d{i}"))).unwrap();
+            yaml.push_str(&format!("  - {{ name: s{i}, dir: d{i} }}\n"));
+        }
+        std::fs::write(root.join(FILE_NAME), &yaml).unwrap();
+        let limits = |max_bytes, max_stacks| ConfigLimits {
+            max_bytes,
+            max_stacks,
+        };
+        let w = Workflows::builtin();
+        assert!(RepoConfig::load_limited(root, &w, &limits(10_000, 5)).is_ok());
+        let e = RepoConfig::load_limited(root, &w, &limits(10_000, 4)).unwrap_err();
+        assert_eq!(
+            e.problems,
+            [
+                "defines 5 stacks; this server plans at most 4 stacks per repository (server \
+              limit `limits.max_stacks`). Split the repository's stacks, or ask the server's \
+              operator to raise `max_stacks` in the `[limits]` section of its configuration"
+            ]
+        );
+        let e = RepoConfig::load_limited(root, &w, &limits(20, 5)).unwrap_err();
+        assert!(
+            e.problems[0].starts_with(&format!(
+                "is {} bytes; this server reads at most 20 bytes (server limit \
+                 `limits.max_config_bytes`)",
+                yaml.len()
+            )),
+            "{e}"
+        );
     }
 
     #[test]

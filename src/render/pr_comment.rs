@@ -52,6 +52,8 @@ pub enum StackState {
         holder_url: String,
     },
     Running,
+    /// Its saved plan is being applied.
+    Applying,
     Planned {
         report: PlanReport,
         /// The body of a `diff` block, from [`super::diff::render_diff`].
@@ -243,7 +245,7 @@ impl<'a> View<'a> {
     fn of(stack: &'a StackView) -> View<'a> {
         let mut rows = Vec::new();
         let outcome = match &stack.state {
-            StackState::Queued | StackState::Running => Outcome::Pending,
+            StackState::Queued | StackState::Running | StackState::Applying => Outcome::Pending,
             StackState::WaitingForLock { .. } => Outcome::Locked,
             StackState::Errored { .. } => Outcome::Error,
             StackState::ApplyFailed { .. } => Outcome::ApplyFailed,
@@ -295,6 +297,7 @@ impl<'a> View<'a> {
         let text = match &self.stack.state {
             StackState::Queued => "queued".to_owned(),
             StackState::Running => "running".to_owned(),
+            StackState::Applying => "applying".to_owned(),
             StackState::WaitingForLock {
                 holder_pr,
                 holder_url,
@@ -429,6 +432,12 @@ fn section(
         }
         StackState::Running => {
             out.push_str("Running: this comment is updated when it finishes.\n");
+        }
+        StackState::Applying => {
+            out.push_str(
+                "Applying: the saved plan is being applied; this comment is updated when it \
+                 finishes.\n",
+            );
         }
         StackState::WaitingForLock {
             holder_pr,
@@ -717,6 +726,17 @@ fn next_step(out: &mut String, views: &[View]) {
         }
     }
     let problems = !steps.is_empty();
+    let applying: Vec<&str> = views
+        .iter()
+        .filter(|v| matches!(v.stack.state, StackState::Applying))
+        .map(|v| v.stack.name.as_str())
+        .collect();
+    let waiting = waiting - applying.len();
+    for name in &applying {
+        steps.push(format!(
+            "`{name}` is applying; this comment is updated when it finishes."
+        ));
+    }
     if waiting > 0 {
         steps.push(if waiting == 1 {
             "1 stack is not planned yet; this comment is updated when it finishes.".to_owned()
@@ -915,6 +935,21 @@ mod tests {
             },
         ];
         insta::assert_snapshot!(one_part(render(&CTX, &stacks, &BTreeMap::new())));
+    }
+
+    #[test]
+    fn an_applying_stack_shows_as_applying() {
+        let stacks = [stack("network", StackState::Applying)];
+        let text = one_part(render(&CTX, &stacks, &BTreeMap::new()));
+        assert!(
+            !text.contains("queued") && !text.contains("Queued"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Applying: the saved plan is being applied"),
+            "{text}"
+        );
+        insta::assert_snapshot!(text);
     }
 
     #[test]

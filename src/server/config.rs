@@ -48,6 +48,32 @@ pub const DEFAULT_API_URL: &str = "https://api.github.com";
 pub const DEFAULT_STEP_TIMEOUT_SECS: u64 = 1800;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 
+/// Bounds on what one repository (its `planguard.yaml`, its pushes) can make the server do,
+/// set in `[limits]`. Zero is refused: every limit must let something through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest `planguard.yaml` read, in bytes.
+    pub max_config_bytes: u64,
+    /// The most stacks one repository's `planguard.yaml` may define.
+    pub max_stacks: usize,
+    /// The most plan jobs one push, PR opening or `planguard plan` queues.
+    pub max_plans_per_event: usize,
+    /// How often a job may be interrupted (the server stopped under it, or it panicked)
+    /// before it fails instead of running again.
+    pub max_job_interruptions: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_config_bytes: 256 * 1024,
+            max_stacks: 200,
+            max_plans_per_event: 50,
+            max_job_interruptions: 3,
+        }
+    }
+}
+
 /// A secret value: printed as `***` by `Debug` and `Display`; read it with [`Secret::expose`].
 #[derive(Clone)]
 pub struct Secret(String);
@@ -164,6 +190,8 @@ pub struct ServerConfig {
     /// Base branches whose `planguard.yaml` and CODEOWNERS are trusted besides the default
     /// branch; a PR against any other base cannot apply.
     pub protected_branches: Vec<String>,
+    /// `[limits]`.
+    pub limits: Limits,
 }
 
 /// One thing wrong with the configuration.
@@ -307,6 +335,10 @@ struct Raw {
     accounts: Option<BTreeMap<String, crate::accounts::AccountSpec>>,
     allow_custom_workflows: Option<bool>,
     protected_branches: Option<Vec<String>>,
+    max_config_bytes: Option<u64>,
+    max_stacks: Option<usize>,
+    max_plans_per_event: Option<usize>,
+    max_job_interruptions: Option<u32>,
     /// Keys whose value came from the environment, with the variable's name.
     from_env: BTreeMap<&'static str, &'static str>,
 }
@@ -485,6 +517,13 @@ impl Raw {
         raw.accounts = top.take("accounts", p);
         raw.allow_custom_workflows = top.take("allow_custom_workflows", p);
         raw.protected_branches = top.take("protected_branches", p);
+        if let Some(mut t) = top.section("limits", p) {
+            raw.max_config_bytes = t.take("max_config_bytes", p);
+            raw.max_stacks = t.take("max_stacks", p);
+            raw.max_plans_per_event = t.take("max_plans_per_event", p);
+            raw.max_job_interruptions = t.take("max_job_interruptions", p);
+            t.finish(p);
+        }
         top.finish(p);
         Some(raw)
     }
@@ -756,6 +795,46 @@ impl Raw {
                 crate::accounts::Registry::default()
             }
         };
+        let defaults = Limits::default();
+        let limits = Limits {
+            max_config_bytes: self.max_config_bytes.unwrap_or(defaults.max_config_bytes),
+            max_stacks: self.max_stacks.unwrap_or(defaults.max_stacks),
+            max_plans_per_event: self
+                .max_plans_per_event
+                .unwrap_or(defaults.max_plans_per_event),
+            max_job_interruptions: self
+                .max_job_interruptions
+                .unwrap_or(defaults.max_job_interruptions),
+        };
+        for (key, value, default) in [
+            (
+                "limits.max_config_bytes",
+                limits.max_config_bytes,
+                defaults.max_config_bytes,
+            ),
+            (
+                "limits.max_stacks",
+                limits.max_stacks as u64,
+                defaults.max_stacks as u64,
+            ),
+            (
+                "limits.max_plans_per_event",
+                limits.max_plans_per_event as u64,
+                defaults.max_plans_per_event as u64,
+            ),
+            (
+                "limits.max_job_interruptions",
+                limits.max_job_interruptions as u64,
+                defaults.max_job_interruptions as u64,
+            ),
+        ] {
+            if value == 0 {
+                p.push(problem(
+                    key,
+                    format!("must be at least 1 (the default is {default})"),
+                ));
+            }
+        }
         let protected_branches = self.protected_branches.clone().unwrap_or_default();
         for (i, b) in protected_branches.iter().enumerate() {
             if b.trim().is_empty() || b.contains("..") || b.starts_with("refs/") {
@@ -797,6 +876,7 @@ impl Raw {
             accounts,
             allow_custom_workflows: self.allow_custom_workflows.unwrap_or(false),
             protected_branches,
+            limits,
         })
     }
 
@@ -1122,6 +1202,7 @@ mod tests {
         assert!(!c.allow_fork_prs);
         assert_eq!(c.step_timeout, Duration::from_secs(1800));
         assert_eq!(c.max_body_bytes, 26_214_400);
+        assert_eq!(c.limits, Limits::default());
         assert_eq!(c.github.api_url, "https://api.github.com");
         assert_eq!(c.github.webhook_secret.expose(), SECRET);
         assert!(
@@ -1139,6 +1220,34 @@ mod tests {
         assert!(c.audit_token.is_none());
         assert_eq!(c.policy_owners, Owners::default());
         assert!(c.enforcement.is_empty());
+    }
+
+    #[test]
+    fn limits_are_read_and_must_let_something_through() {
+        let c = load(
+            &app_toml(
+                "[limits]\nmax_config_bytes = 1024\nmax_stacks = 5\nmax_plans_per_event = 2\n\
+                 max_job_interruptions = 1",
+                "",
+            ),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            c.limits,
+            Limits {
+                max_config_bytes: 1024,
+                max_stacks: 5,
+                max_plans_per_event: 2,
+                max_job_interruptions: 1
+            }
+        );
+        let e = load(&app_toml("[limits]\nmax_stacks = 0\nmax_plan = 3", ""), &[]).unwrap_err();
+        assert_eq!(
+            message(&e, "limits.max_stacks"),
+            "must be at least 1 (the default is 200)"
+        );
+        assert!(keys(&e).contains(&"limits.max_plan"), "{e}");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //!
 //! Jobs are the unit of durable work. A webhook becomes a job row before the HTTP answer; a
 //! worker claims it (`queued` → `running`), and a restart puts `running` jobs back in the
-//! queue ([`Store::recover`]). Plan and apply jobs carry a *lock key* (repo, stack,
+//! queue, or fails them once they were interrupted too often ([`Store::recover`]). Plan and apply jobs carry a *lock key* (repo, stack,
 //! workspace): the claim query never hands out a job whose key already has a running job, so
 //! one stack never runs twice at once.
 
@@ -140,6 +140,10 @@ pub struct Job {
     pub payload: serde_json::Value,
     pub state: JobState,
     pub attempts: u32,
+    /// How often a run of this job ended without its handler returning: a panic, or a stop of
+    /// the server (a crash, a kill) while it was running. Bounded by the worker (see
+    /// [`Store::recover`] and [`Store::crashed`]), so a job that kills its server cannot loop.
+    pub interruptions: u32,
     pub error: Option<String>,
 }
 
@@ -305,7 +309,10 @@ pub trait Store: Send + Sync + 'static {
         stack: &StackName,
         keep: JobId,
     ) -> Result<usize>;
-    /// Claims the oldest runnable job: queued, due, and with no running job on its lock key.
+    /// Claims a runnable job: queued, due, and with no running job on its lock key. Among
+    /// those, fairly between pull requests: a job of the PR with the fewest running jobs,
+    /// then of the PR whose last job started longest ago, then the oldest. So a PR that queued
+    /// a thousand jobs gets no more workers than a PR that queued one.
     fn claim(&self) -> Result<Option<Job>>;
     fn job(&self, id: JobId) -> Result<Option<Job>>;
     fn finish(&self, id: JobId, state: JobState, error: Option<&str>) -> Result<()>;
@@ -315,8 +322,21 @@ pub trait Store: Send + Sync + 'static {
     fn wait_for_lock(&self, id: JobId) -> Result<()>;
     /// Requeues the jobs waiting on this lock key; returns their ids.
     fn wake(&self, lock_key: &str) -> Result<Vec<JobId>>;
-    /// At startup: running jobs were interrupted. Requeues and returns them.
-    fn recover(&self) -> Result<Vec<Job>>;
+    /// At startup: running jobs were interrupted. Each counts an interruption; then, in one
+    /// transaction, apply jobs and jobs interrupted `max_interruptions` times or more end
+    /// `failed` (an apply is never run twice: its stacks may be partly applied), and the rest
+    /// are requeued. Returns them all, with their new state.
+    fn recover(&self, max_interruptions: u32) -> Result<Vec<Job>>;
+    /// A run of a running job ended without an answer (its handler panicked): counts an
+    /// interruption, then fails the job when it reached `max_interruptions`, else requeues it
+    /// due after `delay_secs`. Returns the job's new state.
+    fn crashed(
+        &self,
+        id: JobId,
+        error: &str,
+        max_interruptions: u32,
+        delay_secs: i64,
+    ) -> Result<JobState>;
     /// Active (queued, running, waiting) jobs of a PR, optionally of one stack.
     fn active_jobs(
         &self,

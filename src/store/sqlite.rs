@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     payload TEXT NOT NULL,
     state TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
+    interruptions INTEGER NOT NULL DEFAULT 0,
     not_before INTEGER NOT NULL DEFAULT 0,
     error TEXT,
     created_at INTEGER NOT NULL,
@@ -122,7 +123,7 @@ CREATE TABLE IF NOT EXISTS acted_comments (
     at INTEGER NOT NULL,
     PRIMARY KEY (repo, comment_id)
 );
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 "#;
 
 /// SQLite behind a mutex.
@@ -153,6 +154,17 @@ impl SqliteStore {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.execute_batch(SCHEMA)?;
+        // Version 1 had no interruption count.
+        let has_interruptions: bool = conn.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info('jobs') WHERE name = 'interruptions'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_interruptions {
+            conn.execute_batch(
+                "ALTER TABLE jobs ADD COLUMN interruptions INTEGER NOT NULL DEFAULT 0",
+            )?;
+        }
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -164,7 +176,8 @@ impl SqliteStore {
     }
 }
 
-const JOB_COLUMNS: &str = "id, kind, repo, pr, stack, lock_key, payload, state, attempts, error";
+const JOB_COLUMNS: &str =
+    "id, kind, repo, pr, stack, lock_key, payload, state, attempts, error, interruptions";
 
 fn job_from_row(row: &Row<'_>) -> rusqlite::Result<std::result::Result<Job, StoreError>> {
     let kind: String = row.get(1)?;
@@ -172,12 +185,13 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<std::result::Result<Job, Stor
     let stack: Option<String> = row.get(4)?;
     let payload: String = row.get(6)?;
     let state: String = row.get(7)?;
-    let (id, pr, lock_key, attempts, error) = (
+    let (id, pr, lock_key, attempts, error, interruptions) = (
         row.get(0)?,
         row.get::<_, i64>(3)?,
         row.get(5)?,
         row.get::<_, i64>(8)?,
         row.get(9)?,
+        row.get::<_, i64>(10)?,
     );
     Ok((|| {
         Ok(Job {
@@ -192,6 +206,7 @@ fn job_from_row(row: &Row<'_>) -> rusqlite::Result<std::result::Result<Job, Stor
             payload: serde_json::from_str(&payload)?,
             state: JobState::parse(&state)?,
             attempts: attempts as u32,
+            interruptions: interruptions as u32,
             error,
         })
     })())
@@ -347,13 +362,24 @@ impl Store for SqliteStore {
     fn claim(&self) -> Result<Option<Job>> {
         let row = self.with(|c| {
             let sql = format!(
-                "UPDATE jobs SET state = 'running', started_at = ?1, attempts = attempts + 1
-                 WHERE id = (
-                   SELECT j.id FROM jobs j
+                "WITH runnable AS (
+                   SELECT j.id, j.repo, j.pr FROM jobs j
                    WHERE j.state = 'queued' AND j.not_before <= ?1
                      AND (j.lock_key IS NULL OR NOT EXISTS (
                        SELECT 1 FROM jobs r WHERE r.state = 'running' AND r.lock_key = j.lock_key))
-                   ORDER BY j.id LIMIT 1)
+                 ),
+                 prs AS (
+                   SELECT p.repo, p.pr,
+                          SUM(p.state = 'running') AS running,
+                          MAX(COALESCE(p.started_at, 0)) AS last_started
+                   FROM jobs p
+                   WHERE (p.repo, p.pr) IN (SELECT repo, pr FROM runnable)
+                   GROUP BY p.repo, p.pr
+                 )
+                 UPDATE jobs SET state = 'running', started_at = ?1, attempts = attempts + 1
+                 WHERE id = (
+                   SELECT runnable.id FROM runnable JOIN prs USING (repo, pr)
+                   ORDER BY prs.running, prs.last_started, runnable.id LIMIT 1)
                  RETURNING {JOB_COLUMNS}"
             );
             c.query_row(&sql, params![now()], job_from_row).optional()
@@ -416,14 +442,56 @@ impl Store for SqliteStore {
         })
     }
 
-    fn recover(&self) -> Result<Vec<Job>> {
+    fn recover(&self, max_interruptions: u32) -> Result<Vec<Job>> {
         let rows = self.with(|c| {
-            let mut stmt = c.prepare(&format!(
-                "UPDATE jobs SET state = 'queued' WHERE state = 'running' RETURNING {JOB_COLUMNS}"
-            ))?;
-            jobs_from(&mut stmt, [])
+            let tx = c.transaction()?;
+            tx.execute(
+                "UPDATE jobs SET interruptions = interruptions + 1 WHERE state = 'running'",
+                [],
+            )?;
+            let mut rows = {
+                let mut stmt = tx.prepare(&format!(
+                    "UPDATE jobs SET state = 'failed', finished_at = ?1,
+                       error = CASE WHEN kind = 'apply'
+                         THEN 'interrupted by a restart while applying'
+                         ELSE 'interrupted by ' || interruptions || ' restarts or crashes' END
+                     WHERE state = 'running' AND (kind = 'apply' OR interruptions >= ?2)
+                     RETURNING {JOB_COLUMNS}"
+                ))?;
+                jobs_from(&mut stmt, params![now(), max_interruptions])?
+            };
+            {
+                let mut stmt = tx.prepare(&format!(
+                    "UPDATE jobs SET state = 'queued' WHERE state = 'running' RETURNING {JOB_COLUMNS}"
+                ))?;
+                rows.extend(jobs_from(&mut stmt, [])?);
+            }
+            tx.commit()?;
+            Ok(rows)
         })?;
         collect(rows)
+    }
+
+    fn crashed(
+        &self,
+        id: JobId,
+        error: &str,
+        max_interruptions: u32,
+        delay_secs: i64,
+    ) -> Result<JobState> {
+        let state: String = self.with(|c| {
+            c.query_row(
+                "UPDATE jobs SET interruptions = interruptions + 1, error = ?2,
+                   state = CASE WHEN interruptions + 1 >= ?3 THEN 'failed' ELSE 'queued' END,
+                   finished_at = CASE WHEN interruptions + 1 >= ?3 THEN ?4 ELSE NULL END,
+                   not_before = ?4 + ?5
+                 WHERE id = ?1 AND state = 'running'
+                 RETURNING state",
+                params![id, error, max_interruptions, now(), delay_secs],
+                |r| r.get(0),
+            )
+        })?;
+        JobState::parse(&state)
     }
 
     fn active_jobs(
@@ -981,10 +1049,132 @@ mod tests {
             assert_eq!(job.attempts, 1);
         }
         let s = SqliteStore::open(&path).unwrap();
-        let recovered = s.recover().unwrap();
+        let recovered = s.recover(3).unwrap();
         assert_eq!(recovered.len(), 1);
+        assert_eq!(recovered[0].state, JobState::Queued);
+        assert_eq!(recovered[0].interruptions, 1);
         let again = s.claim().unwrap().unwrap();
         assert_eq!(again.attempts, 2);
+    }
+
+    #[test]
+    fn a_job_that_keeps_killing_its_server_fails_after_the_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        let id = SqliteStore::open(&path)
+            .unwrap()
+            .enqueue(plan_job(1, "net"))
+            .unwrap();
+        for restart in 1..=3 {
+            // Each start claims the job and dies while it runs.
+            let s = SqliteStore::open(&path).unwrap();
+            let recovered = s.recover(3).unwrap();
+            if restart > 1 {
+                assert_eq!(recovered.len(), 1);
+                assert_eq!(recovered[0].state, JobState::Queued, "restart {restart}");
+            }
+            assert_eq!(s.claim().unwrap().unwrap().id, id);
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        let recovered = s.recover(3).unwrap();
+        assert_eq!(recovered.len(), 1);
+        assert_eq!(recovered[0].state, JobState::Failed);
+        assert_eq!(recovered[0].interruptions, 3);
+        assert!(s.claim().unwrap().is_none(), "not requeued");
+        let job = s.job(id).unwrap().unwrap();
+        assert_eq!(job.state, JobState::Failed);
+        assert_eq!(
+            job.error.as_deref(),
+            Some("interrupted by 3 restarts or crashes")
+        );
+    }
+
+    #[test]
+    fn an_interrupted_apply_is_never_run_again() {
+        let s = SqliteStore::in_memory().unwrap();
+        let id = s
+            .enqueue(NewJob {
+                kind: JobKind::Apply,
+                ..plan_job(1, "net")
+            })
+            .unwrap();
+        s.enqueue(plan_job(1, "data")).unwrap();
+        s.claim().unwrap().unwrap();
+        s.claim().unwrap().unwrap();
+        let recovered = s.recover(3).unwrap();
+        let states: Vec<(JobKind, JobState)> =
+            recovered.iter().map(|j| (j.kind, j.state)).collect();
+        assert_eq!(
+            states,
+            [
+                (JobKind::Apply, JobState::Failed),
+                (JobKind::Plan, JobState::Queued)
+            ]
+        );
+        assert_eq!(s.claim().unwrap().unwrap().kind, JobKind::Plan);
+        assert!(s.claim().unwrap().is_none());
+        assert_eq!(s.job(id).unwrap().unwrap().state, JobState::Failed);
+    }
+
+    #[test]
+    fn a_job_that_panics_is_retried_then_failed() {
+        let s = SqliteStore::in_memory().unwrap();
+        let id = s.enqueue(plan_job(1, "net")).unwrap();
+        for _ in 0..2 {
+            assert_eq!(s.claim().unwrap().unwrap().id, id);
+            assert_eq!(s.crashed(id, "boom", 3, 0).unwrap(), JobState::Queued);
+        }
+        assert_eq!(s.claim().unwrap().unwrap().id, id);
+        assert_eq!(s.crashed(id, "boom", 3, 0).unwrap(), JobState::Failed);
+        assert!(s.claim().unwrap().is_none());
+        let job = s.job(id).unwrap().unwrap();
+        assert_eq!((job.interruptions, job.error.as_deref()), (3, Some("boom")));
+    }
+
+    #[test]
+    fn workers_are_shared_fairly_between_pull_requests() {
+        let s = SqliteStore::in_memory().unwrap();
+        // PR 1 queues many stacks, then PR 2 queues one.
+        for i in 0..50 {
+            s.enqueue(plan_job(1, &format!("s{i}"))).unwrap();
+        }
+        s.enqueue(plan_job(2, "other")).unwrap();
+        let first = s.claim().unwrap().unwrap();
+        assert_eq!(first.pr, PrNumber(1));
+        let second = s.claim().unwrap().unwrap();
+        assert_eq!(
+            second.pr,
+            PrNumber(2),
+            "the PR with no running job goes first"
+        );
+        // With one running job each, the PR whose job started longest ago goes next.
+        s.enqueue(plan_job(2, "more")).unwrap();
+        s.finish(first.id, JobState::Done, None).unwrap();
+        assert_eq!(s.claim().unwrap().unwrap().pr, PrNumber(1));
+    }
+
+    #[test]
+    fn a_version_one_database_gains_the_interruption_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                "CREATE TABLE jobs (id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,
+                   repo TEXT NOT NULL, pr INTEGER NOT NULL, stack TEXT, lock_key TEXT,
+                   payload TEXT NOT NULL, state TEXT NOT NULL,
+                   attempts INTEGER NOT NULL DEFAULT 0, not_before INTEGER NOT NULL DEFAULT 0,
+                   error TEXT, created_at INTEGER NOT NULL, started_at INTEGER,
+                   finished_at INTEGER);
+                 INSERT INTO jobs (kind, repo, pr, stack, lock_key, payload, state, created_at)
+                   VALUES ('plan', 'acme/infra', 1, 'net', 'k', '{}', 'running', 0);
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let s = SqliteStore::open(&path).unwrap();
+        let recovered = s.recover(3).unwrap();
+        assert_eq!(recovered[0].interruptions, 1);
     }
 
     #[test]

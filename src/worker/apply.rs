@@ -114,12 +114,22 @@ impl Services {
             .map(|(n, _)| n.clone())
             .collect();
         if req.stacks.is_empty() && planned.is_empty() {
-            self.reply(
-                &pr.repo,
-                pr.pr,
-                "There is no planned stack to apply. Comment `planguard plan` first.",
-            )
-            .await?;
+            let failed: Vec<&StackName> = rows
+                .iter()
+                .filter(|(_, (_, s))| matches!(s.state, StackState::ApplyFailed { .. }))
+                .map(|(n, _)| n)
+                .collect();
+            let body = if failed.is_empty() {
+                "There is no planned stack to apply. Comment `planguard plan` first.".to_owned()
+            } else {
+                format!(
+                    "There is no planned stack to apply: the apply of {} failed or was \
+                     interrupted (the PR comment says why), so it may be partly applied. \
+                     Comment `planguard plan` to see where it stands, then apply the new plan.",
+                    code_list(&failed)
+                )
+            };
+            self.reply(&pr.repo, pr.pr, &body).await?;
             return Ok(Outcome::Done);
         }
         let targets = match self.pick_stacks(&config, &planned, &req.stacks) {

@@ -218,9 +218,10 @@ impl Services {
             self.workflows.clone(),
             src.clone(),
         );
+        let limits = self.config_limits();
         let head_config = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
             workdir::checkout(&url, token.as_deref(), &dir, &specs, &head)?;
-            Ok(RepoConfig::load(&dir, &workflows))
+            Ok(RepoConfig::load_limited(&dir, &workflows, &limits))
         })
         .await
         .map_err(|e| JobError::Permanent(format!("working copy task: {e}")))??;

@@ -85,6 +85,7 @@ impl Services {
             let head = ev.head.clone();
             let base_sha = ev.base.clone();
             let workflows = self.workflows.clone();
+            let limits = self.config_limits();
             tokio::task::spawn_blocking(move || -> Result<_, JobError> {
                 workdir::checkout(&url, token.as_deref(), &src, &specs, &head)?;
                 let repo = if url != base_url {
@@ -98,7 +99,7 @@ impl Services {
                     // `before` may be gone after a force-push: fall back to the whole PR.
                     Err(_) => workdir::changed_files(&repo, Some(&base_sha), &head)?,
                 };
-                Ok((RepoConfig::load(&src, &workflows), changed))
+                Ok((RepoConfig::load_limited(&src, &workflows, &limits), changed))
             })
             .await
             .map_err(|e| JobError::Permanent(format!("working copy task: {e}")))??
@@ -171,8 +172,18 @@ impl Services {
         Ok(Outcome::Done)
     }
 
+    /// The limits on a repository's `planguard.yaml` this server applies.
+    pub(super) fn config_limits(&self) -> crate::repo_config::ConfigLimits {
+        crate::repo_config::ConfigLimits {
+            max_bytes: self.config.limits.max_config_bytes,
+            max_stacks: self.config.limits.max_stacks,
+        }
+    }
+
     /// Queues plans of stacks (name, dir, workspace) at `sha`: shows them queued on the PR
-    /// first, then queues the jobs, so a fast worker's update is never overwritten.
+    /// first, then queues the jobs, so a fast worker's update is never overwritten. At most
+    /// `limits.max_plans_per_event` are queued, the first in the order given; the PR is told
+    /// which were left out and why.
     pub(super) async fn queue_plans(
         &self,
         repo: &RepoName,
@@ -181,6 +192,15 @@ impl Services {
         stacks: &[(StackName, String, String)],
         actor: &str,
     ) -> Result<(), JobError> {
+        let max = self.config.limits.max_plans_per_event;
+        let stacks = if stacks.len() > max {
+            let (queued, left) = stacks.split_at(max);
+            self.reply(repo, pr, &too_many_plans(stacks.len(), max, left))
+                .await?;
+            queued
+        } else {
+            stacks
+        };
         for (stack, dir, workspace) in stacks {
             self.set_stack(
                 repo,
@@ -282,5 +302,44 @@ impl Services {
             self.wake.notify_waiters();
         }
         Ok(released.len())
+    }
+}
+
+/// The reply when one event would queue more plans than `limits.max_plans_per_event`.
+fn too_many_plans(asked: usize, max: usize, left: &[(StackName, String, String)]) -> String {
+    const LISTED: usize = 20;
+    let mut names = super::report::code_list(left.iter().take(LISTED).map(|(n, _, _)| n));
+    if left.len() > LISTED {
+        names.push_str(&format!(" and {} more", left.len() - LISTED));
+    }
+    format!(
+        "### :warning: planguard: too many stacks to plan at once\n\n\
+         This would plan {asked} stacks, but planguard queues at most {max} plans per push, \
+         pull request opening or `planguard plan` comment (server limit \
+         `limits.max_plans_per_event` = {max}). The first {max} are queued; these {} are not: \
+         {names}.\n\n\
+         Plan them with `planguard plan -p <stack>` once the queued plans finish, or ask the \
+         server's operator to raise `max_plans_per_event` in the `[limits]` section of its \
+         configuration.",
+        left.len()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plan_limit_reply_names_the_limit_and_the_stacks_left_out() {
+        let left: Vec<(StackName, String, String)> = (2..30)
+            .map(|i| {
+                (
+                    format!("s{i}").parse().unwrap(),
+                    String::new(),
+                    String::new(),
+                )
+            })
+            .collect();
+        insta::assert_snapshot!(too_many_plans(30, 2, &left));
     }
 }

@@ -175,7 +175,8 @@ impl Services {
                 _ => Vec::new(),
             };
             let state = match stored.state {
-                StackState::Queued | StackState::Applying => pr_comment::StackState::Queued,
+                StackState::Queued => pr_comment::StackState::Queued,
+                StackState::Applying => pr_comment::StackState::Applying,
                 StackState::Running => pr_comment::StackState::Running,
                 StackState::WaitingForLock {
                     holder_pr,

@@ -3,6 +3,7 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+mod engine;
 mod gate;
 mod github;
 mod github_fixes;
