@@ -240,6 +240,8 @@ pub struct ReviewEvent {
 }
 
 /// The outcome of reading a delivery.
+// One per delivery, consumed at once: boxing the event would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Parsed {
     Event(Event),

@@ -770,7 +770,7 @@ pub(crate) fn regorus_error(file: &str, text: &str) -> LoadError {
     let line = text
         .lines()
         .find_map(|l| l.trim_start().strip_prefix("--> "))
-        .and_then(|loc| loc.rsplitn(3, ':').nth(1))
+        .and_then(|loc| loc.rsplit(':').nth(1))
         .and_then(|n| n.parse().ok());
     let message = text
         .lines()
@@ -778,8 +778,7 @@ pub(crate) fn regorus_error(file: &str, text: &str) -> LoadError {
         .map(str::to_owned)
         .unwrap_or_else(|| {
             text.lines()
-                .filter(|l| !l.trim().is_empty())
-                .last()
+                .rfind(|l| !l.trim().is_empty())
                 .unwrap_or(text)
                 .trim()
                 .to_owned()

@@ -44,6 +44,9 @@ pub struct CommentContext<'a> {
 }
 
 /// Where one stack is.
+// `Planned` carries the whole report; the states are built once per comment and never held in
+// bulk, so boxing it would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum StackState {
     Queued,

@@ -76,10 +76,9 @@ async fn apply_without_approval_is_refused_listing_what_is_missing() {
     insta::assert_snapshot!("apply_refused_without_approval", w.scrub(&reply));
     assert!(reply.contains("**approved**"), "{reply}");
     assert!(
-        w.github
+        !w.github
             .checks(&head)
-            .get("planguard/apply: network")
-            .is_none(),
+            .contains_key("planguard/apply: network"),
         "nothing was applied"
     );
     assert!(w
@@ -242,11 +241,10 @@ async fn a_commenter_without_write_access_is_refused() {
         );
     }
     insta::assert_snapshot!("apply_refused_no_permission", w.scrub(&w.replies(6)[0]));
-    assert!(w
+    assert!(!w
         .github
         .checks(&head)
-        .get("planguard/apply: network")
-        .is_none());
+        .contains_key("planguard/apply: network"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
