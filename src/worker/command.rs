@@ -19,7 +19,7 @@ use super::replay::SaidComment;
 use super::report::{code_list, StackState, StoredStack};
 use super::{JobError, Outcome, Services};
 use crate::command::{self, Command, Parsed};
-use crate::domain::{Login, RepoName, StackName};
+use crate::domain::{CommitSha, Login, PrNumber, RepoName, StackName};
 use crate::enforcement::EnforcementLevel;
 use crate::repo_config::RepoConfig;
 use crate::runner::workdir;
@@ -187,15 +187,36 @@ impl Services {
         plan_hash: Option<&str>,
         outcome: &str,
     ) -> Result<(), JobError> {
+        self.audit_entry(
+            &pr.repo,
+            pr.pr,
+            actor,
+            action,
+            (stack, Some(&pr.head), plan_hash),
+            outcome,
+        )
+    }
+
+    /// Writes one audit entry; `at` is (stack, commit, plan hash), each where known.
+    pub(super) fn audit_entry(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        actor: &str,
+        action: &str,
+        at: (Option<&StackName>, Option<&CommitSha>, Option<&str>),
+        outcome: &str,
+    ) -> Result<(), JobError> {
+        let (stack, sha, plan_hash) = at;
         self.store.audit(&AuditEntry {
             id: 0,
             at: now(),
             actor: actor.to_owned(),
             action: action.to_owned(),
-            repo: pr.repo.to_string(),
-            pr: pr.pr.0,
+            repo: repo.to_string(),
+            pr: pr.0,
             stack: stack.map(|s| s.to_string()),
-            sha: Some(pr.head.to_string()),
+            sha: sha.map(|s| s.to_string()),
             plan_hash: plan_hash.map(str::to_owned),
             outcome: outcome.to_owned(),
         })?;

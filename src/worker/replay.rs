@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{JobError, Services};
 use crate::domain::{PrNumber, RepoName};
-use crate::store::{now, AuditEntry, JobId};
+use crate::store::JobId;
 use crate::webhook::CommentEvent;
 
 /// The comment a command came from, as its delivery said it.
@@ -159,18 +159,6 @@ impl Services {
         action: &str,
         outcome: &str,
     ) -> Result<(), JobError> {
-        self.store.audit(&AuditEntry {
-            id: 0,
-            at: now(),
-            actor: actor.to_owned(),
-            action: action.to_owned(),
-            repo: repo.to_string(),
-            pr: pr.0,
-            stack: None,
-            sha: None,
-            plan_hash: None,
-            outcome: outcome.to_owned(),
-        })?;
-        Ok(())
+        self.audit_entry(repo, pr, actor, action, (None, None, None), outcome)
     }
 }

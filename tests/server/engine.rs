@@ -147,7 +147,7 @@ fn an_apply_killed_by_a_restart_is_reported_as_interrupted() {
         };
         let mut server = spawn();
         w.url = format!("http://127.0.0.1:{port}");
-        wait_ready(&w).await;
+        w.wait_ready().await;
         let network = std::fs::read_to_string(crate::common::testdata(
             "server/repo/stacks/network/main.tf",
         ))
@@ -182,7 +182,7 @@ fn an_apply_killed_by_a_restart_is_reported_as_interrupted() {
         server.kill();
 
         let mut server = spawn();
-        wait_ready(&w).await;
+        w.wait_ready().await;
         w.wait_for("the apply check to fail", |g| {
             g.checks(&head)
                 .get("planguard/apply: network")
@@ -243,26 +243,5 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
-    }
-}
-
-async fn wait_ready(w: &World) {
-    let started = std::time::Instant::now();
-    loop {
-        let ok = tokio::time::timeout(Duration::from_millis(500), async {
-            tokio::net::TcpStream::connect(w.url.trim_start_matches("http://"))
-                .await
-                .is_ok()
-        })
-        .await
-        .unwrap_or(false);
-        if ok {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

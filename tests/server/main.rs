@@ -14,8 +14,6 @@ mod sandbox;
 mod trust;
 mod world;
 
-use std::time::Duration;
-
 use planguard::store::JobState;
 use world::{standard_yaml, Options, World};
 
@@ -545,7 +543,7 @@ fn a_restart_mid_job_finishes_the_job() {
         };
         let mut server = spawn();
         w.url = format!("http://127.0.0.1:{port}");
-        wait_ready(&w).await;
+        w.wait_ready().await;
         let head = w.push(
             "slow",
             10,
@@ -567,7 +565,7 @@ fn a_restart_mid_job_finishes_the_job() {
             "the kill came mid-plan"
         );
         let mut server = spawn();
-        wait_ready(&w).await;
+        w.wait_ready().await;
         w.wait_for("the plan to finish after the restart", |g| {
             g.checks(&head)
                 .get("planguard/plan: network")
@@ -585,27 +583,6 @@ fn a_restart_mid_job_finishes_the_job() {
             "the resumed work is reported on the PR: {replies:#?}"
         );
     });
-}
-
-async fn wait_ready(w: &World) {
-    let started = std::time::Instant::now();
-    loop {
-        let ok = tokio::time::timeout(Duration::from_millis(500), async {
-            tokio::net::TcpStream::connect(w.url.trim_start_matches("http://"))
-                .await
-                .is_ok()
-        })
-        .await
-        .unwrap_or(false);
-        if ok {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the server did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

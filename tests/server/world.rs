@@ -346,6 +346,29 @@ token = "audit-token-123"
         sha
     }
 
+    /// Waits until the server (the real binary, in the restart scenarios) accepts connections
+    /// at `self.url`; fails after a minute.
+    pub async fn wait_ready(&self) {
+        let started = std::time::Instant::now();
+        loop {
+            let ok = tokio::time::timeout(Duration::from_millis(500), async {
+                tokio::net::TcpStream::connect(self.url.trim_start_matches("http://"))
+                    .await
+                    .is_ok()
+            })
+            .await
+            .unwrap_or(false);
+            if ok {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the server did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The local state file an apply of a standard stack (`network`, `data`) of PR `pr` writes:
     /// `<stack>.tfstate` in the stack's directory of its working copy.
     pub fn state_file(&self, pr: u64, stack: &str) -> PathBuf {
