@@ -125,28 +125,9 @@ fn an_apply_killed_by_a_restart_is_reported_as_interrupted() {
         w.github.set_permission("bob", "write");
         w.github.set_permission("alice", "write");
         // The in-process server only builds fixtures: the real binary runs the scenario.
-        w.stop().await;
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let config = w.config_text.replace(
-            "listen = \"127.0.0.1:0\"",
-            &format!("listen = \"127.0.0.1:{port}\""),
-        );
-        let config_path = w.tmp.path().join("server.toml");
-        std::fs::write(&config_path, config).unwrap();
-        let spawn = || {
-            Server(
-                std::process::Command::new(env!("CARGO_BIN_EXE_planguard"))
-                    .args(["serve", "--config", config_path.to_str().unwrap()])
-                    .env("PLANGUARD_LOG", "warn")
-                    .spawn()
-                    .unwrap(),
-            )
-        };
+        let binary = w.hand_over_to_binary().await;
+        let spawn = || Server(binary.spawn());
         let mut server = spawn();
-        w.url = format!("http://127.0.0.1:{port}");
         w.wait_ready().await;
         let network = std::fs::read_to_string(crate::common::testdata(
             "server/repo/stacks/network/main.tf",

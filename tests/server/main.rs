@@ -520,29 +520,12 @@ fn a_restart_mid_job_finishes_the_job() {
             ..Default::default()
         })
         .await;
-        // This world's in-process server is only used to build fixtures: stop it and run the
-        // real binary on a config of our own.
+        // This world's in-process server is only used to build fixtures: the real binary
+        // runs the scenario on its config.
         let mut w = w;
-        w.stop().await;
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let config = w.config_text.replace(
-            "listen = \"127.0.0.1:0\"",
-            &format!("listen = \"127.0.0.1:{port}\""),
-        );
-        let config_path = w.tmp.path().join("server.toml");
-        std::fs::write(&config_path, config).unwrap();
-        let spawn = || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_planguard"))
-                .args(["serve", "--config", config_path.to_str().unwrap()])
-                .env("PLANGUARD_LOG", "warn")
-                .spawn()
-                .unwrap()
-        };
+        let binary = w.hand_over_to_binary().await;
+        let spawn = || binary.spawn();
         let mut server = spawn();
-        w.url = format!("http://127.0.0.1:{port}");
         w.wait_ready().await;
         let head = w.push(
             "slow",

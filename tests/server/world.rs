@@ -89,6 +89,21 @@ impl Default for Options {
     }
 }
 
+/// Starts the real `planguard serve` on a world's config (see [`World::hand_over_to_binary`]).
+pub struct Binary {
+    config_path: PathBuf,
+}
+
+impl Binary {
+    pub fn spawn(&self) -> std::process::Child {
+        std::process::Command::new(env!("CARGO_BIN_EXE_planguard"))
+            .args(["serve", "--config", self.config_path.to_str().unwrap()])
+            .env("PLANGUARD_LOG", "warn")
+            .spawn()
+            .unwrap()
+    }
+}
+
 /// The token of token-mode worlds.
 pub const TOKEN: &str = "ghp_e2eTokenThatMustNeverBePosted01";
 
@@ -344,6 +359,25 @@ token = "audit-token-123"
         );
         git(&self.work, &["checkout", "-q", "main"]);
         sha
+    }
+
+    /// Stops the in-process server and hands the world to the real binary: a config with a
+    /// fixed free port is written, `url` points at it, and the returned launcher starts
+    /// `planguard serve` on it (for the kill-and-restart scenarios).
+    pub async fn hand_over_to_binary(&mut self) -> Binary {
+        self.stop().await;
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let config = self.config_text.replace(
+            "listen = \"127.0.0.1:0\"",
+            &format!("listen = \"127.0.0.1:{port}\""),
+        );
+        let config_path = self.tmp.path().join("server.toml");
+        std::fs::write(&config_path, config).unwrap();
+        self.url = format!("http://127.0.0.1:{port}");
+        Binary { config_path }
     }
 
     /// Waits until the server (the real binary, in the restart scenarios) accepts connections
