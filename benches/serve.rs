@@ -62,16 +62,15 @@ webhook_secret = "{}"
         world::SECRET
     );
     let config =
-        planguard::server::config::ServerConfig::from_toml(&config, "bench.toml", |_| None)
-            .unwrap();
-    let services = planguard::server::services(config).unwrap();
-    let listener = planguard::server::listen("127.0.0.1:0".parse().unwrap()).unwrap();
+        planguard::serve::config::ServerConfig::from_toml(&config, "bench.toml", |_| None).unwrap();
+    let services = planguard::serve::http::services(config).unwrap();
+    let listener = planguard::serve::http::listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = planguard::server::http::app(services.clone());
+    let app = planguard::serve::http::routes::app(services.clone());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let body = serde_json::to_vec(&world::corpus_payload("pull_request.opened.1.json")).unwrap();
-    let signature = planguard::webhook::sign(world::SECRET.as_bytes(), &body);
+    let signature = planguard::serve::webhook::sign(world::SECRET.as_bytes(), &body);
     let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
         .pool_max_idle_per_host(
             std::env::var("PLANGUARD_BENCH_POOL")
@@ -131,7 +130,7 @@ webhook_secret = "{}"
     }
     let wall = started.elapsed();
     latencies.sort();
-    let queued = services.store.job_counts().unwrap()[&planguard::store::JobState::Queued];
+    let queued = services.store.job_counts().unwrap()[&planguard::serve::store::JobState::Queued];
     assert_eq!(
         queued as usize,
         latencies.len() + CONCURRENCY,

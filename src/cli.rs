@@ -182,36 +182,18 @@ pub fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+#[cfg(feature = "serve")]
 fn run_serve(args: ServeArgs) -> Result<i32> {
-    use crate::server::config::{LogFormat, ServerConfig};
-    let config = match ServerConfig::load(args.config.as_deref(), |k| std::env::var(k).ok()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: the server config is invalid; planguard serve did not start:\n{e}");
-            return Ok(2);
-        }
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PLANGUARD_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match config.log_format {
-        LogFormat::Json => builder.json().with_current_span(true).init(),
-        LogFormat::Text => builder.init(),
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    match runtime.block_on(crate::server::serve(config)) {
-        Ok(()) => Ok(0),
-        Err(e) => {
-            tracing::error!(error = %e, "planguard serve stopped");
-            eprintln!("error: {e}");
-            Ok(2)
-        }
-    }
+    crate::serve::run(args.config.as_deref())
+}
+
+#[cfg(not(feature = "serve"))]
+fn run_serve(_: ServeArgs) -> Result<i32> {
+    eprintln!(
+        "error: this planguard was built without the server (cargo's --no-default-features); \
+         build it with the default features to run `planguard serve`"
+    );
+    Ok(2)
 }
 
 fn load(opts: &LoadOptions) -> Result<PolicySet, i32> {

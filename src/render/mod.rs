@@ -7,8 +7,7 @@ pub mod diff;
 mod github;
 mod json;
 mod junit;
-mod markdown;
-pub mod pr_comment;
+pub mod markdown;
 mod sarif;
 mod text;
 

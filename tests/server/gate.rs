@@ -329,7 +329,7 @@ async fn cancel_kills_a_long_plan_and_releases_the_stack() {
         "cancel did not wait for the step"
     );
     assert!(reply.contains("1 running job(s) killed"), "{reply}");
-    let key = planguard::store::LockKey {
+    let key = planguard::serve::store::LockKey {
         repo: "acme/infra".parse().unwrap(),
         stack: "network".parse().unwrap(),
         workspace: "default".into(),

@@ -217,9 +217,9 @@ async fn the_audit_apis_limit_keeps_the_newest_entries_oldest_first() {
     for i in 0..5 {
         w.services
             .store
-            .audit(&planguard::store::AuditEntry {
+            .audit(&planguard::serve::store::AuditEntry {
                 id: 0,
-                at: planguard::store::now(),
+                at: planguard::serve::store::now(),
                 actor: "alice".into(),
                 action: format!("action-{i}"),
                 repo: "acme/infra".into(),

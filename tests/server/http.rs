@@ -395,7 +395,7 @@ async fn hostile_event_names_neither_break_the_scrape_nor_add_series() {
     let w = World::start(Options::default()).await;
     let ping = serde_json::json!({"zen": "Avoid administrative distraction.", "hook_id": 1});
     let body = serde_json::to_vec(&ping).unwrap();
-    let signed = planguard::webhook::sign(SECRET.as_bytes(), &body);
+    let signed = planguard::serve::webhook::sign(SECRET.as_bytes(), &body);
     let (status, answer) = w
         .post_raw("x\"}{", "d-quote", Some(&signed), body.clone())
         .await;

@@ -14,7 +14,7 @@ mod sandbox;
 mod trust;
 mod world;
 
-use planguard::store::JobState;
+use planguard::serve::store::JobState;
 use world::{standard_yaml, Options, World};
 
 const NETWORK_TF: &str = "stacks/network/main.tf";
@@ -122,7 +122,7 @@ async fn pr_opened_plans_both_stacks_with_one_comment_and_check_runs() {
             .store
             .latest_plan(
                 &"acme/infra".parse().unwrap(),
-                planguard::domain::PrNumber(1),
+                planguard::serve::domain::PrNumber(1),
                 &stack.parse().unwrap(),
             )
             .unwrap()
@@ -159,7 +159,7 @@ async fn a_push_that_touches_one_stack_replans_only_that_stack() {
         .store
         .stacks(
             &"acme/infra".parse().unwrap(),
-            planguard::domain::PrNumber(1),
+            planguard::serve::domain::PrNumber(1),
         )
         .unwrap();
     let sha_of = |name: &str| {
@@ -249,7 +249,7 @@ async fn a_second_pr_on_a_locked_stack_is_told_and_queued_until_the_lock_frees()
     let lock = w
         .services
         .store
-        .lock(&planguard::store::LockKey {
+        .lock(&planguard::serve::store::LockKey {
             repo: "acme/infra".parse().unwrap(),
             stack: "network".parse().unwrap(),
             workspace: "default".into(),
@@ -327,7 +327,7 @@ async fn a_bad_signature_gets_401_and_nothing_is_queued() {
     let w = World::start(Options::default()).await;
     let payload = w.pr_payload("opened", 5, "x", &w.main_sha(), "mallory");
     let body = serde_json::to_vec(&payload).unwrap();
-    let wrong = planguard::webhook::sign(b"not-the-secret", &body);
+    let wrong = planguard::serve::webhook::sign(b"not-the-secret", &body);
     for sig in [Some(wrong.as_str()), None, Some("sha256=zz")] {
         let (status, answer) = w
             .post_raw("pull_request", "evil-1", sig, body.clone())

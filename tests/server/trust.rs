@@ -102,7 +102,7 @@ fn plan_json(w: &World, pr: u64, stack: &str) -> String {
         .store
         .latest_plan(
             &"acme/infra".parse().unwrap(),
-            planguard::domain::PrNumber(pr),
+            planguard::serve::domain::PrNumber(pr),
             &stack.parse().unwrap(),
         )
         .unwrap()
@@ -416,7 +416,7 @@ async fn the_policies_judge_the_plan_that_is_applied() {
         .store
         .latest_plan(
             &"acme/infra".parse().unwrap(),
-            planguard::domain::PrNumber(8),
+            planguard::serve::domain::PrNumber(8),
             &"network".parse().unwrap(),
         )
         .unwrap()

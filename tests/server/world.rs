@@ -17,9 +17,9 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
-use planguard::server::config::ServerConfig;
-use planguard::store::JobState;
-use planguard::worker::Services;
+use planguard::serve::config::ServerConfig;
+use planguard::serve::store::JobState;
+use planguard::serve::worker::Services;
 
 use crate::github::{FakeGitHub, FakePr};
 
@@ -171,14 +171,14 @@ async fn boot(
 ) {
     let config = ServerConfig::from_toml(config_text, "e2e.toml", |_| None)
         .unwrap_or_else(|e| panic!("test config: {e}"));
-    let services = planguard::server::services(config).expect("services start");
-    let listener = planguard::server::listen("127.0.0.1:0".parse().unwrap()).unwrap();
+    let services = planguard::serve::http::services(config).expect("services start");
+    let listener = planguard::serve::http::listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
     let s = services.clone();
     let server = tokio::spawn(async move {
-        planguard::server::launch(s, listener, stop, Duration::from_secs(30))
+        planguard::serve::http::launch(s, listener, stop, Duration::from_secs(30))
             .await
             .unwrap();
     });
@@ -568,7 +568,7 @@ token = "audit-token-123"
 
     pub async fn deliver_as(&self, event: &str, delivery: &str, payload: &Value) -> (u16, Value) {
         let body = serde_json::to_vec(payload).unwrap();
-        let sig = planguard::webhook::sign(SECRET.as_bytes(), &body);
+        let sig = planguard::serve::webhook::sign(SECRET.as_bytes(), &body);
         self.post_raw(event, delivery, Some(&sig), body).await
     }
 
@@ -615,10 +615,10 @@ token = "audit-token-123"
     }
 
     /// The audit log of PR `pr`, oldest first.
-    pub fn audit(&self, pr: u64) -> Vec<planguard::store::AuditEntry> {
+    pub fn audit(&self, pr: u64) -> Vec<planguard::serve::store::AuditEntry> {
         self.services
             .store
-            .audit_log(&planguard::store::AuditFilter {
+            .audit_log(&planguard::serve::store::AuditFilter {
                 pr: Some(pr),
                 limit: 1000,
                 ..Default::default()
