@@ -490,7 +490,7 @@ fn load_data(paths: &[PathBuf], builtin: bool) -> Result<regorus::Value, Vec<Loa
             let value: Result<serde_json::Value, (Option<u32>, String)> = if is_json {
                 serde_json::from_str(&text).map_err(|e| (Some(e.line() as u32), e.to_string()))
             } else {
-                serde_yaml::from_str(&text)
+                yaml_serde::from_str(&text)
                     .map_err(|e| (e.location().map(|l| l.line() as u32), e.to_string()))
             };
             let value = match value {

@@ -6,7 +6,8 @@
 //! domain:
 //!
 //! - [`domain`]: the typed values (repository, PR, commit, stack) parsed at the edge.
-//! - [`config`]: the server's TOML file and environment overrides, validated up front.
+//! - [`config`]: the server's TOML file and environment overrides, validated up front;
+//!   [`diagnostics`]: how a problem in it or in `planguard.yaml` is reported.
 //! - [`accounts`]: the registry of credentials, bound to directories; [`codeowners`]: GitHub's
 //!   CODEOWNERS rules.
 //! - [`repo_config`] and [`workflow`]: `planguard.yaml`, stacks, and their step pipelines;
@@ -25,6 +26,7 @@ pub mod accounts;
 pub mod codeowners;
 pub mod command;
 pub mod config;
+pub mod diagnostics;
 pub mod domain;
 pub mod enforcement;
 pub mod gate;

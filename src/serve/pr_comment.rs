@@ -24,6 +24,7 @@ use crate::check::PlanReport;
 use crate::policy::{Finding, Level, PolicyMeta};
 use crate::render::markdown::{address_cell, cell};
 use crate::render::{split_markdown, MAX_COMMENT};
+use crate::serve::enforcement::{self, EnforcementLevel};
 
 /// The first line of the comment (and of part 1 when it is split).
 pub const MARKER: &str = "<!-- planguard:pr-comment -->";
@@ -84,8 +85,7 @@ pub enum StackState {
 #[derive(Debug, Clone)]
 pub struct FindingGate {
     pub policy_id: String,
-    /// `advisory`, `soft-mandatory` or `hard-mandatory`.
-    pub level: String,
+    pub level: EnforcementLevel,
     pub approved_by: Option<String>,
     /// Who may approve, as mentions: `@alice, @acme/security`.
     pub approvers: String,
@@ -186,14 +186,6 @@ fn short(sha: &str) -> &str {
     sha.char_indices().nth(7).map_or(sha, |(i, _)| &sha[..i])
 }
 
-/// How a gate treats a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Enforcement {
-    Advisory,
-    Soft,
-    Hard,
-}
-
 /// A finding with its gate, classified.
 struct Row<'a> {
     finding: &'a Finding,
@@ -201,12 +193,8 @@ struct Row<'a> {
 }
 
 impl Row<'_> {
-    fn enforcement(&self) -> Enforcement {
-        match self.gate.map(|g| g.level.as_str()) {
-            Some("advisory") => Enforcement::Advisory,
-            Some("soft-mandatory") => Enforcement::Soft,
-            _ => Enforcement::Hard,
-        }
+    fn enforcement(&self) -> EnforcementLevel {
+        self.gate.map_or(EnforcementLevel::DEFAULT, |g| g.level)
     }
 
     fn approved_by(&self) -> Option<&str> {
@@ -214,12 +202,11 @@ impl Row<'_> {
     }
 
     fn blocks(&self) -> bool {
-        self.finding.level == Level::Error
-            && match self.enforcement() {
-                Enforcement::Advisory => false,
-                Enforcement::Soft => self.approved_by().is_none(),
-                Enforcement::Hard => true,
-            }
+        enforcement::blocks(
+            self.finding.level,
+            self.enforcement(),
+            self.approved_by().is_some(),
+        )
     }
 }
 
@@ -569,14 +556,14 @@ fn findings_table(out: &mut String, rows: &[&Row], policies: &BTreeMap<String, P
         let (icon, enforcement) = match (f.level, r.enforcement(), r.approved_by()) {
             (Level::Warning, ..) => (
                 ":warning:",
-                r.gate.map_or("warning".to_owned(), |g| cell(&g.level)),
+                r.gate.map_or("warning".to_owned(), |g| g.level.to_string()),
             ),
-            (_, Enforcement::Advisory, _) => (":information_source:", "advisory".to_owned()),
-            (_, Enforcement::Soft, Some(who)) => (
+            (_, EnforcementLevel::Advisory, _) => (":information_source:", "advisory".to_owned()),
+            (_, EnforcementLevel::SoftMandatory, Some(who)) => (
                 ":white_check_mark:",
                 format!("soft-mandatory, approved by {}", cell(who)),
             ),
-            (_, Enforcement::Soft, None) => (
+            (_, EnforcementLevel::SoftMandatory, None) => (
                 ":x:",
                 match r.gate.map(|g| g.approvers.trim()) {
                     Some(who) if !who.is_empty() => {
@@ -585,13 +572,9 @@ fn findings_table(out: &mut String, rows: &[&Row], policies: &BTreeMap<String, P
                     _ => "soft-mandatory: needs approval".to_owned(),
                 },
             ),
-            (_, Enforcement::Hard, _) => (
-                ":x:",
-                match r.gate {
-                    Some(g) => format!("{}: must be fixed", cell(&g.level)),
-                    None => "must be fixed".to_owned(),
-                },
-            ),
+            (_, EnforcementLevel::HardMandatory, _) => {
+                (":x:", "hard-mandatory: must be fixed".to_owned())
+            }
         };
         let _ = writeln!(
             out,
@@ -700,7 +683,7 @@ fn next_step(out: &mut String, views: &[View]) {
         for r in v.rows.iter().filter(|r| r.blocks()) {
             let id = r.finding.policy_id.as_str();
             match (r.enforcement(), r.gate) {
-                (Enforcement::Soft, Some(g)) => {
+                (EnforcementLevel::SoftMandatory, Some(g)) => {
                     soft.insert(id, g.approvers.trim());
                 }
                 _ if !hard.contains(&id) => hard.push(id),
@@ -860,13 +843,13 @@ mod tests {
         vec![
             FindingGate {
                 policy_id: "s3-encryption".to_owned(),
-                level: "soft-mandatory".to_owned(),
+                level: EnforcementLevel::SoftMandatory,
                 approved_by: approved_by.map(str::to_owned),
                 approvers: "@alice, @acme/security".to_owned(),
             },
             FindingGate {
                 policy_id: "comment.owner_tag".to_owned(),
-                level: "advisory".to_owned(),
+                level: EnforcementLevel::Advisory,
                 approved_by: None,
                 approvers: String::new(),
             },

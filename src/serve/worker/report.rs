@@ -14,7 +14,7 @@ use super::{JobError, Services};
 use crate::check::PlanReport;
 use crate::policy::Level;
 use crate::serve::domain::{CommitSha, PrNumber, RepoName, StackName};
-use crate::serve::enforcement::EnforcementLevel;
+use crate::serve::enforcement::{self, EnforcementLevel};
 use crate::serve::pr_comment::{self, CommentContext, FindingGate, StackView};
 use crate::serve::store::{now, StackRecord};
 use crate::serve::vcs::{Annotation, Check, CheckStatus, Conclusion};
@@ -86,13 +86,11 @@ impl StackState {
             .iter()
             .filter(|f| f.level == Level::Error)
         {
-            let level = levels
-                .get(&f.policy_id)
-                .copied()
-                .unwrap_or(EnforcementLevel::SoftMandatory);
-            let waived = level == EnforcementLevel::Advisory
-                || (level == EnforcementLevel::SoftMandatory && approved.contains(&f.policy_id));
-            if !waived && !out.iter().any(|b| b.policy_id == f.policy_id) {
+            let level = enforcement::level_of(levels, &f.policy_id);
+            let approved = approved.contains(&f.policy_id);
+            if enforcement::blocks(f.level, level, approved)
+                && !out.iter().any(|b| b.policy_id == f.policy_id)
+            {
                 out.push(Blocking {
                     policy_id: f.policy_id.clone(),
                     level,
@@ -199,10 +197,7 @@ impl Services {
                         {
                             continue;
                         }
-                        let level = levels
-                            .get(&f.policy_id)
-                            .copied()
-                            .unwrap_or(EnforcementLevel::SoftMandatory);
+                        let level = enforcement::level_of(&levels, &f.policy_id);
                         let approved_by = approvals
                             .iter()
                             .filter(|a| a.policy_id == f.policy_id)
@@ -210,7 +205,7 @@ impl Services {
                             .collect::<Vec<_>>();
                         gates.push(FindingGate {
                             policy_id: f.policy_id.clone(),
-                            level: level.to_string(),
+                            level,
                             approved_by: (!approved_by.is_empty()
                                 && level == EnforcementLevel::SoftMandatory)
                                 .then(|| approved_by.join(", ")),
