@@ -15,7 +15,8 @@
 //! - [`enforcement`] and [`gate`]: which findings block, and the apply requirements.
 //! - [`command`]: `planguard ...` PR comment commands; [`webhook`]: signature verification and
 //!   parsing deliveries into domain events.
-//! - [`pr_comment`]: what the bot posts on a pull request.
+//! - [`stack`]: a stack's state on a pull request, as stored and as rendered; [`pr_comment`]:
+//!   what the bot posts on a pull request.
 //! - The seams to the outside world: [`store`] (durable jobs, locks, plans and the audit log),
 //!   [`vcs`] (GitHub), [`runner`] (working copies and sandboxed `tofu` processes).
 //! - [`intake`]: group commit of accepted deliveries; [`metrics`]: Prometheus counters.
@@ -36,6 +37,7 @@ pub mod metrics;
 pub mod pr_comment;
 pub mod repo_config;
 pub mod runner;
+pub mod stack;
 pub mod store;
 pub mod trust;
 pub mod vcs;

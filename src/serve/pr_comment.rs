@@ -25,6 +25,7 @@ use crate::policy::{Finding, Level, PolicyMeta};
 use crate::render::markdown::{address_cell, cell};
 use crate::render::{split_markdown, MAX_COMMENT};
 use crate::serve::enforcement::{self, EnforcementLevel};
+pub use crate::serve::stack::StackState;
 
 /// The first line of the comment (and of part 1 when it is split).
 pub const MARKER: &str = "<!-- planguard:pr-comment -->";
@@ -42,43 +43,6 @@ pub struct CommentContext<'a> {
     pub pr: u64,
     /// The full head commit; the comment shows 7 characters.
     pub head_sha: &'a str,
-}
-
-/// Where one stack is.
-// `Planned` carries the whole report; the states are built once per comment and never held in
-// bulk, so boxing it would only add an allocation.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
-pub enum StackState {
-    Queued,
-    WaitingForLock {
-        holder_pr: u64,
-        holder_url: String,
-    },
-    Running,
-    /// Its saved plan is being applied.
-    Applying,
-    Planned {
-        report: PlanReport,
-        /// The body of a `diff` block, from [`crate::render::diff::render_diff`].
-        diff: String,
-        gates: Vec<FindingGate>,
-    },
-    Errored {
-        /// The step that failed (`init`, `plan`, ...).
-        step: String,
-        /// Its output, already redacted.
-        output: String,
-    },
-    Applied {
-        output: String,
-    },
-    ApplyFailed {
-        output: String,
-    },
-    Skipped {
-        reason: String,
-    },
 }
 
 /// How a policy's findings are enforced on this stack, and whether they were approved.
@@ -100,6 +64,8 @@ pub struct StackView {
     /// The commit the stack's state is for.
     pub sha: String,
     pub state: StackState,
+    /// How the gate treats each policy with an error finding (planned stacks only).
+    pub gates: Vec<FindingGate>,
 }
 
 /// Renders the whole comment and splits it at GitHub's limit. Part 1 starts with the summary.
@@ -241,14 +207,14 @@ impl<'a> View<'a> {
             StackState::ApplyFailed { .. } => Outcome::ApplyFailed,
             StackState::Applied { .. } => Outcome::Applied,
             StackState::Skipped { .. } => Outcome::Skipped,
-            StackState::Planned { report, gates, .. } => {
+            StackState::Planned { report, .. } => {
                 rows = report
                     .evaluation
                     .findings
                     .iter()
                     .map(|f| Row {
                         finding: f,
-                        gate: gates.iter().find(|g| g.policy_id == f.policy_id),
+                        gate: stack.gates.iter().find(|g| g.policy_id == f.policy_id),
                     })
                     .collect();
                 if report.error.is_some() || !report.evaluation.failures.is_empty() {
@@ -814,28 +780,47 @@ mod tests {
             .collect()
     }
 
+    /// A stack's state and its gates.
+    struct Section(StackState, Vec<FindingGate>);
+
+    impl From<StackState> for Section {
+        fn from(state: StackState) -> Section {
+            Section(state, Vec::new())
+        }
+    }
+
     /// Checks and diffs a plan the way the server does.
-    fn planned(name: &str, json: String, set: &PolicySet, gates: Vec<FindingGate>) -> StackState {
+    fn planned(name: &str, json: String, set: &PolicySet, gates: Vec<FindingGate>) -> Section {
         let plan = crate::plan::parse(name, &json).unwrap();
         let diff = render_diff(&plan, &Redactor::from_plan(&plan));
         let text = PlanText {
             name: name.to_owned(),
             json: json.clone(),
         };
-        StackState::Planned {
-            report: check_one(Ok(text), set),
+        let levels = gates
+            .iter()
+            .map(|g| (g.policy_id.clone(), g.level))
+            .collect();
+        let state = StackState::Planned {
+            report: Box::new(check_one(Ok(text), set)),
             diff,
-            gates,
-        }
+            plan_hash: String::new(),
+            levels,
+            owners: Vec::new(),
+            annotations: Vec::new(),
+        };
+        Section(state, gates)
     }
 
-    fn stack(name: &str, state: StackState) -> StackView {
+    fn stack(name: &str, section: impl Into<Section>) -> StackView {
+        let Section(state, gates) = section.into();
         StackView {
             name: name.to_owned(),
             dir: format!("stacks/{name}"),
             workspace: "default".to_owned(),
             sha: HEAD.to_owned(),
             state,
+            gates,
         }
     }
 
