@@ -72,3 +72,119 @@ pub(super) fn eval_batch(engine: &mut Engine, packages: &[&Package]) -> Option<V
     }
     Some(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::policy::load::Rule;
+    use crate::policy::RuleKind;
+
+    /// Two packages whose deny rules read one helper rule; the helper counts its evaluations
+    /// through a builtin.
+    const POLICIES: &str = r#"
+package helpers
+import rego.v1
+expensive := x if x := count_evaluation(input.n)
+
+package a
+import rego.v1
+import data.helpers
+deny contains "a" if helpers.expensive > 1
+warn := "never" if input.n > 5
+
+package b
+import rego.v1
+import data.helpers
+deny contains sprintf("b %d", [helpers.expensive]) if true
+deny_broken contains x if x := 1 / input.zero
+"#;
+
+    fn engine() -> (Engine, Arc<AtomicUsize>) {
+        let mut engine = Engine::new();
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        engine
+            .add_extension(
+                "count_evaluation".into(),
+                1,
+                Box::new(move |args: Vec<Value>| {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    Ok(args[0].clone())
+                }),
+            )
+            .expect("the builtin registers");
+        for (i, module) in POLICIES.split("\npackage ").skip(1).enumerate() {
+            engine
+                .add_policy(format!("p{i}.rego"), format!("package {module}"))
+                .expect("the policy loads");
+        }
+        engine.set_input(Value::from_json_str(r#"{"n": 2, "zero": 1}"#).unwrap());
+        (engine, calls)
+    }
+
+    fn json(v: &Value) -> serde_json::Value {
+        serde_json::to_value(v).expect("a JSON value")
+    }
+
+    fn package(name: &str, rules: &[&str]) -> Package {
+        Package {
+            name: name.into(),
+            meta: None,
+            rules: rules
+                .iter()
+                .map(|r| Rule {
+                    name: (*r).into(),
+                    kind: RuleKind::of(r).expect("a conftest rule"),
+                    file: format!("{name}.rego"),
+                    line: 1,
+                })
+                .collect(),
+            has_exception: false,
+            input: Default::default(),
+            builtin: false,
+        }
+    }
+
+    #[test]
+    fn a_helper_shared_by_two_packages_is_evaluated_once_per_batch() {
+        let (mut engine, calls) = engine();
+        let (a, b) = (package("a", &["deny", "warn"]), package("b", &["deny"]));
+        let values = eval_batch(&mut engine, &[&a, &b]).expect("the batch evaluates");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "the helper ran more than once"
+        );
+        assert_eq!(json(&values[0].rules[0]), serde_json::json!(["a"]));
+        assert_eq!(values[0].rules[1], Value::Undefined);
+        assert_eq!(json(&values[1].rules[0]), serde_json::json!(["b 2"]));
+
+        // What a query per rule costs: the helper again for every rule that reads it.
+        calls.store(0, Ordering::SeqCst);
+        for rule in ["data.a.deny", "data.b.deny"] {
+            engine.eval_rule(rule.into()).expect("the rule evaluates");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn an_undefined_rule_fills_its_own_slot_only() {
+        let (mut engine, _) = engine();
+        engine.set_input(Value::from_json_str(r#"{"n": 1, "zero": 1}"#).unwrap());
+        let a = package("a", &["deny", "warn"]);
+        let values = eval_batch(&mut engine, &[&a]).expect("the batch evaluates");
+        assert_eq!(json(&values[0].rules[0]), serde_json::json!([]));
+        assert_eq!(values[0].rules[1], Value::Undefined);
+    }
+
+    #[test]
+    fn a_failing_rule_fails_the_batch_so_the_caller_can_locate_it() {
+        let (mut engine, _) = engine();
+        engine.set_input(Value::from_json_str(r#"{"n": 2, "zero": 0}"#).unwrap());
+        let b = package("b", &["deny", "deny_broken"]);
+        assert!(eval_batch(&mut engine, &[&b]).is_none());
+    }
+}

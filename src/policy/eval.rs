@@ -3,11 +3,13 @@
 //! Two paths, one result:
 //! - **Whole-plan** (every user policy, and library policies with `scope: plan`): `input` is the
 //!   plan JSON, restricted to the top-level sections the package references. Packages are
-//!   evaluated in parallel, each worker with its own clone of the engine.
+//!   dealt out into one group per thread, each group evaluated in one regorus evaluation (so
+//!   shared helper rules run once per group) by a worker with its own clone of the engine.
 //! - **Type-indexed** (library policies with `scope: resource`): for every resource type a
 //!   policy is about, the changes of that type are converted in chunks and each chunk is
 //!   evaluated as a small plan that also holds the policy's context types and the matching
-//!   configuration. Types no policy mentions are never converted.
+//!   configuration. Types no policy mentions are never converted. The packages of a slice
+//!   that share their context types are evaluated together, in one evaluation.
 //!
 //! A failing rule (builtin error, time limit) becomes a [`PolicyFailure`] located at its file
 //! and line; every other rule's results are still reported.
@@ -270,8 +272,8 @@ impl PolicySet {
                         let first = group[0];
                         let mut rcs = changes.clone();
                         rcs.extend(first.context.iter().cloned());
-                        let configuration = input
-                            .configuration_of(&input.blocks_for(chunk, &first.context_types));
+                        let configuration =
+                            input.configuration_of(&input.blocks_for(chunk, &first.context_types));
                         engine.set_input(input.slice(rcs, configuration));
                         let packages: Vec<&Package> = group.iter().map(|p| p.pkg).collect();
                         eval_group(engine, &packages, &mut out);
