@@ -322,11 +322,41 @@ impl PolicySet {
 }
 
 /// Evaluates one package's rules on the engine's current input.
+///
+/// A panic inside the engine (a regorus bug) is contained: it becomes a failure of this
+/// package, located at its first rule, and the other packages are still evaluated.
 pub(super) fn eval_package(engine: &mut Engine, pkg: &Package, out: &mut Evaluation) {
     let started = std::time::Instant::now();
     let id = pkg.policy_id().to_owned();
     out.evaluated.push(id.clone());
-    eval_rules(engine, pkg, &id, out);
+    let mut own = Evaluation::default();
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        eval_rules(engine, pkg, &id, &mut own)
+    }));
+    match run {
+        Ok(()) => out.absorb(own),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let (file, line) = pkg
+                .rules
+                .first()
+                .map_or((String::new(), 0), |r| (r.file.clone(), r.line));
+            out.failures.push(PolicyFailure {
+                policy_id: id.clone(),
+                rule: None,
+                file,
+                line,
+                message: format!(
+                    "the policy engine failed while evaluating this policy ({what}); its results \
+                     are missing. This is a bug in regorus: please report it with the policy"
+                ),
+            });
+        }
+    }
     *out.timings.entry(id).or_default() += started.elapsed();
 }
 

@@ -127,6 +127,9 @@ pub struct Interpreter {
     execution_timer: ExecutionTimer,
 }
 
+/// How deeply rule and function evaluations may nest.
+const MAX_CALL_DEPTH: usize = 1000;
+
 impl Default for Interpreter {
     fn default() -> Self {
         Self::new()
@@ -3659,6 +3662,7 @@ impl Interpreter {
         span: &Span,
         bodies: &[RuleBody],
     ) -> Result<Value> {
+        self.check_call_depth(span)?;
         if let Some(start) = self.active_functions.iter().position(|f| f == fcn_path) {
             let cycle = self.active_functions[start..].join(" -> ");
             return Err(span.error(
@@ -3670,6 +3674,18 @@ impl Interpreter {
         let result = self.eval_rule_bodies(ctx, span, bodies);
         self.active_functions.pop();
         result
+    }
+
+    /// Refuses to nest rule and function evaluations deeper than [`MAX_CALL_DEPTH`]: each
+    /// level takes stack, and a long enough chain (even without recursion) overflowed it.
+    fn check_call_depth(&self, span: &Span) -> Result<()> {
+        if self.active_rules.len() + self.active_functions.len() >= MAX_CALL_DEPTH {
+            return Err(span.error(
+                format!("rules and functions nested more than {MAX_CALL_DEPTH} calls deep")
+                    .as_str(),
+            ));
+        }
+        Ok(())
     }
 
     fn eval_rule_bodies(
@@ -4265,6 +4281,7 @@ impl Interpreter {
             return Ok(());
         }
 
+        self.check_call_depth(Self::get_rule_refr(rule).span())?;
         self.active_rules.push(rule.clone());
         if self.active_rules.iter().filter(|&r| r == rule).count() == 2 {
             let mut msg = String::default();
