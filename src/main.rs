@@ -17,7 +17,7 @@ fn main() {
     if std::env::var_os("RUST_LIB_BACKTRACE").is_none() {
         std::env::set_var("RUST_LIB_BACKTRACE", "0");
     }
-    // Policies may nest rule and function calls as deep as regorus allows (1000 calls);
+    // Policies may nest rule and function calls as deep as regorus allows (256 calls);
     // evaluation threads get the stack for that (reserved, and only committed when used).
     let _ = rayon::ThreadPoolBuilder::new()
         .stack_size(EVALUATION_STACK)

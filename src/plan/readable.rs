@@ -208,7 +208,15 @@ mod tests {
         let found = find_unreadable(&nested(MAX_DEPTH)).expect("found");
         assert_eq!(found.problem, Problem::TooDeep);
         assert!(found.path.starts_with("a[1][0][0]"), "{}", found.path);
-        assert!(found.path.contains('…'), "a long path is elided: {}", found.path);
-        assert!(found.path.chars().count() <= MAX_PATH_CHARS + 1, "{}", found.path);
+        assert!(
+            found.path.contains('…'),
+            "a long path is elided: {}",
+            found.path
+        );
+        assert!(
+            found.path.chars().count() <= MAX_PATH_CHARS + 1,
+            "{}",
+            found.path
+        );
     }
 }

@@ -128,7 +128,7 @@ pub struct Interpreter {
 }
 
 /// How deeply rule and function evaluations may nest.
-const MAX_CALL_DEPTH: usize = 1000;
+const MAX_CALL_DEPTH: usize = 256;
 
 impl Default for Interpreter {
     fn default() -> Self {
