@@ -345,7 +345,54 @@ fn whole_groups(packages: &[&Package], threads: usize) -> Vec<Vec<Package>> {
 /// fails, each package is evaluated on its own, and a package that fails on its own rule by
 /// rule, so that the failure is located and every other rule still reports. The time of a
 /// group is shared evenly among its packages in [`Evaluation::timings`].
+///
+/// A panic inside the engine (a regorus bug) is contained the same way: the group's packages
+/// are evaluated one by one, and the package that panics alone becomes a failure located at its
+/// first rule while the others still report.
 pub(super) fn eval_group(engine: &mut Engine, packages: &[&Package], out: &mut Evaluation) {
+    let mut own = Evaluation::default();
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        eval_group_unguarded(engine, packages, &mut own)
+    }));
+    match (run, packages) {
+        (Ok(()), _) => out.absorb(own),
+        (Err(panic), [pkg]) => {
+            let id = pkg.policy_id().to_owned();
+            out.evaluated.push(id.clone());
+            out.failures.push(engine_panic(pkg, &id, panic.as_ref()));
+        }
+        (Err(_), _) => {
+            for pkg in packages {
+                eval_group(engine, std::slice::from_ref(pkg), out);
+            }
+        }
+    }
+}
+
+/// The failure of a package whose evaluation panicked inside regorus.
+fn engine_panic(pkg: &Package, id: &str, panic: &(dyn std::any::Any + Send)) -> PolicyFailure {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    let (file, line) = pkg
+        .rules
+        .first()
+        .map_or((String::new(), 0), |r| (r.file.clone(), r.line));
+    PolicyFailure {
+        policy_id: id.to_owned(),
+        rule: None,
+        file,
+        line,
+        message: format!(
+            "the policy engine failed while evaluating this policy ({what}); its results are \
+             missing. This is a bug in regorus: please report it with the policy"
+        ),
+    }
+}
+
+fn eval_group_unguarded(engine: &mut Engine, packages: &[&Package], out: &mut Evaluation) {
     let started = std::time::Instant::now();
     let Some(values) = batch::eval_batch(engine, packages) else {
         match packages {

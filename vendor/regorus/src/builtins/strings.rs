@@ -309,6 +309,9 @@ fn append_hex_escape(out: &mut String, prefix: char, value: u32, digits: usize) 
     }
 }
 
+/// The largest width or precision a `sprintf` format verb may ask for.
+const SPRINTF_MAX_WIDTH: u32 = 1_000_000;
+
 fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> Result<Value> {
     let name = "sprintf";
     ensure_args_count(span, name, params, args, 2)?;
@@ -326,20 +329,27 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
                     s.push('%');
                     continue;
                 }
-                Some(c) if c == '.' || c.is_numeric() => {
+                Some(c) if c == '.' || c.is_ascii_digit() => {
                     let first_char = c;
                     let mut w = 0;
                     if c != '.' {
                         w = c.to_digit(10).expect("could not get digit from char");
                     }
 
-                    while chars.peek().map(|c| c.is_numeric()) == Some(true) {
+                    while chars.peek().map(|c| c.is_ascii_digit()) == Some(true) {
                         w = w * 10
                             + chars
                                 .next()
                                 .expect("could not get next digit")
                                 .to_digit(10)
                                 .expect("could not get digit from char");
+                        // Go's fmt refuses widths and precisions over 1e6 (`tooLarge`); a
+                        // larger one would pad the result to gigabytes.
+                        if w > SPRINTF_MAX_WIDTH {
+                            bail!(params[0].span().error(&format!(
+                                "format width or precision larger than {SPRINTF_MAX_WIDTH}"
+                            )));
+                        }
                     }
                     let width = match first_char {
                         '0' => Width::LeadingZeros(w as usize),
