@@ -507,6 +507,11 @@ impl Interpreter {
         }
 
         if let Expr::Call { params, .. } = Self::loop_assignment_expr(loop_info).as_ref() {
+            // One-argument form (`[path, value] := walk(x)`): the call's value is each pair in
+            // turn and the enclosing expression binds it, so the loop binds nothing itself.
+            if params.len() == 1 {
+                return Ok(Some(DestructuringPlan::Ignore));
+            }
             if let Some(last_param) = params.last() {
                 let module_idx = self.current_module_index;
                 let expr_idx = last_param.as_ref().eidx();
