@@ -135,11 +135,11 @@ const FINE: &str = "testdata/conftest/broken/fine.rego";
 const HOSTILE: &[(&str, &str)] = &[
     (
         "recursive.rego:7",
-        "recursion detected when calling function f: f -> f",
+        "recursion detected when calling function data.recursive.f: data.recursive.f -> data.recursive.f",
     ),
     (
         "mutual.rego:8",
-        "recursion detected when calling function f: f -> g -> f",
+        "recursion detected when calling function data.mutual.f: data.mutual.f -> data.mutual.g -> data.mutual.f",
     ),
     (
         "huge_range.rego:6",

@@ -329,7 +329,6 @@ impl PolicySet {
         Ok(set)
     }
 
-    /// The catalogue: metadata of every loaded policy that has it, by id, with its file.
     /// A copy with `data` merged in (the server's per-stack context). Loading stays shared:
     /// the engine clone shares compiled policies.
     pub fn with_data(&self, data: &serde_json::Value) -> Result<PolicySet, String> {
@@ -340,6 +339,7 @@ impl PolicySet {
         Ok(set)
     }
 
+    /// The catalogue: metadata of every loaded policy that has it, by id, with its file.
     pub fn catalogue(&self) -> &[(PolicyMeta, String)] {
         &self.catalogue
     }

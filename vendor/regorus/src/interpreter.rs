@@ -2839,6 +2839,13 @@ impl Interpreter {
             _ => orig_fcn_path.clone(),
         };
 
+        // The function's full path (as `lookup_function_by_name` resolves it), so recursion is
+        // detected per function and not per name: `unknown` in two packages are two functions.
+        let full_fcn_path = if selected_fcn_path.starts_with("data.") {
+            selected_fcn_path.clone()
+        } else {
+            format!("{}.{}", self.current_module_path, selected_fcn_path)
+        };
         let mut extension = None;
         let empty: Vec<Ref<Rule>> = vec![];
         let (fcns_rules, fcn_module) = match self.lookup_function_by_name(&selected_fcn_path) {
@@ -2989,7 +2996,7 @@ impl Interpreter {
             };
 
             let prev_module = self.set_current_module(fcn_module.clone())?;
-            let value = match self.eval_function_bodies(&selected_fcn_path, ctx, span, bodies) {
+            let value = match self.eval_function_bodies(&full_fcn_path, ctx, span, bodies) {
                 Ok(v) => v,
                 Err(e) => {
                     // If the rule produces an error, save the error. Restore
