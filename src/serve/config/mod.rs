@@ -63,6 +63,13 @@ pub struct Limits {
     /// How often a job may be interrupted (the server stopped under it, or it panicked)
     /// before it fails instead of running again.
     pub max_job_interruptions: u32,
+    /// How long a claimed job stays its replica's without a renewal (seconds). The running
+    /// replica renews it every third of that; when a replica dies, another takes its jobs
+    /// over once their leases expire.
+    pub job_lease_secs: u64,
+    /// Finished jobs, deliveries, and the plans of closed PRs older than this (days) are
+    /// deleted; the audit log is kept.
+    pub retention_days: u64,
 }
 
 impl Default for Limits {
@@ -72,6 +79,8 @@ impl Default for Limits {
             max_stacks: 200,
             max_plans_per_event: 50,
             max_job_interruptions: 3,
+            job_lease_secs: 60,
+            retention_days: 30,
         }
     }
 }
@@ -164,7 +173,12 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     pub github: GithubConfig,
     pub data_dir: PathBuf,
+    /// A SQLite file, or a `postgres://` URL (see [`crate::serve::store::Database`]).
     pub database: PathBuf,
+    /// This replica's name in the job table (`replica`, `PLANGUARD_REPLICA`; default: the
+    /// host name). Replicas sharing a database need distinct names; one replica keeps its
+    /// name across restarts, so a restart resumes its own jobs at once.
+    pub replica: String,
     pub workers: usize,
     /// Globs over `owner/name`.
     pub allowed_repos: Vec<String>,
@@ -341,6 +355,9 @@ struct Raw {
     max_stacks: Option<usize>,
     max_plans_per_event: Option<usize>,
     max_job_interruptions: Option<u32>,
+    job_lease_secs: Option<u64>,
+    retention_days: Option<u64>,
+    replica: Option<String>,
     /// Keys whose value came from the environment, with the variable's name.
     from_env: BTreeMap<&'static str, &'static str>,
 }
@@ -469,6 +486,7 @@ impl Raw {
         raw.listen = top.take("listen", p);
         raw.data_dir = top.take("data_dir", p);
         raw.database = top.take("database", p);
+        raw.replica = top.take("replica", p);
         raw.workers = top.take("workers", p);
         raw.allowed_repos = top.take("allowed_repos", p);
         raw.binary = top.take("binary", p);
@@ -524,6 +542,8 @@ impl Raw {
             raw.max_stacks = t.take("max_stacks", p);
             raw.max_plans_per_event = t.take("max_plans_per_event", p);
             raw.max_job_interruptions = t.take("max_job_interruptions", p);
+            raw.job_lease_secs = t.take("job_lease_secs", p);
+            raw.retention_days = t.take("retention_days", p);
             t.finish(p);
         }
         top.finish(p);
@@ -544,6 +564,7 @@ impl Raw {
         let listen = string("PLANGUARD_LISTEN", "listen");
         let data_dir = string("PLANGUARD_DATA_DIR", "data_dir");
         let database = string("PLANGUARD_DATABASE", "database");
+        let replica = string("PLANGUARD_REPLICA", "replica");
         let workers = string("PLANGUARD_WORKERS", "workers");
         let allowed = string("PLANGUARD_ALLOWED_REPOS", "allowed_repos");
         let binary = string("PLANGUARD_BINARY", "binary");
@@ -566,6 +587,7 @@ impl Raw {
         set(&mut self.listen, listen);
         set(&mut self.data_dir, data_dir.map(PathBuf::from));
         set(&mut self.database, database.map(PathBuf::from));
+        set(&mut self.replica, replica);
         set(
             &mut self.workers,
             parse_env("PLANGUARD_WORKERS", workers, "a whole number such as 4", p),
@@ -807,6 +829,8 @@ impl Raw {
             max_job_interruptions: self
                 .max_job_interruptions
                 .unwrap_or(defaults.max_job_interruptions),
+            job_lease_secs: self.job_lease_secs.unwrap_or(defaults.job_lease_secs),
+            retention_days: self.retention_days.unwrap_or(defaults.retention_days),
         };
         for (key, value, default) in [
             (
@@ -828,6 +852,16 @@ impl Raw {
                 "limits.max_job_interruptions",
                 limits.max_job_interruptions as u64,
                 defaults.max_job_interruptions as u64,
+            ),
+            (
+                "limits.job_lease_secs",
+                limits.job_lease_secs,
+                defaults.job_lease_secs,
+            ),
+            (
+                "limits.retention_days",
+                limits.retention_days,
+                defaults.retention_days,
             ),
         ] {
             if value == 0 {
@@ -861,6 +895,7 @@ impl Raw {
             github: github?,
             data_dir,
             database,
+            replica: self.replica.clone().unwrap_or_else(default_replica),
             workers,
             allowed_repos,
             binary: self.binary.clone(),
@@ -1058,6 +1093,15 @@ impl Raw {
             self.source("github.private_key_path")
         }
     }
+}
+
+/// The host name (a pod's name on Kubernetes), else `planguard`.
+fn default_replica() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "planguard".to_owned())
 }
 
 fn set<T>(slot: &mut Option<T>, value: Option<T>) {
