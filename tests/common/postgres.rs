@@ -152,20 +152,20 @@ fn start_throwaway() -> String {
         std::fs::read_to_string(&log).unwrap_or_default()
     );
     // Stopped when this process exits, however it exits.
+    let pg_ctl = if unsafe { libc::geteuid() } == 0 {
+        format!("runuser -u nobody -- {}", bin("pg_ctl").display())
+    } else {
+        bin("pg_ctl").display().to_string()
+    };
     let stop = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop}; rm -rf {dir}",
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+         {pg_ctl} -D {data_s} -m immediate stop >/dev/null 2>&1; rm -rf {dir}",
         pid = std::process::id(),
-        stop = format!(
-            "{} -D {data_s} -m immediate stop >/dev/null 2>&1",
-            if unsafe { libc::geteuid() } == 0 {
-                format!("runuser -u nobody -- {}", bin("pg_ctl").display())
-            } else {
-                bin("pg_ctl").display().to_string()
-            }
-        ),
         dir = dir.display()
     );
-    Command::new("sh")
+    // The watchdog outlives this process on purpose: it is what stops the server.
+    #[allow(clippy::zombie_processes)]
+    let _watchdog = Command::new("sh")
         .args(["-c", &stop])
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

@@ -1285,7 +1285,8 @@ mod tests {
                 max_config_bytes: 1024,
                 max_stacks: 5,
                 max_plans_per_event: 2,
-                max_job_interruptions: 1
+                max_job_interruptions: 1,
+                ..Limits::default()
             }
         );
         let e = load(&app_toml("[limits]\nmax_stacks = 0\nmax_plan = 3", ""), &[]).unwrap_err();

@@ -650,7 +650,7 @@ impl Services {
         let annotations = annotate(&run.cwd(), &run.stack.dir, &report, &levels);
         // The plan file itself goes to the database too: any replica may apply it.
         self.store
-            .put_plan_file(&run.repo, run.pr, &run.stack.name, &run.sha, &plan_bytes)
+            .put_plan_file(run.repo, run.pr, &run.stack.name, run.sha, &plan_bytes)
             .await?;
         self.store
             .put_plan(&PlanRecord {
