@@ -1540,7 +1540,7 @@ level = "advisory"
         assert_eq!(keys(&e), ["listn", "polices"], "{e}");
         let m = message(&e, "listn");
         assert!(m.starts_with("unknown key; did you mean `listen`?"), "{m}");
-        assert!(m.contains("listen, data_dir, database, workers"), "{m}");
+        assert!(m.contains("listen, data_dir, database, replica, workers"), "{m}");
 
         let e = load(&app_toml("", "appid = 3"), &[]).unwrap_err();
         let m = message(&e, "github.appid");
