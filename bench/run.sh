@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks `planguard check` on synthetic plans of 1k, 10k and 100k resources.
 #
-#   bench/run.sh                 # all sizes, both variants
+#   bench/run.sh                 # all sizes, every variant
 #   bench/run.sh 1000 10000      # only these sizes
 #
 # Builds the release binary, then runs benches/check.rs (`cargo bench --bench check`), which

@@ -3,8 +3,16 @@
 //! Generates plans of 1k, 10k and 100k resources with [`synth::write_plan`] into a
 //! temporary directory, then runs the release binary on each as a child process,
 //! `planguard check PLAN --format json -o /dev/null`, and prints wall time and the child's
-//! peak resident memory. Two variants: `builtin` (the embedded policy library) and
-//! `conftest` (`--no-builtin -p bench/conftest-policy`, a five-rule conftest-style policy).
+//! peak resident memory. Three variants: `builtin` (the embedded policy library), `conftest`
+//! (`--no-builtin -p bench/conftest-policy`, a five-rule conftest-style policy) and
+//! `thirdparty` (`--no-builtin -p bench/thirdparty-policy`, 34 rules in six packages over a
+//! shared helper package, in the style of public conftest Terraform libraries).
+//!
+//! Side by side with OPA: when `PLANGUARD_BENCH_OPA` names a Python with the OPA Go engine's
+//! bindings (see bench/README.md), each variant also runs on OPA 1.20.2 through
+//! `bench/opa/check.py`, on the same plan file in the same run (`builtin` as the Rego that
+//! `planguard policies export` writes). The OPA rows show the child's wall time like the
+//! planguard rows; the script's own figure (OPA parsing the plan and evaluating) is logged.
 //!
 //! Run with `cargo build --release && cargo bench --bench check`, or `bench/run.sh`. The
 //! binary is measured as a separate process so that its peak RSS is its own; it is read with
@@ -14,7 +22,8 @@
 //! over 10 s or the plan has 100k resources or more; each run is killed after
 //! `PLANGUARD_BENCH_TIMEOUT` seconds (default 60), and measurements that would start after
 //! `PLANGUARD_BENCH_BUDGET` seconds (default 170) are skipped. `PLANGUARD_BENCH_SIZES`
-//! (e.g. `1000,10000`) and `PLANGUARD_BENCH_VARIANTS` (`builtin,conftest`) narrow the run.
+//! (e.g. `1000,10000`) and `PLANGUARD_BENCH_VARIANTS` (`builtin,conftest,thirdparty`) narrow
+//! the run.
 
 #[path = "../tools/synth.rs"]
 #[allow(dead_code)]
@@ -33,7 +42,11 @@ const GNU_TIME: &str = "/usr/bin/time";
 
 struct Settings {
     binary: PathBuf,
-    policy_dir: PathBuf,
+    bench_dir: PathBuf,
+    /// The Python that runs bench/opa/check.py, when OPA is measured too.
+    opa_python: Option<PathBuf>,
+    /// The built-in library as plain Rego, for OPA.
+    exported: PathBuf,
     sizes: Vec<usize>,
     variants: Vec<Variant>,
     timeout: Duration,
@@ -45,13 +58,43 @@ struct Settings {
 enum Variant {
     Builtin,
     Conftest,
+    ThirdParty,
 }
 
 impl Variant {
+    const ALL: [Variant; 3] = [Variant::Builtin, Variant::Conftest, Variant::ThirdParty];
+
     fn name(self) -> &'static str {
         match self {
             Variant::Builtin => "builtin",
             Variant::Conftest => "conftest",
+            Variant::ThirdParty => "thirdparty",
+        }
+    }
+
+    /// The policy directory of a `--no-builtin` variant (under bench/), or `None` for the
+    /// built-in library.
+    fn policy_dir(self) -> Option<&'static str> {
+        match self {
+            Variant::Builtin => None,
+            Variant::Conftest => Some("conftest-policy"),
+            Variant::ThirdParty => Some("thirdparty-policy"),
+        }
+    }
+}
+
+/// Which engine a run measures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Runner {
+    Planguard,
+    Opa,
+}
+
+impl Runner {
+    fn name(self) -> &'static str {
+        match self {
+            Runner::Planguard => "planguard",
+            Runner::Opa => "opa",
         }
     }
 }
@@ -74,6 +117,7 @@ enum Outcome {
 /// What one table row shows.
 struct Row {
     variant: Variant,
+    runner: Runner,
     resources: usize,
     file_bytes: u64,
     gen: Duration,
@@ -104,6 +148,12 @@ fn main() {
             "note: {GNU_TIME} not found, so peak RSS shows n/a (apt-get install -y time provides it)"
         );
     }
+    if settings.opa_python.is_some() && settings.variants.contains(&Variant::Builtin) {
+        if let Err(msg) = export_library(&settings) {
+            eprintln!("error: {msg}");
+            std::process::exit(2);
+        }
+    }
     let dir = tempfile::tempdir().expect("creating a temporary directory");
     let started = Instant::now();
     let mut rows = Vec::new();
@@ -120,17 +170,21 @@ fn main() {
             gen.as_secs_f64()
         );
         for &variant in &settings.variants {
-            let result = measure(&settings, variant, &plan, n, started);
-            rows.push(Row {
-                variant,
-                resources: n,
-                file_bytes,
-                gen,
-                result,
-            });
+            for runner in settings.runners() {
+                let result = measure(&settings, (variant, runner), &plan, n, started);
+                rows.push(Row {
+                    variant,
+                    runner,
+                    resources: n,
+                    file_bytes,
+                    gen,
+                    result,
+                });
+            }
         }
         std::fs::remove_file(&plan).ok();
     }
+    std::fs::remove_dir_all(&settings.exported).ok();
     print_table(&rows);
     println!("total {:.0} s", started.elapsed().as_secs_f64());
 }
@@ -166,15 +220,18 @@ fn settings() -> Result<Settings, String> {
     let variants = match std::env::var("PLANGUARD_BENCH_VARIANTS") {
         Ok(s) if !s.trim().is_empty() => s
             .split(',')
-            .map(|v| match v.trim() {
-                "builtin" => Ok(Variant::Builtin),
-                "conftest" => Ok(Variant::Conftest),
-                other => Err(format!(
-                    "PLANGUARD_BENCH_VARIANTS: unknown variant {other:?} (builtin, conftest)"
-                )),
+            .map(|v| {
+                Variant::ALL
+                    .into_iter()
+                    .find(|x| x.name() == v.trim())
+                    .ok_or_else(|| {
+                        format!(
+                            "PLANGUARD_BENCH_VARIANTS: unknown variant {v:?} (builtin, conftest, thirdparty)"
+                        )
+                    })
             })
             .collect::<Result<Vec<_>, _>>()?,
-        _ => vec![Variant::Builtin, Variant::Conftest],
+        _ => Variant::ALL.to_vec(),
     };
     let secs = |name: &str, default: u64| -> Result<Duration, String> {
         match std::env::var(name) {
@@ -186,9 +243,12 @@ fn settings() -> Result<Settings, String> {
             Err(_) => Ok(Duration::from_secs(default)),
         }
     };
+    let opa_python = std::env::var_os("PLANGUARD_BENCH_OPA").map(PathBuf::from);
     Ok(Settings {
         binary,
-        policy_dir: manifest.join("bench").join("conftest-policy"),
+        bench_dir: manifest.join("bench"),
+        opa_python,
+        exported: std::env::temp_dir().join(format!("planguard-bench-lib-{}", std::process::id())),
         sizes,
         variants,
         timeout: secs("PLANGUARD_BENCH_TIMEOUT", 60)?,
@@ -222,8 +282,77 @@ fn newer_source(manifest: &Path, binary: &Path) -> Option<PathBuf> {
         .find_map(|d| walk(&manifest.join(d), built))
 }
 
+impl Settings {
+    fn runners(&self) -> Vec<Runner> {
+        match self.opa_python {
+            Some(_) => vec![Runner::Planguard, Runner::Opa],
+            None => vec![Runner::Planguard],
+        }
+    }
+
+    /// The command that runs one variant on one plan.
+    fn command(&self, (variant, runner): (Variant, Runner), plan: &Path) -> Command {
+        let dir = variant
+            .policy_dir()
+            .map_or(self.exported.clone(), |d| self.bench_dir.join(d));
+        let (program, args): (&Path, Vec<std::ffi::OsString>) = match runner {
+            Runner::Opa => (
+                self.opa_python
+                    .as_deref()
+                    .expect("OPA runs only when PLANGUARD_BENCH_OPA is set"),
+                vec![
+                    self.bench_dir.join("opa").join("check.py").into(),
+                    dir.into(),
+                    plan.into(),
+                ],
+            ),
+            Runner::Planguard => {
+                let mut args: Vec<std::ffi::OsString> = vec!["check".into(), plan.into()];
+                args.extend(["--format", "json", "-o", "/dev/null"].map(Into::into));
+                if variant.policy_dir().is_some() {
+                    args.extend(["--no-builtin".into(), "-p".into(), dir.into()]);
+                }
+                (&self.binary, args)
+            }
+        };
+        let mut cmd = if self.gnu_time {
+            let mut c = Command::new(GNU_TIME);
+            c.arg("-f")
+                .arg("%M")
+                .arg("-o")
+                .arg(plan.with_extension("rss"));
+            c.arg(program);
+            c
+        } else {
+            Command::new(program)
+        };
+        cmd.args(args);
+        cmd
+    }
+}
+
+/// Writes the built-in library as plain Rego for OPA (`planguard policies export`).
+fn export_library(s: &Settings) -> Result<(), String> {
+    let status = Command::new(&s.binary)
+        .args(["policies", "export"])
+        .arg(&s.exported)
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", s.binary.display()))?;
+    status
+        .success()
+        .then_some(())
+        .ok_or_else(|| format!("`planguard policies export` failed: {status}"))
+}
+
 /// Runs one variant on one plan: up to 3 runs, the median wall time and the highest peak RSS.
-fn measure(s: &Settings, variant: Variant, plan: &Path, n: usize, started: Instant) -> RowResult {
+fn measure(
+    s: &Settings,
+    what: (Variant, Runner),
+    plan: &Path,
+    n: usize,
+    started: Instant,
+) -> RowResult {
     let max_runs = if n >= 100_000 { 1 } else { 3 };
     let mut runs: Vec<Run> = Vec::new();
     while runs.len() < max_runs {
@@ -231,10 +360,11 @@ fn measure(s: &Settings, variant: Variant, plan: &Path, n: usize, started: Insta
         if left.is_zero() {
             break;
         }
-        let run = run_once(s, variant, plan, s.timeout.min(left));
+        let run = run_once(s, what, plan, s.timeout.min(left));
         eprintln!(
-            "  {} {n}: {:.2} s{}",
-            variant.name(),
+            "  {} {} {n}: {:.2} s{}",
+            what.1.name(),
+            what.0.name(),
             run.wall.as_secs_f64(),
             match &run.outcome {
                 Outcome::Ok => String::new(),
@@ -265,31 +395,16 @@ fn measure(s: &Settings, variant: Variant, plan: &Path, n: usize, started: Insta
     }
 }
 
-fn run_once(s: &Settings, variant: Variant, plan: &Path, limit: Duration) -> Run {
-    let scratch = plan.with_extension(format!("{}.out", variant.name()));
-    let rss_file = scratch.with_extension("rss");
-    let err_file = scratch.with_extension("stderr");
-    let mut cmd = if s.gnu_time {
-        let mut c = Command::new(GNU_TIME);
-        c.arg("-f")
-            .arg("%M")
-            .arg("-o")
-            .arg(&rss_file)
-            .arg(&s.binary);
-        c
-    } else {
-        Command::new(&s.binary)
-    };
-    cmd.arg("check")
-        .arg(plan)
-        .args(["--format", "json", "-o", "/dev/null"]);
-    if variant == Variant::Conftest {
-        cmd.arg("--no-builtin").arg("-p").arg(&s.policy_dir);
-    }
+fn run_once(s: &Settings, what: (Variant, Runner), plan: &Path, limit: Duration) -> Run {
+    let rss_file = plan.with_extension("rss");
+    let err_file = plan.with_extension("stderr");
+    let out_file = plan.with_extension("stdout");
+    let mut cmd = s.command(what, plan);
     let stderr = File::create(&err_file).expect("creating the stderr file");
+    let stdout = File::create(&out_file).expect("creating the stdout file");
     // Its own process group, so that a run past the limit is killed with its child.
     cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .stderr(stderr)
         .process_group(0);
     let t = Instant::now();
@@ -318,6 +433,11 @@ fn run_once(s: &Settings, variant: Variant, plan: &Path, limit: Duration) -> Run
         }
     };
     let wall = t.elapsed();
+    if what.1 == Runner::Opa {
+        // bench/opa/check.py's own figures: OPA's time for parsing and evaluating, results.
+        let said = std::fs::read_to_string(&out_file).unwrap_or_default();
+        eprintln!("    opa says: {}", said.trim());
+    }
     let rss_kib = std::fs::read_to_string(&rss_file)
         .ok()
         .and_then(|t| t.lines().rev().find_map(|l| l.trim().parse::<u64>().ok()));
@@ -348,14 +468,15 @@ fn mb(bytes: u64) -> f64 {
 fn print_table(rows: &[Row]) {
     println!();
     println!(
-        "| variant  | resources | file MB | gen s | runs | wall s (median) | peak RSS MB | RSS/file |"
+        "| engine    | variant    | resources | file MB | gen s | runs | wall s (median) | peak RSS MB | RSS/file |"
     );
     println!(
-        "|----------|----------:|--------:|------:|-----:|----------------:|------------:|---------:|"
+        "|-----------|------------|----------:|--------:|------:|-----:|----------------:|------------:|---------:|"
     );
     for r in rows {
         let head = format!(
-            "| {:<8} | {:>9} | {:>7.1} | {:>5.2} |",
+            "| {:<9} | {:<10} | {:>9} | {:>7.1} | {:>5.2} |",
+            r.runner.name(),
             r.variant.name(),
             r.resources,
             mb(r.file_bytes),

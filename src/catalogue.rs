@@ -26,11 +26,12 @@ pub fn list(catalogue: &[(PolicyMeta, String)]) -> String {
 /// A policy's full entry.
 pub fn show(catalogue: &[(PolicyMeta, String)], id: &str) -> Result<String, String> {
     let Some((m, file)) = catalogue.iter().find(|(m, _)| m.id == id) else {
-        let close: Vec<&str> = catalogue
-            .iter()
-            .map(|(m, _)| m.id.as_str())
-            .filter(|c| c.contains(id) || id.contains(*c))
-            .collect();
+        let ids = catalogue.iter().map(|(m, _)| m.id.as_str());
+        // A typo of one id, else the ids that contain what was typed (`ebs`).
+        let close: Vec<&str> = match crate::suggest::closest(id, ids.clone()) {
+            Some(c) => vec![c],
+            None => ids.filter(|c| c.contains(id) || id.contains(*c)).collect(),
+        };
         let hint = if close.is_empty() {
             String::new()
         } else {

@@ -12,6 +12,7 @@
 //! - [`catalogue`]: the built-in library's policies, by id and family.
 //! - [`check`]: the `check` use case: plans in, a [`check::Report`] out.
 //! - [`redact`]: removing sensitive values before anything is printed or posted.
+//! - [`suggest`]: "did you mean ...?" for every name a user can mistype.
 //! - [`render`]: the report formats (text, JSON, Markdown, SARIF, JUnit, GitHub annotations).
 //!
 //! The serve half, [`serve`] (`planguard serve`, behind the default `serve` feature), holds
@@ -27,3 +28,4 @@ pub mod redact;
 pub mod render;
 #[cfg(feature = "serve")]
 pub mod serve;
+pub mod suggest;

@@ -1,6 +1,8 @@
 //! Failures stay contained: a broken policy is reported with its file and line and exits 2,
 //! and never hides the other policies' results; policies that could silently pass in regorus
-//! are refused when they are loaded.
+//! are refused when they are loaded. Hostile policies (recursion, huge generated collections,
+//! huge format widths, deeply nested literals) and hostile plans (numbers beyond `f64`, deep
+//! nesting) end in a reported error, never in a crash, a hang or a silently dropped change.
 
 mod common;
 
@@ -124,4 +126,191 @@ fn syntax_errors_in_several_files_are_all_reported() {
     let err = stderr(&out);
     assert!(err.contains("a.rego:"), "{err}");
     assert!(err.contains("b.rego:3"), "{err}");
+}
+
+const FINE: &str = "testdata/conftest/broken/fine.rego";
+
+/// Policies that used to crash, hang or exhaust the process, each with the message its
+/// contained failure now carries (`testdata/containment/*.rego`).
+const HOSTILE: &[(&str, &str)] = &[
+    (
+        "recursive.rego:7",
+        "recursion detected when calling function f: f -> f",
+    ),
+    (
+        "mutual.rego:8",
+        "recursion detected when calling function f: f -> g -> f",
+    ),
+    (
+        "huge_range.rego:6",
+        "`numbers.range` would produce 9223372036854775808 elements, more than the limit of 1048576",
+    ),
+    (
+        "range_1e10.rego:6",
+        "`numbers.range` would produce 10000000000 elements",
+    ),
+    ("zero_step.rego:6", "step must be a positive integer"),
+    (
+        "cidr_all.rego:6",
+        "`net.cidr_expand` would produce 4294967296 elements",
+    ),
+    (
+        "wide_sprintf.rego:6",
+        "format width or precision larger than 1000000",
+    ),
+];
+
+fn hostile(file_and_line: &str) -> String {
+    let file = file_and_line.split(':').next().unwrap();
+    format!("testdata/containment/{file}")
+}
+
+/// Asserts that `fine.rego`'s three findings on the conftest plan are all reported.
+fn assert_fine_findings(text: &str) {
+    for bucket in ["public", "private", "old"] {
+        assert!(
+            text.contains(&format!("aws_s3_bucket.{bucket} is changing")),
+            "fine.rego's finding for {bucket} is reported:\n{text}"
+        );
+    }
+}
+
+/// The `policy error:` lines of a text report.
+fn policy_errors(text: &str) -> String {
+    text.lines()
+        .filter(|l| l.trim_start().starts_with("policy error:"))
+        .map(|l| format!("{}\n", l.trim()))
+        .collect()
+}
+
+#[test]
+fn each_hostile_policy_is_a_located_policy_error_and_the_others_still_report() {
+    for (file_and_line, message) in HOSTILE {
+        let policy = hostile(file_and_line);
+        let out = check_policies(&[&policy, FINE], PLAN, &[]);
+        let text = stdout(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{policy}: exit code\n{text}{}",
+            stderr(&out)
+        );
+        let located = format!("policy error: testdata/containment/{file_and_line}: {message}");
+        assert!(text.contains(&located), "expected `{located}` in:\n{text}");
+        assert_fine_findings(&text);
+    }
+}
+
+#[test]
+fn one_process_survives_every_hostile_policy_at_once() {
+    let mut policies: Vec<String> = HOSTILE.iter().map(|(f, _)| hostile(f)).collect();
+    policies.push(FINE.to_owned());
+    let args: Vec<&str> = policies.iter().map(String::as_str).collect();
+    let started = std::time::Instant::now();
+    let out = check_policies(&args, PLAN, &["--timeout", "5"]);
+    let text = stdout(&out);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("overflow") && !err.contains("memory"),
+        "no crash on stderr: {err}"
+    );
+    assert!(
+        text.len() < 64 * 1024,
+        "the report stays small ({} bytes)",
+        text.len()
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_fine_findings(&text);
+    insta::assert_snapshot!("hostile_policies", policy_errors(&text));
+}
+
+#[test]
+fn a_long_chain_of_calls_is_an_error_not_a_stack_overflow() {
+    let chain = |call: &dyn Fn(usize) -> String, last: &str, use_it: &str| {
+        let mut text = String::from("package chain\nimport rego.v1\n");
+        for i in 0..3000 {
+            text.push_str(&call(i));
+        }
+        text.push_str(last);
+        text.push_str(use_it);
+        text
+    };
+    let functions = chain(
+        &|i| format!("f{i}(x) := f{}(x)\n", i + 1),
+        "f3000(x) := x\n",
+        "deny contains \"chained\" if f0(1) == 1\n",
+    );
+    let rules = chain(
+        &|i| format!("r{i} := r{}\n", i + 1),
+        "r3000 := 1\n",
+        "deny contains \"chained\" if r0 == 1\n",
+    );
+    for policy in [functions, rules] {
+        let dir = policy_dir(&[("chain.rego", &policy)]);
+        let out = check_policies(&[dir.path().to_str().unwrap(), FINE], PLAN, &[]);
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(2), "{text}{}", stderr(&out));
+        assert!(
+            text.contains("rules and functions nested more than 256 calls deep"),
+            "{text}"
+        );
+        assert_fine_findings(&text);
+    }
+}
+
+#[test]
+fn deeply_nested_literals_load_at_once() {
+    let started = std::time::Instant::now();
+    let out = check_policies(
+        &["testdata/containment/nested_literals.rego", FINE],
+        PLAN,
+        &[],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(text.contains("nested literals load"), "{text}");
+    // Each of the 26 levels used to be parsed twice: over a minute to load.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_plan_value_policies_cannot_read_is_an_error_naming_its_path() {
+    let cases = [
+        (
+            "testdata/containment/big-number-plan.json",
+            "`resource_changes[0].change.after.tags.size`: the number 1e400 is outside the range",
+        ),
+        (
+            "testdata/containment/deep-plan.json",
+            "`resource_changes[0].change.after.tags.deep[0][0]",
+        ),
+    ];
+    let mut transcript = String::new();
+    for (plan, needle) in cases {
+        // The good plan next to it is still checked.
+        let out = planguard(&["check", "--no-builtin", "-p", FINE, plan, PLAN]);
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(2), "{plan}: {text}{}", stderr(&out));
+        assert!(text.contains(needle), "expected `{needle}` in:\n{text}");
+        assert!(
+            !text.contains(&format!("{plan}\n  plan:")),
+            "the unreadable plan is not reported as checked:\n{text}"
+        );
+        assert_fine_findings(&text);
+        let error = text
+            .lines()
+            .find(|l| l.contains("unusable input"))
+            .unwrap_or_default();
+        transcript.push_str(&format!("{}\n", error.trim()));
+    }
+    insta::assert_snapshot!("unreadable_plans", transcript);
 }

@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 // ---------------------------------------------------------------------------------------------
 // Loading
@@ -56,7 +56,7 @@ fn load_dir(dir: &Path) -> Vec<Manifest> {
     for path in yaml_files(dir) {
         let text = std::fs::read_to_string(&path).unwrap();
         let file = file_name(&path);
-        for de in serde_yaml::Deserializer::from_str(&text) {
+        for de in yaml_serde::Deserializer::from_str(&text) {
             let doc = Value::deserialize(de)
                 .unwrap_or_else(|e| panic!("{}: not valid YAML: {e}", path.display()));
             if !doc.is_null() {
@@ -83,7 +83,7 @@ fn dockerfile() -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Small accessors over serde_yaml values (indexing a missing key gives Null).
+// Small accessors over yaml_serde values (indexing a missing key gives Null).
 
 fn s(v: &Value) -> Option<&str> {
     v.as_str()
@@ -595,7 +595,7 @@ fn kustomization_violations(dir: &Path) -> Vec<String> {
     let Ok(text) = std::fs::read_to_string(&path) else {
         return vec![format!("{rel}: no kustomization.yaml")];
     };
-    let k: Value = serde_yaml::from_str(&text).unwrap();
+    let k: Value = yaml_serde::from_str(&text).unwrap();
     let listed: BTreeSet<String> = seq(&k["resources"])
         .iter()
         .filter_map(s)
@@ -1092,7 +1092,7 @@ fn latest_and_untagged_images_are_caught() {
 #[test]
 fn init_containers_are_checked_too() {
     let ms = with_deployment(|d| {
-        let init: Value = serde_yaml::from_str(
+        let init: Value = yaml_serde::from_str(
             "name: migrate\nimage: busybox\nsecurityContext: {runAsNonRoot: true}\n",
         )
         .unwrap();
@@ -1125,7 +1125,7 @@ fn a_data_directory_without_its_pvc_is_caught() {
     let ms = with_deployment(|d| {
         let vol = node(d, "spec/template/spec/volumes/0");
         assert_eq!(s(&vol["name"]), Some("data"));
-        *vol = serde_yaml::from_str("{name: data, emptyDir: {}}").unwrap();
+        *vol = yaml_serde::from_str("{name: data, emptyDir: {}}").unwrap();
     });
     caught_in_server(
         server_violations(&ms),
@@ -1164,7 +1164,7 @@ fn secrets_in_the_configmap_or_env_are_caught() {
     }
     let ms = with_deployment(|d| {
         *node(d, &format!("{SERVER}/env/0")) =
-            serde_yaml::from_str("{name: PLANGUARD_GITHUB_WEBHOOK_SECRET, value: hunter2}")
+            yaml_serde::from_str("{name: PLANGUARD_GITHUB_WEBHOOK_SECRET, value: hunter2}")
                 .unwrap();
     });
     let v = server_violations(&ms);

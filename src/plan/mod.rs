@@ -8,6 +8,7 @@
 mod detect;
 mod model;
 pub mod read;
+pub mod readable;
 mod show;
 mod summary;
 
@@ -118,6 +119,14 @@ pub enum PlanError {
         path: String,
         message: String,
     },
+    #[error(
+        "{name}: {unreadable}. Policies would see `null` there and lose what holds it, so the \
+         plan is not checked; regenerate it, or correct the value in the configuration"
+    )]
+    Unreadable {
+        name: String,
+        unreadable: readable::Unreadable,
+    },
 }
 
 impl PlanError {
@@ -139,7 +148,8 @@ impl PlanError {
             | PlanError::JsonArray { name, .. }
             | PlanError::NotJson { name, .. }
             | PlanError::NotAPlan { name, .. }
-            | PlanError::Invalid { name, .. } => name,
+            | PlanError::Invalid { name, .. }
+            | PlanError::Unreadable { name, .. } => name,
         }
     }
 }
@@ -345,6 +355,12 @@ pub fn parse<'a>(name: &str, json: &'a str) -> Result<Plan<'a>, PlanError> {
         if rc.address.is_empty() {
             rc.address = std::borrow::Cow::Owned(rc.derived_address());
         }
+    }
+    if let Some(unreadable) = readable::find_unreadable(json) {
+        return Err(PlanError::Unreadable {
+            name: name.to_owned(),
+            unreadable,
+        });
     }
     Ok(plan)
 }

@@ -167,7 +167,7 @@ pub fn bad_calls(all: &[ModuleFacts]) -> Vec<(usize, BadCall)> {
                 && (name == "print"
                     || known.contains(name.as_str())
                     || super::native::is_builtin(name)
-                    || m.rules.iter().any(|r| &r.name == name)
+                    || defined.contains(&format!("data.{}.{name}", m.package))
                     || defined.contains(name)
                     || (name.starts_with("data.")
                         && defined.iter().any(|d| d.starts_with(&format!("{name}.")))));

@@ -3,11 +3,13 @@
 //! Two paths, one result:
 //! - **Whole-plan** (every user policy, and library policies with `scope: plan`): `input` is the
 //!   plan JSON, restricted to the top-level sections the package references. Packages are
-//!   evaluated in parallel, each worker with its own clone of the engine.
+//!   dealt out into one group per thread, each group evaluated in one regorus evaluation (so
+//!   shared helper rules run once per group) by a worker with its own clone of the engine.
 //! - **Type-indexed** (library policies with `scope: resource`): for every resource type a
 //!   policy is about, the changes of that type are converted in chunks and each chunk is
 //!   evaluated as a small plan that also holds the policy's context types and the matching
-//!   configuration. Types no policy mentions are never converted.
+//!   configuration. Types no policy mentions are never converted. The packages of a slice
+//!   that share their context types are evaluated together, in one evaluation.
 //!
 //! A failing rule (builtin error, time limit) becomes a [`PolicyFailure`] located at its file
 //! and line; every other rule's results are still reported.
@@ -19,6 +21,7 @@ use regorus::{Engine, Value};
 use serde::{Deserialize, Serialize};
 
 use super::ast::InputUse;
+use super::batch;
 use super::input::{PlanInput, RawSections, WholeInput};
 use super::load::{regorus_error, Package, PolicySet, Rule};
 use super::{Finding, Level, RuleKind, Scope};
@@ -149,35 +152,16 @@ impl PolicySet {
             return Evaluation::default();
         }
         let value = input.take_whole(&self.whole_usage(packages));
-        // With fewer packages than threads (a typical conftest policy set is one `main`
-        // package), give each rule of a package its own task so that every core works.
-        let threads = rayon::current_num_threads();
-        let tasks: Vec<std::borrow::Cow<Package>> = if packages.len() < threads {
-            packages
-                .iter()
-                .flat_map(|p| {
-                    p.rules.iter().map(move |r| {
-                        std::borrow::Cow::Owned(Package {
-                            rules: vec![r.clone()],
-                            ..(*p).clone()
-                        })
-                    })
-                })
-                .collect()
-        } else {
-            packages
-                .iter()
-                .map(|p| std::borrow::Cow::Borrowed(*p))
-                .collect()
-        };
-        let result = tasks
+        let groups = whole_groups(packages, rayon::current_num_threads());
+        let result = groups
             .par_iter()
             .map_init(
                 || self.engine.clone(),
-                |engine, pkg| {
+                |engine, group| {
                     engine.set_input(value.clone());
                     let mut out = Evaluation::default();
-                    eval_package(engine, pkg, &mut out);
+                    let group: Vec<&Package> = group.iter().collect();
+                    eval_group(engine, &group, &mut out);
                     out
                 },
             )
@@ -208,7 +192,7 @@ impl PolicySet {
             }
             let types: BTreeSet<&str> = meta.resource_types.iter().map(String::as_str).collect();
             engine.set_input(input.slice(Vec::new(), input.configuration_for(&types)));
-            eval_package(&mut engine, pkg, &mut out);
+            eval_group(&mut engine, &[*pkg], &mut out);
         }
         out
     }
@@ -216,13 +200,6 @@ impl PolicySet {
     fn evaluate_indexed(&self, input: &PlanInput, packages: &[&Package]) -> Evaluation {
         if packages.is_empty() {
             return Evaluation::default();
-        }
-        // Per package: its context changes (converted once) and the types whose configuration
-        // blocks every slice carries (its context types).
-        struct Prepared<'p> {
-            pkg: &'p Package,
-            context: Vec<Value>,
-            context_types: BTreeSet<&'p str>,
         }
         let (config_scoped, packages): (Vec<&Package>, Vec<&Package>) =
             packages.iter().partition(|p| {
@@ -287,27 +264,19 @@ impl PolicySet {
                 |engine, (chunk, about)| {
                     let changes = input.convert_changes(chunk);
                     let mut out = Evaluation::default();
-                    // The configuration blocks of this chunk's changes and of the context types
-                    // only (a slice never carries the whole configuration), converted once per
-                    // chunk and set of context types, and dropped with the chunk.
-                    let mut configurations: Vec<(&BTreeSet<&str>, Value)> = Vec::new();
-                    for p in about {
+                    // Packages with the same context types see the same slice, so they are
+                    // evaluated together, sharing their helpers ([`eval_group`]). The slice's
+                    // configuration holds the blocks of this chunk's changes and of the context
+                    // types only (never the whole configuration), and is dropped with the chunk.
+                    for group in by_context_types(about) {
+                        let first = group[0];
                         let mut rcs = changes.clone();
-                        rcs.extend(p.context.iter().cloned());
-                        let configuration = match configurations
-                            .iter()
-                            .find(|(types, _)| **types == p.context_types)
-                        {
-                            Some((_, c)) => c.clone(),
-                            None => {
-                                let c = input
-                                    .configuration_of(&input.blocks_for(chunk, &p.context_types));
-                                configurations.push((&p.context_types, c.clone()));
-                                c
-                            }
-                        };
+                        rcs.extend(first.context.iter().cloned());
+                        let configuration =
+                            input.configuration_of(&input.blocks_for(chunk, &first.context_types));
                         engine.set_input(input.slice(rcs, configuration));
-                        eval_package(engine, p.pkg, &mut out);
+                        let packages: Vec<&Package> = group.iter().map(|p| p.pkg).collect();
+                        eval_group(engine, &packages, &mut out);
                     }
                     out
                 },
@@ -321,67 +290,160 @@ impl PolicySet {
     }
 }
 
-/// Evaluates one package's rules on the engine's current input.
-pub(super) fn eval_package(engine: &mut Engine, pkg: &Package, out: &mut Evaluation) {
+/// A per-resource package ready for slicing: its context changes (converted once) and the
+/// types whose configuration blocks every slice carries (its context types).
+struct Prepared<'p> {
+    pkg: &'p Package,
+    context: Vec<Value>,
+    context_types: BTreeSet<&'p str>,
+}
+
+/// Groups packages by their context types, keeping the order in which each set first appears.
+fn by_context_types<'a, 'p>(items: &[&'a Prepared<'p>]) -> Vec<Vec<&'a Prepared<'p>>> {
+    let mut groups: Vec<Vec<&'a Prepared<'p>>> = Vec::new();
+    for &item in items {
+        match groups
+            .iter_mut()
+            .find(|g| g[0].context_types == item.context_types)
+        {
+            Some(g) => g.push(item),
+            None => groups.push(vec![item]),
+        }
+    }
+    groups
+}
+
+/// Splits the whole-plan packages into one group per thread, each evaluated in one regorus
+/// evaluation ([`eval_group`]): helper rules are then evaluated once per thread, not once per
+/// rule or package, and every core works. With fewer packages than threads (a typical conftest
+/// policy set is one `main` package), the rules of a package are dealt out among the groups.
+fn whole_groups(packages: &[&Package], threads: usize) -> Vec<Vec<Package>> {
+    let units: Vec<Package> = if packages.len() < threads {
+        packages
+            .iter()
+            .flat_map(|p| {
+                p.rules.iter().map(move |r| Package {
+                    rules: vec![r.clone()],
+                    ..(*p).clone()
+                })
+            })
+            .collect()
+    } else {
+        packages.iter().map(|p| (*p).clone()).collect()
+    };
+    let mut groups: Vec<Vec<Package>> = Vec::new();
+    groups.resize_with(threads.min(units.len()).max(1), Vec::new);
+    let n = groups.len();
+    for (i, unit) in units.into_iter().enumerate() {
+        groups[i % n].push(unit);
+    }
+    groups
+}
+
+/// Evaluates the rules of `packages` on the engine's current input, in one regorus evaluation
+/// so that the helper rules they share are evaluated once ([`batch`]). When that evaluation
+/// fails, each package is evaluated on its own, and a package that fails on its own rule by
+/// rule, so that the failure is located and every other rule still reports. The time of a
+/// group is shared evenly among its packages in [`Evaluation::timings`].
+///
+/// A panic inside the engine (a regorus bug) is contained the same way: the group's packages
+/// are evaluated one by one, and the package that panics alone becomes a failure located at its
+/// first rule while the others still report.
+pub(super) fn eval_group(engine: &mut Engine, packages: &[&Package], out: &mut Evaluation) {
+    let mut own = Evaluation::default();
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        eval_group_unguarded(engine, packages, &mut own)
+    }));
+    match (run, packages) {
+        (Ok(()), _) => out.absorb(own),
+        (Err(panic), [pkg]) => {
+            let id = pkg.policy_id().to_owned();
+            out.evaluated.push(id.clone());
+            out.failures.push(engine_panic(pkg, &id, panic.as_ref()));
+        }
+        (Err(_), _) => {
+            for pkg in packages {
+                eval_group(engine, std::slice::from_ref(pkg), out);
+            }
+        }
+    }
+}
+
+/// The failure of a package whose evaluation panicked inside regorus.
+fn engine_panic(pkg: &Package, id: &str, panic: &(dyn std::any::Any + Send)) -> PolicyFailure {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    let (file, line) = pkg
+        .rules
+        .first()
+        .map_or((String::new(), 0), |r| (r.file.clone(), r.line));
+    PolicyFailure {
+        policy_id: id.to_owned(),
+        rule: None,
+        file,
+        line,
+        message: format!(
+            "the policy engine failed while evaluating this policy ({what}); its results are \
+             missing. This is a bug in regorus: please report it with the policy"
+        ),
+    }
+}
+
+fn eval_group_unguarded(engine: &mut Engine, packages: &[&Package], out: &mut Evaluation) {
+    let started = std::time::Instant::now();
+    let Some(values) = batch::eval_batch(engine, packages) else {
+        match packages {
+            [pkg] => eval_rule_by_rule(engine, pkg, out),
+            _ => {
+                for pkg in packages {
+                    eval_group(engine, std::slice::from_ref(pkg), out);
+                }
+            }
+        }
+        return;
+    };
+    let share = started.elapsed() / packages.len().max(1) as u32;
+    for (pkg, v) in packages.iter().zip(values) {
+        let id = pkg.policy_id();
+        out.evaluated.push(id.to_owned());
+        let exceptions = exception_names(&v.exception);
+        let values = pkg.rules.iter().zip(v.rules).collect();
+        report(pkg, id, values, &exceptions, out);
+        *out.timings.entry(id.to_owned()).or_default() += share;
+    }
+}
+
+/// Evaluates one package rule by rule (one regorus evaluation each), locating failures.
+fn eval_rule_by_rule(engine: &mut Engine, pkg: &Package, out: &mut Evaluation) {
     let started = std::time::Instant::now();
     let id = pkg.policy_id().to_owned();
     out.evaluated.push(id.clone());
-    eval_rules(engine, pkg, &id, out);
-    *out.timings.entry(id).or_default() += started.elapsed();
-}
-
-fn eval_rules(engine: &mut Engine, pkg: &Package, id: &str, out: &mut Evaluation) {
-    // One evaluation of the whole package shares helper rules (indexes, lookups) between its
-    // deny and warn rules. If anything in it fails, evaluate rule by rule, so the failure is
-    // located and every other rule still reports.
-    // A package with a single rule is evaluated through that rule alone.
-    let whole = if pkg.rules.len() > 1 {
-        engine.eval_rule(format!("data.{}", pkg.name))
-    } else {
-        Ok(Value::Undefined)
-    };
-    let values: Vec<(&Rule, Value)> = match whole {
-        Ok(Value::Object(doc)) => {
-            let get = |name: &str| {
-                doc.get(&Value::from(name))
-                    .cloned()
-                    .unwrap_or(Value::Undefined)
-            };
-            let exceptions = if pkg.has_exception {
-                exception_names(&get("exception"))
-            } else {
-                BTreeSet::new()
-            };
-            let values = pkg.rules.iter().map(|r| (r, get(&r.name))).collect();
-            return report(pkg, id, values, &exceptions, out);
+    let mut values = Vec::new();
+    for rule in &pkg.rules {
+        match engine.eval_rule(format!("data.{}.{}", pkg.name, rule.name)) {
+            Ok(v) => values.push((rule, v)),
+            Err(e) => out
+                .failures
+                .push(failure(&id, Some(&rule.name), rule, &e.to_string())),
         }
-        _ => {
-            let mut values = Vec::new();
-            for rule in &pkg.rules {
-                match engine.eval_rule(format!("data.{}.{}", pkg.name, rule.name)) {
-                    Ok(v) => values.push((rule, v)),
-                    Err(e) => {
-                        out.failures
-                            .push(failure(id, Some(&rule.name), rule, &e.to_string()))
-                    }
-                }
-            }
-            values
-        }
-    };
+    }
     let exceptions: BTreeSet<String> = if pkg.has_exception {
         match engine.eval_rule(format!("data.{}.exception", pkg.name)) {
             Ok(v) => exception_names(&v),
             Err(e) => {
                 out.failures
-                    .push(failure(id, None, &pkg.rules[0], &e.to_string()));
+                    .push(failure(&id, None, &pkg.rules[0], &e.to_string()));
                 BTreeSet::new()
             }
         }
     } else {
         BTreeSet::new()
     };
-    report(pkg, id, values, &exceptions, out);
+    report(pkg, &id, values, &exceptions, out);
+    *out.timings.entry(id).or_default() += started.elapsed();
 }
 
 /// Turns rule values into findings, applying conftest exceptions.

@@ -37,13 +37,20 @@ pub struct PolicySource {
 pub fn builtin_sources(with_tests: bool) -> Vec<PolicySource> {
     embedded::BUILTIN_POLICIES
         .iter()
-        .filter(|(name, _)| with_tests || !name.ends_with("_test.rego"))
+        .filter(|(name, _)| with_tests || !is_test_file(name))
         .map(|(name, text)| PolicySource {
             file: format!("{BUILTIN_PREFIX}{name}"),
             text: (*text).to_owned(),
             builtin: true,
         })
         .collect()
+}
+
+/// Whether a policy file holds Rego unit tests: `*_test.rego` (OPA's convention) or
+/// `*.test.rego` (used by some libraries). conftest does not evaluate them, and neither does
+/// `check`; `planguard test` loads them.
+pub fn is_test_file(name: &str) -> bool {
+    name.ends_with("_test.rego") || name.ends_with(".test.rego")
 }
 
 /// What to load.
@@ -163,7 +170,7 @@ impl PolicySet {
                 }),
                 Ok(files) => {
                     for f in files {
-                        if !opts.with_tests && f.to_string_lossy().ends_with("_test.rego") {
+                        if !opts.with_tests && is_test_file(&f.to_string_lossy()) {
                             continue;
                         }
                         match read_text(&f, MAX_FILE_BYTES) {
@@ -398,7 +405,7 @@ fn build_packages(
     let mut helper_input = InputUse::None;
     for m in facts
         .iter()
-        .filter(|m| !evaluated.contains(m.package.as_str()) && !m.file.ends_with("_test.rego"))
+        .filter(|m| !evaluated.contains(m.package.as_str()) && !is_test_file(&m.file))
     {
         helper_input.merge(&m.input);
     }
@@ -490,7 +497,7 @@ fn load_data(paths: &[PathBuf], builtin: bool) -> Result<regorus::Value, Vec<Loa
             let value: Result<serde_json::Value, (Option<u32>, String)> = if is_json {
                 serde_json::from_str(&text).map_err(|e| (Some(e.line() as u32), e.to_string()))
             } else {
-                serde_yaml::from_str(&text)
+                yaml_serde::from_str(&text)
                     .map_err(|e| (e.location().map(|l| l.line() as u32), e.to_string()))
             };
             let value = match value {

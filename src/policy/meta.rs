@@ -63,13 +63,13 @@ struct Annotation {
     #[serde(default)]
     scope: Option<String>,
     #[serde(default)]
-    related_resources: Option<serde_yaml::Value>,
+    related_resources: Option<yaml_serde::Value>,
     #[serde(default)]
-    authors: Option<serde_yaml::Value>,
+    authors: Option<yaml_serde::Value>,
     #[serde(default)]
-    organizations: Option<serde_yaml::Value>,
+    organizations: Option<yaml_serde::Value>,
     #[serde(default)]
-    schemas: Option<serde_yaml::Value>,
+    schemas: Option<yaml_serde::Value>,
     #[serde(default)]
     entrypoint: Option<bool>,
     custom: Option<Custom>,
@@ -125,7 +125,7 @@ pub fn parse(source: &str) -> Result<Option<PolicyMeta>, String> {
         })
         .collect::<Vec<_>>()
         .join("\n");
-    let annotation: Annotation = serde_yaml::from_str(&yaml)
+    let annotation: Annotation = yaml_serde::from_str(&yaml)
         .map_err(|e| format!("line {}: invalid METADATA block: {e}", first + 1))?;
     let Some(custom) = annotation.custom else {
         return Ok(None);

@@ -10,6 +10,7 @@
 //! the others' results. It never prints; callers render [`Evaluation`]s.
 
 mod ast;
+mod batch;
 mod eval;
 pub mod export;
 mod input;

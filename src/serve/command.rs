@@ -394,10 +394,12 @@ fn fix(mistake: &Mistake, words: &[String]) -> Option<Vec<String>> {
         | Problem::MissingValue { .. }
         | Problem::RepeatedStack { .. }
         | Problem::InvalidPolicy { .. } => None,
-        Problem::UnknownCommand { name } => closest(name, &COMMANDS).map(|c| replaced(&[c])),
+        Problem::UnknownCommand { name } => {
+            crate::suggest::closest(name, COMMANDS.iter().copied()).map(|c| replaced(&[c]))
+        }
         Problem::UnknownFlag { command, flag } => {
             let flags = Kind::from_name(command).map_or(&[][..], Kind::flags);
-            let fixed = closest(flag, flags).or_else(|| {
+            let fixed = crate::suggest::closest(flag, flags.iter().copied()).or_else(|| {
                 // Atlantis calls what planguard names a stack a project or a directory.
                 matches!(flag.as_str(), "--project" | "-d" | "--dir")
                     .then_some("-p")
@@ -434,24 +436,6 @@ fn fix(mistake: &Mistake, words: &[String]) -> Option<Vec<String>> {
             }
         }
     }
-}
-
-/// The candidate closest to `input`, if it is close enough to be what was meant: the same
-/// but for case, within two edits (and fewer than the words' lengths), or sharing a long
-/// prefix (`approve` for `approve_policies`).
-fn closest<'a>(input: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    candidates
-        .iter()
-        .map(|&c| {
-            let distance = strsim::osa_distance(input, c);
-            let close = input.eq_ignore_ascii_case(c)
-                || (distance <= 2 && distance < input.len().min(c.len()))
-                || (input.len() >= 4 && strsim::jaro_winkler(input, c) >= 0.85);
-            (distance, c, close)
-        })
-        .filter(|&(_, _, close)| close)
-        .min_by_key(|&(distance, _, _)| distance)
-        .map(|(_, c, _)| c)
 }
 
 /// `text` as inline code, shortened and with backticks removed so it cannot break out.

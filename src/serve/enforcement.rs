@@ -13,11 +13,14 @@
 //! the server keeps the last word. What a level means for a PR (comments, check runs, the
 //! apply gate) is the worker's business, not this module's.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use globset::Glob;
 use serde::{Deserialize, Serialize};
+
+use crate::policy::Level;
 
 /// How the policy loader names embedded files ([`crate::policy::BUILTIN_PREFIX`]). Folder
 /// patterns are matched below it, so `encryption/` names the built-in `encryption` folder.
@@ -44,6 +47,26 @@ impl EnforcementLevel {
             EnforcementLevel::HardMandatory => "hard-mandatory",
         }
     }
+}
+
+/// Whether a finding holds an apply back: the one rule the gate, the PR comment and the check
+/// annotations all use. Only error findings count; an advisory one never blocks, a
+/// soft-mandatory one blocks until someone allowed to approves it, a hard-mandatory one always.
+pub fn blocks(finding: Level, level: EnforcementLevel, approved: bool) -> bool {
+    finding == Level::Error
+        && match level {
+            EnforcementLevel::Advisory => false,
+            EnforcementLevel::SoftMandatory => !approved,
+            EnforcementLevel::HardMandatory => true,
+        }
+}
+
+/// The level recorded for a policy when its stack was planned, or [`EnforcementLevel::DEFAULT`].
+pub fn level_of(levels: &BTreeMap<String, EnforcementLevel>, policy_id: &str) -> EnforcementLevel {
+    levels
+        .get(policy_id)
+        .copied()
+        .unwrap_or(EnforcementLevel::DEFAULT)
 }
 
 impl fmt::Display for EnforcementLevel {
@@ -207,6 +230,29 @@ mod tests {
     use super::EnforcementLevel::*;
     use super::*;
 
+    #[test]
+    fn the_one_blocking_rule() {
+        #[rustfmt::skip]
+        let cases = [
+            // finding,       level,         approved, blocks
+            (Level::Error,   Advisory,      false,    false),
+            (Level::Error,   SoftMandatory, false,    true),
+            (Level::Error,   SoftMandatory, true,     false),
+            (Level::Error,   HardMandatory, true,     true),
+            (Level::Warning, HardMandatory, false,    false),
+        ];
+        for (finding, level, approved, want) in cases {
+            assert_eq!(
+                blocks(finding, level, approved),
+                want,
+                "{finding:?} {level} {approved}"
+            );
+        }
+        let levels = BTreeMap::from([("a".to_owned(), HardMandatory)]);
+        assert_eq!(level_of(&levels, "a"), HardMandatory);
+        assert_eq!(level_of(&levels, "unlisted"), EnforcementLevel::DEFAULT);
+    }
+
     fn rule(policies: &[&str], level: EnforcementLevel) -> EnforcementRule {
         EnforcementRule {
             policies: policies.iter().map(|p| p.to_string()).collect(),
@@ -221,9 +267,9 @@ mod tests {
         assert!(Advisory < SoftMandatory && SoftMandatory < HardMandatory);
         assert_eq!(HardMandatory.to_string(), "hard-mandatory");
         let parsed: Vec<EnforcementLevel> =
-            serde_yaml::from_str("[advisory, soft-mandatory, hard-mandatory]").unwrap();
+            yaml_serde::from_str("[advisory, soft-mandatory, hard-mandatory]").unwrap();
         assert_eq!(parsed, vec![Advisory, SoftMandatory, HardMandatory]);
-        assert!(serde_yaml::from_str::<EnforcementLevel>("mandatory").is_err());
+        assert!(yaml_serde::from_str::<EnforcementLevel>("mandatory").is_err());
     }
 
     #[test]

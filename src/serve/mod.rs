@@ -6,7 +6,8 @@
 //! domain:
 //!
 //! - [`domain`]: the typed values (repository, PR, commit, stack) parsed at the edge.
-//! - [`config`]: the server's TOML file and environment overrides, validated up front.
+//! - [`config`]: the server's TOML file and environment overrides, validated up front;
+//!   [`diagnostics`]: how a problem in it or in `planguard.yaml` is reported.
 //! - [`accounts`]: the registry of credentials, bound to directories; [`codeowners`]: GitHub's
 //!   CODEOWNERS rules.
 //! - [`repo_config`] and [`workflow`]: `planguard.yaml`, stacks, and their step pipelines;
@@ -14,7 +15,8 @@
 //! - [`enforcement`] and [`gate`]: which findings block, and the apply requirements.
 //! - [`command`]: `planguard ...` PR comment commands; [`webhook`]: signature verification and
 //!   parsing deliveries into domain events.
-//! - [`pr_comment`]: what the bot posts on a pull request.
+//! - [`stack`]: a stack's state on a pull request, as stored and as rendered; [`pr_comment`]:
+//!   what the bot posts on a pull request.
 //! - The seams to the outside world: [`store`] (durable jobs, locks, plans and the audit log),
 //!   [`vcs`] (GitHub), [`runner`] (working copies and sandboxed `tofu` processes).
 //! - [`intake`]: group commit of accepted deliveries; [`metrics`]: Prometheus counters.
@@ -25,6 +27,7 @@ pub mod accounts;
 pub mod codeowners;
 pub mod command;
 pub mod config;
+pub mod diagnostics;
 pub mod domain;
 pub mod enforcement;
 pub mod gate;
@@ -34,6 +37,7 @@ pub mod metrics;
 pub mod pr_comment;
 pub mod repo_config;
 pub mod runner;
+pub mod stack;
 pub mod store;
 pub mod trust;
 pub mod vcs;

@@ -24,6 +24,8 @@ use crate::check::PlanReport;
 use crate::policy::{Finding, Level, PolicyMeta};
 use crate::render::markdown::{address_cell, cell};
 use crate::render::{split_markdown, MAX_COMMENT};
+use crate::serve::enforcement::{self, EnforcementLevel};
+pub use crate::serve::stack::StackState;
 
 /// The first line of the comment (and of part 1 when it is split).
 pub const MARKER: &str = "<!-- planguard:pr-comment -->";
@@ -43,49 +45,11 @@ pub struct CommentContext<'a> {
     pub head_sha: &'a str,
 }
 
-/// Where one stack is.
-// `Planned` carries the whole report; the states are built once per comment and never held in
-// bulk, so boxing it would only add an allocation.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone)]
-pub enum StackState {
-    Queued,
-    WaitingForLock {
-        holder_pr: u64,
-        holder_url: String,
-    },
-    Running,
-    /// Its saved plan is being applied.
-    Applying,
-    Planned {
-        report: PlanReport,
-        /// The body of a `diff` block, from [`crate::render::diff::render_diff`].
-        diff: String,
-        gates: Vec<FindingGate>,
-    },
-    Errored {
-        /// The step that failed (`init`, `plan`, ...).
-        step: String,
-        /// Its output, already redacted.
-        output: String,
-    },
-    Applied {
-        output: String,
-    },
-    ApplyFailed {
-        output: String,
-    },
-    Skipped {
-        reason: String,
-    },
-}
-
 /// How a policy's findings are enforced on this stack, and whether they were approved.
 #[derive(Debug, Clone)]
 pub struct FindingGate {
     pub policy_id: String,
-    /// `advisory`, `soft-mandatory` or `hard-mandatory`.
-    pub level: String,
+    pub level: EnforcementLevel,
     pub approved_by: Option<String>,
     /// Who may approve, as mentions: `@alice, @acme/security`.
     pub approvers: String,
@@ -100,6 +64,8 @@ pub struct StackView {
     /// The commit the stack's state is for.
     pub sha: String,
     pub state: StackState,
+    /// How the gate treats each policy with an error finding (planned stacks only).
+    pub gates: Vec<FindingGate>,
 }
 
 /// Renders the whole comment and splits it at GitHub's limit. Part 1 starts with the summary.
@@ -186,14 +152,6 @@ fn short(sha: &str) -> &str {
     sha.char_indices().nth(7).map_or(sha, |(i, _)| &sha[..i])
 }
 
-/// How a gate treats a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Enforcement {
-    Advisory,
-    Soft,
-    Hard,
-}
-
 /// A finding with its gate, classified.
 struct Row<'a> {
     finding: &'a Finding,
@@ -201,12 +159,8 @@ struct Row<'a> {
 }
 
 impl Row<'_> {
-    fn enforcement(&self) -> Enforcement {
-        match self.gate.map(|g| g.level.as_str()) {
-            Some("advisory") => Enforcement::Advisory,
-            Some("soft-mandatory") => Enforcement::Soft,
-            _ => Enforcement::Hard,
-        }
+    fn enforcement(&self) -> EnforcementLevel {
+        self.gate.map_or(EnforcementLevel::DEFAULT, |g| g.level)
     }
 
     fn approved_by(&self) -> Option<&str> {
@@ -214,12 +168,11 @@ impl Row<'_> {
     }
 
     fn blocks(&self) -> bool {
-        self.finding.level == Level::Error
-            && match self.enforcement() {
-                Enforcement::Advisory => false,
-                Enforcement::Soft => self.approved_by().is_none(),
-                Enforcement::Hard => true,
-            }
+        enforcement::blocks(
+            self.finding.level,
+            self.enforcement(),
+            self.approved_by().is_some(),
+        )
     }
 }
 
@@ -254,14 +207,14 @@ impl<'a> View<'a> {
             StackState::ApplyFailed { .. } => Outcome::ApplyFailed,
             StackState::Applied { .. } => Outcome::Applied,
             StackState::Skipped { .. } => Outcome::Skipped,
-            StackState::Planned { report, gates, .. } => {
+            StackState::Planned { report, .. } => {
                 rows = report
                     .evaluation
                     .findings
                     .iter()
                     .map(|f| Row {
                         finding: f,
-                        gate: gates.iter().find(|g| g.policy_id == f.policy_id),
+                        gate: stack.gates.iter().find(|g| g.policy_id == f.policy_id),
                     })
                     .collect();
                 if report.error.is_some() || !report.evaluation.failures.is_empty() {
@@ -569,14 +522,14 @@ fn findings_table(out: &mut String, rows: &[&Row], policies: &BTreeMap<String, P
         let (icon, enforcement) = match (f.level, r.enforcement(), r.approved_by()) {
             (Level::Warning, ..) => (
                 ":warning:",
-                r.gate.map_or("warning".to_owned(), |g| cell(&g.level)),
+                r.gate.map_or("warning".to_owned(), |g| g.level.to_string()),
             ),
-            (_, Enforcement::Advisory, _) => (":information_source:", "advisory".to_owned()),
-            (_, Enforcement::Soft, Some(who)) => (
+            (_, EnforcementLevel::Advisory, _) => (":information_source:", "advisory".to_owned()),
+            (_, EnforcementLevel::SoftMandatory, Some(who)) => (
                 ":white_check_mark:",
                 format!("soft-mandatory, approved by {}", cell(who)),
             ),
-            (_, Enforcement::Soft, None) => (
+            (_, EnforcementLevel::SoftMandatory, None) => (
                 ":x:",
                 match r.gate.map(|g| g.approvers.trim()) {
                     Some(who) if !who.is_empty() => {
@@ -585,13 +538,9 @@ fn findings_table(out: &mut String, rows: &[&Row], policies: &BTreeMap<String, P
                     _ => "soft-mandatory: needs approval".to_owned(),
                 },
             ),
-            (_, Enforcement::Hard, _) => (
-                ":x:",
-                match r.gate {
-                    Some(g) => format!("{}: must be fixed", cell(&g.level)),
-                    None => "must be fixed".to_owned(),
-                },
-            ),
+            (_, EnforcementLevel::HardMandatory, _) => {
+                (":x:", "hard-mandatory: must be fixed".to_owned())
+            }
         };
         let _ = writeln!(
             out,
@@ -700,7 +649,7 @@ fn next_step(out: &mut String, views: &[View]) {
         for r in v.rows.iter().filter(|r| r.blocks()) {
             let id = r.finding.policy_id.as_str();
             match (r.enforcement(), r.gate) {
-                (Enforcement::Soft, Some(g)) => {
+                (EnforcementLevel::SoftMandatory, Some(g)) => {
                     soft.insert(id, g.approvers.trim());
                 }
                 _ if !hard.contains(&id) => hard.push(id),
@@ -831,28 +780,47 @@ mod tests {
             .collect()
     }
 
+    /// A stack's state and its gates.
+    struct Section(StackState, Vec<FindingGate>);
+
+    impl From<StackState> for Section {
+        fn from(state: StackState) -> Section {
+            Section(state, Vec::new())
+        }
+    }
+
     /// Checks and diffs a plan the way the server does.
-    fn planned(name: &str, json: String, set: &PolicySet, gates: Vec<FindingGate>) -> StackState {
+    fn planned(name: &str, json: String, set: &PolicySet, gates: Vec<FindingGate>) -> Section {
         let plan = crate::plan::parse(name, &json).unwrap();
         let diff = render_diff(&plan, &Redactor::from_plan(&plan));
         let text = PlanText {
             name: name.to_owned(),
             json: json.clone(),
         };
-        StackState::Planned {
-            report: check_one(Ok(text), set),
+        let levels = gates
+            .iter()
+            .map(|g| (g.policy_id.clone(), g.level))
+            .collect();
+        let state = StackState::Planned {
+            report: Box::new(check_one(Ok(text), set)),
             diff,
-            gates,
-        }
+            plan_hash: String::new(),
+            levels,
+            owners: Vec::new(),
+            annotations: Vec::new(),
+        };
+        Section(state, gates)
     }
 
-    fn stack(name: &str, state: StackState) -> StackView {
+    fn stack(name: &str, section: impl Into<Section>) -> StackView {
+        let Section(state, gates) = section.into();
         StackView {
             name: name.to_owned(),
             dir: format!("stacks/{name}"),
             workspace: "default".to_owned(),
             sha: HEAD.to_owned(),
             state,
+            gates,
         }
     }
 
@@ -860,13 +828,13 @@ mod tests {
         vec![
             FindingGate {
                 policy_id: "s3-encryption".to_owned(),
-                level: "soft-mandatory".to_owned(),
+                level: EnforcementLevel::SoftMandatory,
                 approved_by: approved_by.map(str::to_owned),
                 approvers: "@alice, @acme/security".to_owned(),
             },
             FindingGate {
                 policy_id: "comment.owner_tag".to_owned(),
-                level: "advisory".to_owned(),
+                level: EnforcementLevel::Advisory,
                 approved_by: None,
                 approvers: String::new(),
             },

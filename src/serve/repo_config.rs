@@ -7,9 +7,9 @@
 //! whether an apply may go ahead; it only says what the repository asked for.
 //!
 //! Validation collects every problem before giving up, each named by its YAML path
-//! (`stacks[1].dir`) and, where the file has it, its line. The file is first read as plain YAML,
-//! then each key is checked on its own (a wrong type in one stack does not hide a missing name
-//! in another), then the stacks are checked against each other (unique names, unique
+//! (`stacks[1].dir`) and, where the file has it, its line (from the spans of saphyr's parser).
+//! The file is first read as plain YAML, then each key is checked on its own (a wrong type in
+//! one stack does not hide a missing name in another), then the stacks are checked against each other (unique names, unique
 //! dir and workspace, dependencies that exist and do not form a cycle).
 //!
 //! Paths in the file are relative to the repository and may not leave it: a stack's `dir`, its
@@ -18,18 +18,16 @@
 //! checkout would be read on the server, and tools echo what they cannot parse.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
 use std::path::Path;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
-use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor,
-};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use serde_yaml::{Mapping, Value};
+use yaml_serde::{Mapping, Value};
 
 use crate::serve::accounts::Credentials;
 use crate::serve::config::Owners;
+use crate::serve::diagnostics::{self, Problem};
 use crate::serve::domain::StackName;
 use crate::serve::enforcement::{self, EnforcementRule};
 use crate::serve::workflow::{self, describe, Workflow, Workflows, DEFAULT_WORKFLOW};
@@ -690,7 +688,6 @@ impl<'v> Fields<'v> {
     }
 
     fn finish(self, p: &mut Problems) {
-        let known = self.known.join(", ");
         for key in self.map.keys() {
             let Some(name) = key.as_str() else {
                 p.push((
@@ -706,28 +703,12 @@ impl<'v> Fields<'v> {
             if self.known.contains(&name) {
                 continue;
             }
-            let suggestion = suggest(name, &self.known)
-                .map(|k| format!("did you mean `{k}`? "))
-                .unwrap_or_default();
             p.push((
                 at(&self.path, name),
-                format!(
-                    "unknown key. {suggestion}The keys of {} are: {known}",
-                    self.what
-                ),
+                diagnostics::unknown_key(name, &self.known, self.what),
             ));
         }
     }
-}
-
-/// The known name closest to a misspelt one, if any is close (at most two edits).
-fn suggest<'k>(name: &str, known: &[&'k str]) -> Option<&'k str> {
-    known
-        .iter()
-        .map(|k| (strsim::levenshtein(k, name), *k))
-        .filter(|(d, _)| *d <= 2 && *d < name.len())
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
 }
 
 /// Deserializes `value` as `T`, reporting a failure at the path serde reached below `path`.
@@ -753,7 +734,7 @@ fn parse_document(
     builtin: &Workflows,
     p: &mut Problems,
 ) -> Option<RepoConfig> {
-    let mut doc: Value = match serde_yaml::from_str(yaml) {
+    let mut doc: Value = match yaml_serde::from_str(yaml) {
         Ok(v) => v,
         Err(e) => {
             p.push((String::new(), format!("is not valid YAML: {e}")));
@@ -1464,7 +1445,7 @@ fn check_stacks_together(stacks: &[(String, StackConfig)], p: &mut Problems) {
                 // Suggestions compare against every name: only for the first few unknowns.
                 unknown += 1;
                 let suggestion = (unknown <= MAX_NAMES_LISTED)
-                    .then(|| suggest(dep.as_str(), &names))
+                    .then(|| crate::suggest::closest(dep.as_str(), names.iter().copied()))
                     .flatten()
                     .map(|n| format!("did you mean {n:?}? "))
                     .unwrap_or_default();
@@ -1690,147 +1671,9 @@ fn render_problem(yaml: &str, path: &str, message: &str) -> String {
     if path.is_empty() {
         return format!("{FILE_NAME} {message}");
     }
-    match line_of(yaml, path) {
-        Some(line) => format!("{path}: {message} (line {line})"),
-        None => format!("{path}: {message}"),
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Segment {
-    Key(String),
-    Index(usize),
-}
-
-/// `stacks[1].account.id` → [Key stacks, Index 1, Key account, Key id].
-fn segments(path: &str) -> Vec<Segment> {
-    let mut out = Vec::new();
-    for part in path.split('.') {
-        let (key, mut rest) = match part.find('[') {
-            Some(i) => (&part[..i], &part[i..]),
-            None => (part, ""),
-        };
-        if !key.is_empty() {
-            out.push(Segment::Key(key.to_owned()));
-        }
-        while let Some(stripped) = rest.strip_prefix('[') {
-            let Some(close) = stripped.find(']') else {
-                break;
-            };
-            if let Ok(i) = stripped[..close].parse() {
-                out.push(Segment::Index(i));
-            }
-            rest = &stripped[close + 1..];
-        }
-    }
-    out
-}
-
-/// The line of the YAML node at `path`, or of its nearest ancestor that exists.
-fn line_of(yaml: &str, path: &str) -> Option<usize> {
-    let segs = segments(path);
-    (1..=segs.len())
-        .rev()
-        .find_map(|n| locate(yaml, &segs[..n]))
-}
-
-/// serde_yaml only reveals positions in errors, so this walks the document with a visitor
-/// that fails on purpose when it reaches the node, and reads the line off the failure.
-fn locate(yaml: &str, path: &[Segment]) -> Option<usize> {
-    const HERE: &str = "planguard-locate-here";
-
-    struct Seek<'a>(&'a [Segment]);
-    struct Here;
-
-    impl<'de> DeserializeSeed<'de> for Seek<'_> {
-        type Value = ();
-        fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            if self.0.is_empty() {
-                d.deserialize_any(Here)
-            } else {
-                d.deserialize_any(self)
-            }
-        }
-    }
-
-    impl<'de> Visitor<'de> for Seek<'_> {
-        type Value = ();
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("a map or a list")
-        }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            while let Some(key) = map.next_key::<Value>()? {
-                match &self.0[0] {
-                    Segment::Key(k) if key.as_str() == Some(k) => {
-                        map.next_value_seed(Seek(&self.0[1..]))?
-                    }
-                    _ => {
-                        map.next_value::<IgnoredAny>()?;
-                    }
-                }
-            }
-            Ok(())
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            let mut i = 0;
-            loop {
-                let more = match &self.0[0] {
-                    Segment::Index(n) if *n == i => seq.next_element_seed(Seek(&self.0[1..]))?,
-                    _ => seq.next_element::<IgnoredAny>()?.map(|_| ()),
-                };
-                if more.is_none() {
-                    return Ok(());
-                }
-                i += 1;
-            }
-        }
-    }
-
-    impl<'de> Visitor<'de> for Here {
-        type Value = ();
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str("anything")
-        }
-        fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-            Err(E::custom(HERE))
-        }
-        fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-            Err(E::custom(HERE))
-        }
-        fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-            Err(E::custom(HERE))
-        }
-        fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-            Err(E::custom(HERE))
-        }
-        fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-            Err(E::custom(HERE))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-            Err(E::custom(HERE))
-        }
-        fn visit_none<E: de::Error>(self) -> Result<(), E> {
-            Err(E::custom(HERE))
-        }
-        fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-            Err(de::Error::custom(HERE))
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-            Err(de::Error::custom(HERE))
-        }
-        fn visit_enum<A: de::EnumAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-            Err(de::Error::custom(HERE))
-        }
-    }
-
-    let err = Seek(path)
-        .deserialize(serde_yaml::Deserializer::from_str(yaml))
-        .err()?;
-    // The message may carry serde_yaml's own path in front.
-    if !err.to_string().contains(HERE) {
-        return None;
-    }
-    err.location().map(|l| l.line())
+    let mut problem = Problem::new(path, message);
+    problem.line = diagnostics::yaml_line(yaml, path);
+    problem.to_string()
 }
 
 #[cfg(test)]
@@ -2302,7 +2145,7 @@ surprise: true
             &p,
             "stacks[2].apply_requirements[1]: unknown variant `aproved`",
         );
-        assert_problem(&p, "stacks[2].workspce: unknown key. did you mean `workspace`? The keys of a stack are: name, dir,");
+        assert_problem(&p, "stacks[2].workspce: unknown key. Did you mean `workspace`? The keys of a stack are: name, dir,");
         assert_problem(
             &p,
             "stacks[3].account.id: \"1234\" is not a 12-digit AWS account id",
@@ -2325,7 +2168,7 @@ surprise: true
         assert_problem(&p, "stacks[0].account.region: unknown key. The keys of account are: id, profile, role_arn, env");
         assert_problem(
             &p,
-            "stacks[0].approvals.cnt: unknown key. did you mean `count`?",
+            "stacks[0].approvals.cnt: unknown key. Did you mean `count`?",
         );
         assert_problem(&p, "policy_owners.allow_self_approval: unknown key. The keys of policy_owners are: users, teams");
     }
@@ -2624,27 +2467,5 @@ stacks:
         )
         .unwrap();
         assert_eq!(c.stacks[0].workflow.name, "org-standard");
-    }
-
-    #[test]
-    fn yaml_paths_are_split_into_segments() {
-        assert_eq!(
-            segments("stacks[1].account.id"),
-            [
-                Segment::Key("stacks".into()),
-                Segment::Index(1),
-                Segment::Key("account".into()),
-                Segment::Key("id".into())
-            ]
-        );
-        assert_eq!(
-            line_of("a:\n  b: [1, 2]\n  c:\n    - x\n    - y\n", "a.c[1]"),
-            Some(5)
-        );
-        assert_eq!(
-            line_of("a:\n  b: 1\n", "a.missing"),
-            Some(2),
-            "falls back to the parent"
-        );
     }
 }

@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use serde_yaml::Value;
+use yaml_serde::Value;
 
 /// The workflow stacks use unless they name another.
 pub const DEFAULT_WORKFLOW: &str = "opentofu";
@@ -191,7 +191,7 @@ fn builtins() -> &'static Workflows {
         let mut all = Workflows::default();
         for (file, text) in BUILTIN_FILES {
             // The files are part of the binary and their tests; a broken one is a build bug.
-            let value: Value = serde_yaml::from_str(text)
+            let value: Value = yaml_serde::from_str(text)
                 .unwrap_or_else(|e| panic!("built-in {file} is not YAML: {e}"));
             let name = value
                 .get("name")
@@ -598,7 +598,7 @@ fn yaml_key(key: &Value) -> String {
 fn key_text(key: &Value) -> String {
     match key {
         Value::String(s) => format!("`{s}`"),
-        other => serde_yaml::to_string(other)
+        other => yaml_serde::to_string(other)
             .map(|s| format!("`{}`", s.trim()))
             .unwrap_or_else(|_| "(a non-string key)".to_owned()),
     }
@@ -621,7 +621,7 @@ mod tests {
     use super::*;
 
     fn yaml(text: &str) -> Value {
-        serde_yaml::from_str(text).unwrap()
+        yaml_serde::from_str(text).unwrap()
     }
 
     fn ctx<'a>(backend: &'a [String], vars: &'a [String]) -> StepContext<'a> {

@@ -4,6 +4,8 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod engine;
+mod fake_tofu;
+mod fast;
 mod gate;
 mod github;
 mod github_fixes;

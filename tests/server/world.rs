@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 use planguard::serve::config::ServerConfig;
+use planguard::serve::runner::PlanRunner;
 use planguard::serve::store::JobState;
 use planguard::serve::worker::Services;
 
@@ -75,6 +76,8 @@ pub struct Options {
     pub token_mode: bool,
     /// More files on the main branch (path, text), e.g. CODEOWNERS.
     pub main_files: Vec<(String, String)>,
+    /// Runs the steps instead of real processes (see `fake_tofu`); `None`: the real runner.
+    pub runner: Option<Arc<dyn PlanRunner>>,
 }
 
 impl Default for Options {
@@ -85,6 +88,7 @@ impl Default for Options {
             workers: 4,
             token_mode: false,
             main_files: Vec::new(),
+            runner: None,
         }
     }
 }
@@ -134,6 +138,7 @@ pub struct World {
     pub services: Arc<Services>,
     pub url: String,
     pub config_text: String,
+    runner: Option<Arc<dyn PlanRunner>>,
     shutdown: CancellationToken,
     server: Option<tokio::task::JoinHandle<()>>,
     deliveries: AtomicU64,
@@ -180,6 +185,7 @@ stacks:
 /// Starts a server from config text on an ephemeral port.
 async fn boot(
     config_text: &str,
+    runner: Option<Arc<dyn PlanRunner>>,
 ) -> (
     Arc<Services>,
     String,
@@ -188,9 +194,14 @@ async fn boot(
 ) {
     let config = ServerConfig::from_toml(config_text, "e2e.toml", |_| None)
         .unwrap_or_else(|e| panic!("test config: {e}"));
-    let services = planguard::serve::http::services(config)
+    let mut services = planguard::serve::http::services(config)
         .await
         .expect("services start");
+    if let Some(runner) = runner {
+        Arc::get_mut(&mut services)
+            .expect("the services are not shared before launch")
+            .runner = runner;
+    }
     let listener = planguard::serve::http::listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let shutdown = CancellationToken::new();
@@ -306,7 +317,7 @@ token = "audit-token-123"
             extra = tables,
             top = top,
         );
-        let (services, url, shutdown, server) = boot(&config_text).await;
+        let (services, url, shutdown, server) = boot(&config_text, opts.runner.clone()).await;
         World {
             tmp,
             origin,
@@ -317,6 +328,7 @@ token = "audit-token-123"
             services,
             url,
             config_text,
+            runner: opts.runner,
             shutdown,
             server: Some(server),
             deliveries: AtomicU64::new(1),
@@ -337,7 +349,7 @@ token = "audit-token-123"
             .replacen("replica = ", "replica_was = ", 1);
         let config_text = format!("replica = \"{name}\"\n{config_text}")
             .replace("replica_was = ", "# replica_was = ");
-        let (services, url, shutdown, server) = boot(&config_text).await;
+        let (services, url, shutdown, server) = boot(&config_text, self.runner.clone()).await;
         Replica {
             services,
             url,
@@ -348,7 +360,7 @@ token = "audit-token-123"
 
     /// Starts the server again on the same data directory (after [`World::stop`]).
     pub async fn restart(&mut self) {
-        let (services, url, shutdown, server) = boot(&self.config_text).await;
+        let (services, url, shutdown, server) = boot(&self.config_text, self.runner.clone()).await;
         self.services = services;
         self.url = url;
         self.shutdown = shutdown;

@@ -278,7 +278,7 @@ mod tests {
             ..Default::default()
         };
         let (_, p) = validate(&raw);
-        let keys: Vec<_> = p.iter().map(|p| p.key.as_str()).collect();
+        let keys: Vec<_> = p.iter().map(|p| p.path.as_str()).collect();
         assert_eq!(
             keys,
             [
@@ -294,7 +294,7 @@ mod tests {
         let mut p = Vec::new();
         raw.apply_env(&env, &mut p);
         assert_eq!(p.len(), 1);
-        assert_eq!(p[0].key, "PLANGUARD_HTTP_IDLE_TIMEOUT_SECS");
+        assert_eq!(p[0].path, "PLANGUARD_HTTP_IDLE_TIMEOUT_SECS");
     }
 
     #[test]

@@ -19,7 +19,7 @@
 //! A problem names the key it is about (`github.webhook_secret`, `enforcement[1].level`) or,
 //! for a value from the environment, the variable (`PLANGUARD_WORKERS`). Environment values win
 //! over the file; an empty variable counts as unset. The file is optional when the environment
-//! supplies everything. Secrets are held in [`Secret`], whose `Debug` and `Display` print `***`.
+//! supplies everything. Secrets are held in [`Secret`] (secrecy's `SecretString`), which never prints its value.
 
 pub mod http_limits;
 
@@ -34,6 +34,7 @@ use globset::{GlobBuilder, GlobMatcher};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
+use crate::serve::diagnostics;
 use crate::serve::domain::RepoName;
 use crate::serve::enforcement::{self, EnforcementRule};
 
@@ -85,31 +86,10 @@ impl Default for Limits {
     }
 }
 
-/// A secret value: printed as `***` by `Debug` and `Display`; read it with [`Secret::expose`].
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: String) -> Secret {
-        Secret(value)
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+/// A secret value (secrecy's): `Debug` prints it redacted, it is zeroed when dropped, and it is
+/// read only through [`ExposeSecret::expose_secret`].
+pub type Secret = secrecy::SecretString;
+pub use secrecy::ExposeSecret;
 
 /// How the server logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -210,24 +190,9 @@ pub struct ServerConfig {
     pub limits: Limits,
 }
 
-/// One thing wrong with the configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigProblem {
-    /// The key (`workers`, `github.webhook_secret`, `enforcement[1].level`), the environment
-    /// variable the value came from, or empty for the file as a whole.
-    pub key: String,
-    pub message: String,
-}
-
-impl fmt::Display for ConfigProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.key.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.key, self.message)
-        }
-    }
-}
+/// A problem in the config: where (the key, or the environment variable the value came from)
+/// and what.
+pub use crate::serve::diagnostics::Problem as ConfigProblem;
 
 /// Everything wrong with a configuration: one line per problem, `<origin>: <key>: <message>`.
 #[derive(Debug, Clone)]
@@ -266,13 +231,13 @@ impl ServerConfig {
             Ok(text) => ServerConfig::from_toml(&text, &origin, env),
             Err(e) => Err(ConfigErrors {
                 origin,
-                problems: vec![ConfigProblem {
-                    key: String::new(),
-                    message: format!(
+                problems: vec![ConfigProblem::new(
+                    String::new(),
+                    format!(
                         "cannot read the config file ({e}); check the --config path, or leave \
                          --config out and configure with PLANGUARD_* variables"
                     ),
-                }],
+                )],
             }),
         }
     }
@@ -363,10 +328,7 @@ struct Raw {
 }
 
 pub(super) fn problem(key: impl Into<String>, message: impl Into<String>) -> ConfigProblem {
-    ConfigProblem {
-        key: key.into(),
-        message: message.into(),
-    }
+    ConfigProblem::new(key, message)
 }
 
 /// Reads one table's keys one at a time, remembering which keys exist so that whatever is
@@ -431,24 +393,15 @@ impl Table {
     }
 
     fn finish(self, problems: &mut Vec<ConfigProblem>) {
-        let known = self.known.join(", ");
-        let place = if self.name.is_empty() {
-            "top-level keys".to_owned()
+        let scope = if self.name.is_empty() {
+            "the top level".to_owned()
         } else {
-            format!("keys in [{}]", self.name)
+            format!("[{}]", self.name)
         };
         for key in self.table.keys() {
-            let suggestion = self
-                .known
-                .iter()
-                .map(|k| (strsim::levenshtein(k, key), k))
-                .filter(|(d, _)| *d <= 2 && *d < key.len())
-                .min_by_key(|(d, _)| *d)
-                .map(|(_, k)| format!("did you mean `{k}`? "))
-                .unwrap_or_default();
             problems.push(problem(
                 self.key(key),
-                format!("unknown key; {suggestion}The known {place} are: {known}"),
+                diagnostics::unknown_key(key, &self.known, &scope),
             ));
         }
     }
@@ -792,7 +745,7 @@ impl Raw {
                 ));
                 None
             }
-            t => t.clone().map(Secret::new),
+            t => t.clone().map(Secret::from),
         };
 
         let apply_teams = self.apply_teams.clone().unwrap_or_default();
@@ -936,7 +889,7 @@ impl Raw {
         }
 
         let webhook_secret = match &self.webhook_secret {
-            Some(s) if !s.trim().is_empty() => Some(Secret::new(s.clone())),
+            Some(s) if !s.trim().is_empty() => Some(Secret::from(s.clone())),
             _ => {
                 p.push(problem(
                     "github.webhook_secret",
@@ -1001,7 +954,7 @@ impl Raw {
                 ));
                 return None;
             }
-            (false, Some(token)) => return Some(GithubAuth::Token(Secret::new(token.clone()))),
+            (false, Some(token)) => return Some(GithubAuth::Token(Secret::from(token.clone()))),
             (true, None) => {}
         }
 
@@ -1082,7 +1035,7 @@ impl Raw {
 
         Some(GithubAuth::App {
             app_id: app_id?,
-            private_key: Secret::new(pem?),
+            private_key: Secret::from(pem?),
         })
     }
 
@@ -1224,13 +1177,13 @@ mod tests {
     }
 
     fn keys(e: &ConfigErrors) -> Vec<&str> {
-        e.problems.iter().map(|p| p.key.as_str()).collect()
+        e.problems.iter().map(|p| p.path.as_str()).collect()
     }
 
     fn message<'a>(e: &'a ConfigErrors, key: &str) -> &'a str {
         &e.problems
             .iter()
-            .find(|p| p.key == key)
+            .find(|p| p.path == key)
             .unwrap_or_else(|| panic!("no problem for {key} in:\n{e}"))
             .message
     }
@@ -1250,10 +1203,10 @@ mod tests {
         assert_eq!(c.max_body_bytes, 26_214_400);
         assert_eq!(c.limits, Limits::default());
         assert_eq!(c.github.api_url, "https://api.github.com");
-        assert_eq!(c.github.webhook_secret.expose(), SECRET);
+        assert_eq!(c.github.webhook_secret.expose_secret(), SECRET);
         assert!(
             matches!(&c.github.auth, GithubAuth::App { app_id: 42, private_key }
-            if private_key.expose().starts_with("-----BEGIN RSA PRIVATE KEY-----"))
+            if private_key.expose_secret().starts_with("-----BEGIN RSA PRIVATE KEY-----"))
         );
         assert_eq!(
             c.policies,
@@ -1346,10 +1299,10 @@ level = "advisory"
         assert_eq!(c.step_timeout, Duration::from_secs(60));
         assert_eq!(c.max_body_bytes, 1000);
         assert_eq!(c.github.api_url, "https://ghe.example.com/api/v3");
-        assert!(matches!(&c.github.auth, GithubAuth::Token(t) if t.expose() == "ghp_abc"));
+        assert!(matches!(&c.github.auth, GithubAuth::Token(t) if t.expose_secret() == "ghp_abc"));
         assert_eq!(c.github.bot_login.as_deref(), Some("planguard[bot]"));
         assert!(!c.policies.builtin);
-        assert_eq!(c.audit_token.unwrap().expose(), "audit-token");
+        assert_eq!(c.audit_token.unwrap().expose_secret(), "audit-token");
         assert_eq!(c.apply_teams, ["acme/platform"]);
         assert_eq!(c.policy_owners.users, ["alice"]);
         assert!(c.policy_owners.allow_self_approval);
@@ -1382,8 +1335,8 @@ level = "advisory"
         assert!(!c.allow_fork_prs);
         assert_eq!(c.allowed_repos, ["acme/*", "acme-labs/infra"]);
         assert_eq!(c.log_format, LogFormat::Json);
-        assert_eq!(c.github.webhook_secret.expose(), "from-env");
-        assert_eq!(c.audit_token.unwrap().expose(), "t");
+        assert_eq!(c.github.webhook_secret.expose_secret(), "from-env");
+        assert_eq!(c.audit_token.unwrap().expose_secret(), "t");
         assert_eq!(c.database, PathBuf::from("/data/planguard.db"));
     }
 
@@ -1539,14 +1492,17 @@ level = "advisory"
         let e = load(&text, &[]).unwrap_err();
         assert_eq!(keys(&e), ["listn", "polices"], "{e}");
         let m = message(&e, "listn");
-        assert!(m.starts_with("unknown key; did you mean `listen`?"), "{m}");
-        assert!(m.contains("listen, data_dir, database, replica, workers"), "{m}");
+        assert!(m.starts_with("unknown key. Did you mean `listen`?"), "{m}");
+        assert!(
+            m.contains("listen, data_dir, database, replica, workers"),
+            "{m}"
+        );
 
         let e = load(&app_toml("", "appid = 3"), &[]).unwrap_err();
         let m = message(&e, "github.appid");
-        assert!(m.contains("did you mean `app_id`?"), "{m}");
+        assert!(m.contains("Did you mean `app_id`?"), "{m}");
         assert!(
-            m.contains("known keys in [github] are: api_url, app_id, private_key"),
+            m.contains("The keys of [github] are: api_url, app_id, private_key"),
             "{m}"
         );
     }
@@ -1661,7 +1617,7 @@ level = "advisory"
     fn a_syntax_error_names_its_line() {
         let e = load("workers = 4\nlisten = \n", &[]).unwrap_err();
         assert_eq!(e.problems.len(), 1, "{e}");
-        assert!(e.problems[0].key.starts_with("line 2, column"), "{e}");
+        assert!(e.problems[0].path.starts_with("line 2, column"), "{e}");
         assert!(e.problems[0]
             .message
             .ends_with("(the file is not valid TOML)"));
@@ -1682,12 +1638,15 @@ level = "advisory"
         let pem = std::fs::read_to_string(KEY_PATH).unwrap();
         let text = format!("{}\n[audit]\ntoken = \"audit-xyz\"", app_toml("", ""));
         let c = load(&text, &[]).unwrap();
-        let printed = format!("{c:?} {c:#?} {}", c.github.webhook_secret);
+        let printed = format!("{c:?} {c:#?} {:?}", c.github.webhook_secret);
         assert!(!printed.contains(SECRET));
         assert!(!printed.contains("audit-xyz"));
         assert!(!printed.contains("PRIVATE KEY"));
         assert!(!printed.contains(pem.lines().nth(1).unwrap()));
-        assert!(printed.contains("webhook_secret: ***"));
+        assert!(
+            printed.contains("webhook_secret: SecretBox<str>([REDACTED])"),
+            "{printed}"
+        );
 
         let token = load("[github]\ntoken = \"ghp_tok\"\nwebhook_secret = \"w\"", &[]).unwrap();
         assert!(!format!("{token:?}").contains("ghp_tok"));

@@ -27,6 +27,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::serve::config::ExposeSecret as _;
 use crate::serve::metrics::{HttpMetrics, Metrics, Outcome};
 use crate::serve::store::{Accepted, AuditFilter, JobKind, NewJob};
 use crate::serve::webhook::{self, Event, Parsed, SignatureCheck};
@@ -162,7 +163,7 @@ async fn receive(
 ) -> Result<(String, String, NewJob), Answered> {
     let s = &app.services;
     let mut check = SignatureCheck::new(
-        s.config.github.webhook_secret.expose().as_bytes(),
+        s.config.github.webhook_secret.expose_secret().as_bytes(),
         header_str(headers, "x-hub-signature-256"),
     )
     .map_err(|e| {
@@ -433,7 +434,7 @@ async fn audit(
     let given = header_str(&headers, "authorization")
         .and_then(|h| h.strip_prefix("Bearer "))
         .unwrap_or("");
-    if !constant_time_eq(given.as_bytes(), token.expose().as_bytes()) {
+    if !constant_time_eq(given.as_bytes(), token.expose_secret().as_bytes()) {
         return answer(
             StatusCode::UNAUTHORIZED,
             json!({ "error": "send the audit token as `Authorization: Bearer <token>`" }),

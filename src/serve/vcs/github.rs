@@ -27,6 +27,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::*;
+use crate::serve::config::ExposeSecret as _;
 use crate::serve::config::{GithubAuth, GithubConfig};
 
 /// GitHub, as an App or with a token.
@@ -174,8 +175,9 @@ impl GitHub {
                 app_id,
                 private_key,
             } => {
-                let key = jsonwebtoken::EncodingKey::from_rsa_pem(private_key.expose().as_bytes())
-                    .map_err(|e| format!("github.private_key is not an RSA PEM key: {e}"))?;
+                let key =
+                    jsonwebtoken::EncodingKey::from_rsa_pem(private_key.expose_secret().as_bytes())
+                        .map_err(|e| format!("github.private_key is not an RSA PEM key: {e}"))?;
                 let app = builder(&cfg.api_url)?
                     .app(AppId(*app_id), key)
                     .build()
@@ -184,12 +186,12 @@ impl GitHub {
             }
             GithubAuth::Token(token) => {
                 let client = builder(&cfg.api_url)?
-                    .personal_token(token.expose().to_owned())
+                    .personal_token(token.expose_secret().to_owned())
                     .build()
                     .map_err(|e| format!("GitHub client: {e}"))?;
                 Mode::Token {
                     client: Arc::new(client),
-                    token: token.expose().to_owned(),
+                    token: token.expose_secret().to_owned(),
                 }
             }
         };
@@ -596,7 +598,6 @@ impl VcsHost for GitHub {
         match &self.mode {
             Mode::Token { token, .. } => Ok(Some(token.clone())),
             Mode::App { .. } => {
-                use secrecy::ExposeSecret;
                 let c = self.client(repo).await?;
                 let token = c
                     .installation_token()

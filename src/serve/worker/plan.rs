@@ -23,8 +23,9 @@ use crate::check::check_one;
 use crate::plan::{PlanText, ShowOptions};
 use crate::policy::Level;
 use crate::redact::Redactor;
+use crate::serve::config::ExposeSecret as _;
 use crate::serve::domain::{CommitSha, PrNumber, RepoName};
-use crate::serve::enforcement::{level_for, EnforcementLevel};
+use crate::serve::enforcement::{self, level_for, EnforcementLevel};
 use crate::serve::repo_config::{RepoConfig, StackConfig};
 use crate::serve::runner::{workdir, Access, StepRun, StepStatus};
 use crate::serve::store::{now, AuditEntry, Job, JobId, LockKey, LockOutcome, PlanRecord};
@@ -405,14 +406,14 @@ impl Services {
         s.extend(stack.credentials.apply.secrets().map(str::to_owned));
         s.extend(self.config.accounts.secrets().map(str::to_owned));
         if let Some(t) = &self.config.audit_token {
-            s.push(t.expose().to_owned());
+            s.push(t.expose_secret().to_owned());
         }
-        s.push(self.config.github.webhook_secret.expose().to_owned());
+        s.push(self.config.github.webhook_secret.expose_secret().to_owned());
         match &self.config.github.auth {
-            crate::serve::config::GithubAuth::Token(t) => s.push(t.expose().to_owned()),
+            crate::serve::config::GithubAuth::Token(t) => s.push(t.expose_secret().to_owned()),
             crate::serve::config::GithubAuth::App { private_key, .. } => s.extend(
                 private_key
-                    .expose()
+                    .expose_secret()
                     .lines()
                     .filter(|l| l.len() > 20)
                     .map(str::to_owned),
@@ -729,10 +730,10 @@ fn annotate(
                 .as_deref()
                 .and_then(locate)
                 .or_else(|| files.first().map(|(p, _)| (p.clone(), 1)))?;
-            let level = match (f.level, levels.get(&f.policy_id)) {
-                (Level::Warning, _) | (_, Some(EnforcementLevel::Advisory)) => "warning",
-                _ => "failure",
-            };
+            // A finding that could block (before any approval) fails the check run.
+            let could_block =
+                enforcement::blocks(f.level, enforcement::level_of(levels, &f.policy_id), false);
+            let level = if could_block { "failure" } else { "warning" };
             Some(Annotation {
                 path,
                 line,

@@ -14,48 +14,12 @@ use super::{JobError, Services};
 use crate::check::PlanReport;
 use crate::policy::Level;
 use crate::serve::domain::{CommitSha, PrNumber, RepoName, StackName};
-use crate::serve::enforcement::EnforcementLevel;
+use crate::serve::enforcement::{self, EnforcementLevel};
 use crate::serve::pr_comment::{self, CommentContext, FindingGate, StackView};
-use crate::serve::store::{now, StackRecord};
-use crate::serve::vcs::{Annotation, Check, CheckStatus, Conclusion};
+use crate::serve::store::{now, Approval, StackRecord};
+use crate::serve::vcs::{Check, CheckStatus, Conclusion};
 
-/// A stack's state as stored: what the comment and checks are built from.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum StackState {
-    Queued,
-    WaitingForLock {
-        holder_pr: u64,
-        holder_url: String,
-    },
-    Running,
-    Planned {
-        report: Box<PlanReport>,
-        diff: String,
-        plan_hash: String,
-        /// Enforcement level of each policy with an error finding.
-        levels: BTreeMap<String, EnforcementLevel>,
-        /// Who may approve soft-mandatory findings (`@user`, `@org/team`).
-        owners: Vec<String>,
-        /// Findings located in the stack's files, for check annotations.
-        #[serde(default)]
-        annotations: Vec<Annotation>,
-    },
-    Errored {
-        step: String,
-        output: String,
-    },
-    Applying,
-    Applied {
-        output: String,
-    },
-    ApplyFailed {
-        output: String,
-    },
-    Skipped {
-        reason: String,
-    },
-}
+pub use crate::serve::stack::StackState;
 
 /// One stack row.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -64,43 +28,6 @@ pub struct StoredStack {
     pub workspace: String,
     #[serde(flatten)]
     pub state: StackState,
-}
-
-/// A finding that blocks an apply until it is approved (soft) or fixed (hard).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Blocking {
-    pub policy_id: String,
-    pub level: EnforcementLevel,
-}
-
-impl StackState {
-    /// Error findings of a planned stack that are not advisory and not approved.
-    pub fn blocking(&self, approved: &BTreeSet<String>) -> Vec<Blocking> {
-        let StackState::Planned { report, levels, .. } = self else {
-            return Vec::new();
-        };
-        let mut out: Vec<Blocking> = Vec::new();
-        for f in report
-            .evaluation
-            .findings
-            .iter()
-            .filter(|f| f.level == Level::Error)
-        {
-            let level = levels
-                .get(&f.policy_id)
-                .copied()
-                .unwrap_or(EnforcementLevel::SoftMandatory);
-            let waived = level == EnforcementLevel::Advisory
-                || (level == EnforcementLevel::SoftMandatory && approved.contains(&f.policy_id));
-            if !waived && !out.iter().any(|b| b.policy_id == f.policy_id) {
-                out.push(Blocking {
-                    policy_id: f.policy_id.clone(),
-                    level,
-                });
-            }
-        }
-        out
-    }
 }
 
 impl Services {
@@ -180,70 +107,22 @@ impl Services {
                 }
                 _ => Vec::new(),
             };
-            let state = match stored.state {
-                StackState::Queued => pr_comment::StackState::Queued,
-                StackState::Applying => pr_comment::StackState::Applying,
-                StackState::Running => pr_comment::StackState::Running,
-                StackState::WaitingForLock {
-                    holder_pr,
-                    holder_url,
-                } => pr_comment::StackState::WaitingForLock {
-                    holder_pr,
-                    holder_url,
-                },
+            let gates = match &stored.state {
                 StackState::Planned {
                     report,
-                    diff,
                     levels,
                     owners,
                     ..
-                } => {
-                    let mut gates: Vec<FindingGate> = Vec::new();
-                    for f in &report.evaluation.findings {
-                        if f.level != Level::Error
-                            || gates.iter().any(|g| g.policy_id == f.policy_id)
-                        {
-                            continue;
-                        }
-                        let level = levels
-                            .get(&f.policy_id)
-                            .copied()
-                            .unwrap_or(EnforcementLevel::SoftMandatory);
-                        let approved_by = approvals
-                            .iter()
-                            .filter(|a| a.policy_id == f.policy_id)
-                            .map(|a| format!("@{}", a.approver))
-                            .collect::<Vec<_>>();
-                        gates.push(FindingGate {
-                            policy_id: f.policy_id.clone(),
-                            level: level.to_string(),
-                            approved_by: (!approved_by.is_empty()
-                                && level == EnforcementLevel::SoftMandatory)
-                                .then(|| approved_by.join(", ")),
-                            approvers: owners.join(", "),
-                        });
-                    }
-                    pr_comment::StackState::Planned {
-                        report: *report,
-                        diff,
-                        gates,
-                    }
-                }
-                StackState::Errored { step, output } => {
-                    pr_comment::StackState::Errored { step, output }
-                }
-                StackState::Applied { output } => pr_comment::StackState::Applied { output },
-                StackState::ApplyFailed { output } => {
-                    pr_comment::StackState::ApplyFailed { output }
-                }
-                StackState::Skipped { reason } => pr_comment::StackState::Skipped { reason },
+                } => finding_gates(report, levels, owners, &approvals),
+                _ => Vec::new(),
             };
             views.push(StackView {
                 name: rec.stack.to_string(),
                 dir: stored.dir,
                 workspace: stored.workspace,
                 sha: rec.sha.to_string(),
-                state,
+                state: stored.state,
+                gates,
             });
         }
         Ok((views, head))
@@ -528,4 +407,33 @@ pub(super) fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     let start = all.len().saturating_sub(lines);
     all[start..].join("\n")
+}
+
+/// How the gate treats each policy with an error finding: its level, who approved it, who may.
+fn finding_gates(
+    report: &PlanReport,
+    levels: &BTreeMap<String, EnforcementLevel>,
+    owners: &[String],
+    approvals: &[Approval],
+) -> Vec<FindingGate> {
+    let mut gates: Vec<FindingGate> = Vec::new();
+    for f in &report.evaluation.findings {
+        if f.level != Level::Error || gates.iter().any(|g| g.policy_id == f.policy_id) {
+            continue;
+        }
+        let level = enforcement::level_of(levels, &f.policy_id);
+        let approved_by = approvals
+            .iter()
+            .filter(|a| a.policy_id == f.policy_id)
+            .map(|a| format!("@{}", a.approver))
+            .collect::<Vec<_>>();
+        gates.push(FindingGate {
+            policy_id: f.policy_id.clone(),
+            level,
+            approved_by: (!approved_by.is_empty() && level == EnforcementLevel::SoftMandatory)
+                .then(|| approved_by.join(", ")),
+            approvers: owners.join(", "),
+        });
+    }
+    gates
 }

@@ -120,10 +120,15 @@ pub struct Interpreter {
     processed_paths: Value,
     rule_values: RuleValues,
     active_rules: Vec<Ref<Rule>>,
+    // Paths of the user functions being evaluated, outermost first.
+    active_functions: Vec<String>,
     builtins_cache: BTreeMap<(&'static str, Vec<Value>), Value>,
     no_rules_lookup: bool,
     execution_timer: ExecutionTimer,
 }
+
+/// How deeply rule and function evaluations may nest.
+const MAX_CALL_DEPTH: usize = 256;
 
 impl Default for Interpreter {
     fn default() -> Self {
@@ -163,6 +168,7 @@ impl Clone for Interpreter {
 
             builtins_cache: BTreeMap::default(),
             active_rules: Vec::default(),
+            active_functions: Vec::default(),
             contexts: Vec::default(),
             current_module_path: String::default(),
             current_module_index: 0,
@@ -241,6 +247,7 @@ impl Interpreter {
             processed_paths: Value::new_object(),
             rule_values: BTreeMap::default(),
             active_rules: Vec::default(),
+            active_functions: Vec::default(),
             builtins_cache: BTreeMap::default(),
             no_rules_lookup: false,
             traces: None,
@@ -280,6 +287,7 @@ impl Interpreter {
             processed_paths: Value::new_object(),
             rule_values: BTreeMap::default(),
             active_rules: Vec::default(),
+            active_functions: Vec::default(),
             builtins_cache: BTreeMap::default(),
             no_rules_lookup: false,
             traces: None,
@@ -499,6 +507,11 @@ impl Interpreter {
         }
 
         if let Expr::Call { params, .. } = Self::loop_assignment_expr(loop_info).as_ref() {
+            // One-argument form (`[path, value] := walk(x)`): the call's value is each pair in
+            // turn and the enclosing expression binds it, so the loop binds nothing itself.
+            if params.len() == 1 {
+                return Ok(Some(DestructuringPlan::Ignore));
+            }
             if let Some(last_param) = params.last() {
                 let module_idx = self.current_module_index;
                 let expr_idx = last_param.as_ref().eidx();
@@ -2976,7 +2989,7 @@ impl Interpreter {
             };
 
             let prev_module = self.set_current_module(fcn_module.clone())?;
-            let value = match self.eval_rule_bodies(ctx, span, bodies) {
+            let value = match self.eval_function_bodies(&selected_fcn_path, ctx, span, bodies) {
                 Ok(v) => v,
                 Err(e) => {
                     // If the rule produces an error, save the error. Restore
@@ -3644,6 +3657,42 @@ impl Interpreter {
         bail!("internal error: could not find module for rule");
     }
 
+    /// Evaluates a function's bodies, refusing a call that would re-enter a function that is
+    /// already being evaluated: OPA rejects recursive functions, and evaluating one would never
+    /// terminate (it overflowed the stack).
+    fn eval_function_bodies(
+        &mut self,
+        fcn_path: &str,
+        ctx: Context,
+        span: &Span,
+        bodies: &[RuleBody],
+    ) -> Result<Value> {
+        self.check_call_depth(span)?;
+        if let Some(start) = self.active_functions.iter().position(|f| f == fcn_path) {
+            let cycle = self.active_functions[start..].join(" -> ");
+            return Err(span.error(
+                format!("recursion detected when calling function {fcn_path}: {cycle} -> {fcn_path}")
+                    .as_str(),
+            ));
+        }
+        self.active_functions.push(fcn_path.to_string());
+        let result = self.eval_rule_bodies(ctx, span, bodies);
+        self.active_functions.pop();
+        result
+    }
+
+    /// Refuses to nest rule and function evaluations deeper than [`MAX_CALL_DEPTH`]: each
+    /// level takes stack, and a long enough chain (even without recursion) overflowed it.
+    fn check_call_depth(&self, span: &Span) -> Result<()> {
+        if self.active_rules.len() + self.active_functions.len() >= MAX_CALL_DEPTH {
+            return Err(span.error(
+                format!("rules and functions nested more than {MAX_CALL_DEPTH} calls deep")
+                    .as_str(),
+            ));
+        }
+        Ok(())
+    }
+
     fn eval_rule_bodies(
         &mut self,
         ctx: Context,
@@ -4237,6 +4286,7 @@ impl Interpreter {
             return Ok(());
         }
 
+        self.check_call_depth(Self::get_rule_refr(rule).span())?;
         self.active_rules.push(rule.clone());
         if self.active_rules.iter().filter(|&r| r == rule).count() == 2 {
             let mut msg = String::default();

@@ -648,7 +648,35 @@ impl<'source> Parser<'source> {
         Ok(node)
     }
 
+    /// Whether a `|` lies ahead at the current bracket depth, before the enclosing bracket
+    /// closes. A comprehension needs one; without it, trying to parse one first and then
+    /// parsing the same tokens again as a collection costs twice per nesting level.
+    fn compr_bar_ahead(&self) -> bool {
+        let mut lexer = self.lexer.clone();
+        let mut tok = self.tok.clone();
+        let mut depth = 0usize;
+        loop {
+            match (&tok.0, tok.1.text()) {
+                (TokenKind::Eof, _) => return false,
+                (TokenKind::String | TokenKind::RawString, _) => (),
+                (_, "|") if depth == 0 => return true,
+                (_, "[" | "{" | "(" | "set(") => depth += 1,
+                (_, "]" | "}" | ")") if depth == 0 => return false,
+                (_, "]" | "}" | ")") => depth -= 1,
+                _ => (),
+            }
+            tok = match lexer.next_token() {
+                Ok(t) => t,
+                // Let the parser report the lexer's error.
+                Err(_) => return true,
+            };
+        }
+    }
+
     fn parse_compr(&mut self, delim: &str) -> Result<(Expr, Query)> {
+        if !self.compr_bar_ahead() {
+            bail!("internal error: not a compr");
+        }
         // Save the state.
         let state = self.clone();
         let mut span = self.tok.1.clone();

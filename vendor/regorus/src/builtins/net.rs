@@ -14,7 +14,7 @@ use std::vec::Vec;
 
 use crate::ast::{Expr, Ref};
 use crate::builtins;
-use crate::builtins::utils::{enforce_limit, ensure_args_count};
+use crate::builtins::utils::{enforce_limit, ensure_args_count, ensure_generated_size};
 use crate::lexer::Span;
 use crate::value::Value;
 
@@ -125,6 +125,11 @@ pub fn cidr_expand(
 ) -> Result<Value> {
     ensure_args_count(span, "cidr_expand", params, args, 1)?;
     let cidr = ensure_string("cidr_expand", &params[0], &args[0])?;
+    if let Ok(net) = cidr.parse::<IpNet>() {
+        let host_bits = u32::from(net.max_prefix_len() - net.prefix_len());
+        let addresses = 1u128.checked_shl(host_bits).unwrap_or(u128::MAX);
+        ensure_generated_size(span, "net.cidr_expand", addresses)?;
+    }
 
     _cidr_expand(cidr)
 }

@@ -10,7 +10,9 @@
 
 use crate::ast::{ArithOp, Expr, Ref};
 use crate::builtins;
-use crate::builtins::utils::{enforce_limit, ensure_args_count, ensure_numeric};
+use crate::builtins::utils::{
+    enforce_limit, ensure_args_count, ensure_generated_size, ensure_numeric,
+};
 use crate::lexer::Span;
 use crate::number::Number;
 use crate::value::Value;
@@ -102,9 +104,10 @@ fn range(span: &Span, params: &[Ref<Expr>], args: &[Value], strict: bool) -> Res
 
     let (incr, num_elements) = match v2.sub(&v1)?.as_i64() {
         Some(v) if v >= 0 => (1i64, v as usize + 1),
-        Some(v) => (-1i64, (-v + 1) as usize),
+        Some(v) => (-1i64, v.unsigned_abs() as usize + 1),
         _ => bail!(span.error("could not determine number of elements")),
     };
+    ensure_generated_size(span, name, num_elements as u128)?;
 
     let mut values = Vec::with_capacity(num_elements);
     let mut v = v1;
@@ -145,10 +148,14 @@ fn range_step(span: &Span, params: &[Ref<Expr>], args: &[Value], strict: bool) -
     }
 
     let (incr, num_elements) = match (v2.sub(&v1)?.as_i64(), incr.as_i64()) {
-        (Some(v), Some(incr)) if v >= 0 => (incr, v / incr + 1),
-        (Some(v), Some(incr)) => (-incr, -v / incr + 1),
+        (_, Some(incr)) if incr <= 0 => {
+            bail!(params[2].span().error("step must be a positive integer"))
+        }
+        (Some(v), Some(incr)) if v >= 0 => (incr, v.unsigned_abs() / incr.unsigned_abs() + 1),
+        (Some(v), Some(incr)) => (-incr, v.unsigned_abs() / incr.unsigned_abs() + 1),
         _ => bail!(span.error("could not determine number of elements")),
     };
+    ensure_generated_size(span, name, u128::from(num_elements))?;
 
     let mut values = Vec::with_capacity(num_elements as usize);
     let incr = Number::from(incr);

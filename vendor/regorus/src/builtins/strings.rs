@@ -309,6 +309,9 @@ fn append_hex_escape(out: &mut String, prefix: char, value: u32, digits: usize) 
     }
 }
 
+/// The largest width or precision a `sprintf` format verb may ask for.
+const SPRINTF_MAX_WIDTH: u32 = 1_000_000;
+
 fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> Result<Value> {
     let name = "sprintf";
     ensure_args_count(span, name, params, args, 2)?;
@@ -326,20 +329,27 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
                     s.push('%');
                     continue;
                 }
-                Some(c) if c == '.' || c.is_numeric() => {
+                Some(c) if c == '.' || c.is_ascii_digit() => {
                     let first_char = c;
                     let mut w = 0;
                     if c != '.' {
                         w = c.to_digit(10).expect("could not get digit from char");
                     }
 
-                    while chars.peek().map(|c| c.is_numeric()) == Some(true) {
+                    while chars.peek().map(|c| c.is_ascii_digit()) == Some(true) {
                         w = w * 10
                             + chars
                                 .next()
                                 .expect("could not get next digit")
                                 .to_digit(10)
                                 .expect("could not get digit from char");
+                        // Go's fmt refuses widths and precisions over 1e6 (`tooLarge`); a
+                        // larger one would pad the result to gigabytes.
+                        if w > SPRINTF_MAX_WIDTH {
+                            bail!(params[0].span().error(&format!(
+                                "format width or precision larger than {SPRINTF_MAX_WIDTH}"
+                            )));
+                        }
                     }
                     let width = match first_char {
                         '0' => Width::LeadingZeros(w as usize),
@@ -370,8 +380,9 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
         };
 
         if args_idx >= args.len() {
-            bail!(args_span
-                .error(format!("no argument specified for format verb {args_idx}").as_str()));
+            // Go's fmt writes the missing argument into the text.
+            s += &format!("%!{verb}(MISSING)");
+            continue;
         }
         let arg = &args[args_idx];
         args_idx += 1;
@@ -394,6 +405,7 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
         // https://pkg.go.dev/fmt
         match (verb, arg) {
             ('s', Value::String(sv)) => s += sv.as_ref(),
+            ('s', Value::Number(_)) => s += &go_bad_verb(verb, arg),
             ('s', v) => s += &to_string(v, false),
 
             ('v', _) => s += &to_string(arg, false),
@@ -480,9 +492,10 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
                     s += format!("{v}").as_str()
                 }
             }
-            (_, Value::Number(_)) => {
+            ('q', Value::Number(_)) => {
                 bail!(args_span.error(&format!("number specified for format verb {verb}.")));
             }
+            (_, Value::Number(_)) => s += &go_bad_verb(verb, arg),
 
             ('q', Value::String(sv)) => append_go_quoted(&mut s, sv.as_ref(), width)?,
 
@@ -494,21 +507,37 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
                     args_span.error("Go-syntax format verbs %#v. %q, %p and %T are not supported.")
                 );
             }
-            _ => {}
+            _ => s += &go_bad_verb(verb, arg),
         }
     }
 
     if args_idx < args.len() {
-        bail!(args_span.error(
-            format!(
-                "extra arguments ({}) specified for {args_idx} format verbs.",
-                args.len()
-            )
-            .as_str()
-        ));
+        // Go's fmt appends the arguments no verb used.
+        let extra: Vec<String> = args
+            .iter()
+            .skip(args_idx)
+            .map(|a| format!("{}={}", go_type(a), to_string(a, false)))
+            .collect();
+        s += &format!("%!(EXTRA {})", extra.join(", "));
     }
 
     Ok(Value::String(s.into()))
+}
+
+/// The Go type OPA hands to `fmt.Sprintf` for a value: numbers as `int64` (integers that fit),
+/// `*big.Int` (larger integers) or `float64`; every other value as its string.
+fn go_type(v: &Value) -> &'static str {
+    match v {
+        Value::Number(n) if n.as_i64().is_some() => "int64",
+        Value::Number(n) if n.is_integer() => "*big.Int",
+        Value::Number(_) => "float64",
+        _ => "string",
+    }
+}
+
+/// What Go's fmt writes for a verb that does not fit its argument, e.g. `%!d(string=text)`.
+fn go_bad_verb(verb: char, v: &Value) -> String {
+    format!("%!{verb}({}={})", go_type(v), to_string(v, false))
 }
 
 fn any_prefix_match(

@@ -12,6 +12,22 @@ use crate::*;
 
 use anyhow::{bail, Result};
 
+/// The most elements one call of a builtin that generates a collection (`numbers.range`,
+/// `numbers.range_step`, `net.cidr_expand`) may produce. Its arguments set the result's size,
+/// and a larger result would exhaust memory before any other limit is checked.
+pub const MAX_GENERATED_ELEMENTS: u128 = 1 << 20;
+
+/// Refuses a generated collection of `elements` elements when there would be more than
+/// [`MAX_GENERATED_ELEMENTS`].
+pub fn ensure_generated_size(span: &Span, fcn: &str, elements: u128) -> Result<()> {
+    if elements > MAX_GENERATED_ELEMENTS {
+        bail!(span.error(&format!(
+            "`{fcn}` would produce {elements} elements, more than the limit of {MAX_GENERATED_ELEMENTS}"
+        )));
+    }
+    Ok(())
+}
+
 #[inline]
 pub fn enforce_limit() -> Result<()> {
     crate::utils::limits::check_memory_limit_if_needed().map_err(anyhow::Error::new)

@@ -1,0 +1,5 @@
+package main
+
+import rego.v1
+
+is_public(rc) if rc.change.after.acl == "public-read"
