@@ -63,7 +63,7 @@ webhook_secret = "{}"
     );
     let config =
         planguard::serve::config::ServerConfig::from_toml(&config, "bench.toml", |_| None).unwrap();
-    let services = planguard::serve::http::services(config).unwrap();
+    let services = planguard::serve::http::services(config).await.unwrap();
     let listener = planguard::serve::http::listen("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     let app = planguard::serve::http::routes::app(services.clone());
@@ -130,7 +130,8 @@ webhook_secret = "{}"
     }
     let wall = started.elapsed();
     latencies.sort();
-    let queued = services.store.job_counts().unwrap()[&planguard::serve::store::JobState::Queued];
+    let queued =
+        services.store.job_counts().await.unwrap()[&planguard::serve::store::JobState::Queued];
     assert_eq!(
         queued as usize,
         latencies.len() + CONCURRENCY,

@@ -1,16 +1,15 @@
 //! Group commit of webhook deliveries.
 //!
-//! Every accepted delivery must be a row before GitHub gets its answer, and SQLite commits
-//! one transaction at a time. Handlers hand their delivery to one writer thread; it takes
-//! whatever is waiting (up to [`MAX_BATCH`]), stores it in one transaction, and answers each
-//! handler. Alone, a delivery is committed immediately; in a burst, one commit serves many,
-//! so the acknowledgement time stays flat under load. The database work also stays off the
-//! async runtime's threads.
+//! Every accepted delivery must be a row before GitHub gets its answer, and a database
+//! commits one transaction at a time (SQLite) or pays a round trip per commit (PostgreSQL).
+//! Handlers hand their delivery to one writer task; it takes whatever is waiting (up to
+//! [`MAX_BATCH`]), stores it in one transaction, and answers each handler. Alone, a delivery
+//! is committed immediately; in a burst, one commit serves many, so the acknowledgement time
+//! stays flat under load.
 
-use std::sync::mpsc;
 use std::sync::Arc;
 
-use tokio::sync::oneshot;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::serve::store::{Accepted, NewJob, Store};
 
@@ -26,43 +25,41 @@ struct Pending {
 
 /// The handle handlers send deliveries to.
 pub struct Intake {
-    tx: mpsc::Sender<Pending>,
+    tx: mpsc::UnboundedSender<Pending>,
 }
 
 impl Intake {
-    /// Starts the writer thread; it stops when the handle is dropped.
+    /// Starts the writer task (on the current Tokio runtime); it stops when the handle is
+    /// dropped.
     pub fn start(store: Arc<dyn Store>) -> Intake {
-        let (tx, rx) = mpsc::channel::<Pending>();
-        std::thread::Builder::new()
-            .name("planguard-intake".into())
-            .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    let mut batch = vec![first];
-                    while batch.len() < MAX_BATCH {
-                        match rx.try_recv() {
-                            Ok(p) => batch.push(p),
-                            Err(_) => break,
+        let (tx, mut rx) = mpsc::unbounded_channel::<Pending>();
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(p) => batch.push(p),
+                        Err(_) => break,
+                    }
+                }
+                let (items, replies): (Vec<_>, Vec<_>) = batch
+                    .into_iter()
+                    .map(|p| ((p.delivery, p.event, p.job), p.reply))
+                    .unzip();
+                match store.accept_deliveries(items).await {
+                    Ok(results) => {
+                        for (reply, r) in replies.into_iter().zip(results) {
+                            let _ = reply.send(Ok(r));
                         }
                     }
-                    let (items, replies): (Vec<_>, Vec<_>) = batch
-                        .into_iter()
-                        .map(|p| ((p.delivery, p.event, p.job), p.reply))
-                        .unzip();
-                    match store.accept_deliveries(items) {
-                        Ok(results) => {
-                            for (reply, r) in replies.into_iter().zip(results) {
-                                let _ = reply.send(Ok(r));
-                            }
-                        }
-                        Err(e) => {
-                            for reply in replies {
-                                let _ = reply.send(Err(e.to_string()));
-                            }
+                    Err(e) => {
+                        for reply in replies {
+                            let _ = reply.send(Err(e.to_string()));
                         }
                     }
                 }
-            })
-            .expect("the intake thread starts");
+            }
+        });
         Intake { tx }
     }
 

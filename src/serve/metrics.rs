@@ -350,15 +350,15 @@ impl Metrics {
         prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
     /// The exposition text.
-    pub fn render(&self, store: &dyn Store) -> String {
-        let _scrape = self.scrape.lock().unwrap();
-        let counts = match store.job_counts() {
+    pub async fn render(&self, store: &dyn Store) -> String {
+        let counts = match store.job_counts().await {
             Ok(counts) => Some(counts),
             Err(e) => {
                 tracing::warn!(error = %e, "metrics: the job gauges are left out, the store failed");
                 None
             }
         };
+        let _scrape = self.scrape.lock().unwrap();
         *self.job_gauges.counts.lock().unwrap() = counts;
         let mut out = String::new();
         if let Err(e) =

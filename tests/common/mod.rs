@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: running the real binary on fixtures.
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -335,7 +335,7 @@ async fn cancel_kills_a_long_plan_and_releases_the_stack() {
         workspace: "default".into(),
     };
     assert!(
-        w.services.store.lock(&key).unwrap().is_none(),
+        w.services.store.lock(&key).await.unwrap().is_none(),
         "the stack is released"
     );
     assert!(w.pr_comment(8).contains("cancelled"), "{}", w.pr_comment(8));

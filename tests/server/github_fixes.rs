@@ -229,6 +229,7 @@ async fn the_audit_apis_limit_keeps_the_newest_entries_oldest_first() {
                 plan_hash: None,
                 outcome: "done".into(),
             })
+            .await
             .unwrap();
     }
     let (status, body) = w

@@ -13,6 +13,7 @@ mod http;
 mod masking;
 mod replay;
 mod sandbox;
+mod store;
 mod trust;
 mod world;
 
@@ -127,6 +128,7 @@ async fn pr_opened_plans_both_stacks_with_one_comment_and_check_runs() {
                 planguard::serve::domain::PrNumber(1),
                 &stack.parse().unwrap(),
             )
+            .await
             .unwrap()
             .unwrap();
         assert_eq!(plan.sha.as_str(), head);
@@ -163,6 +165,7 @@ async fn a_push_that_touches_one_stack_replans_only_that_stack() {
             &"acme/infra".parse().unwrap(),
             planguard::serve::domain::PrNumber(1),
         )
+        .await
         .unwrap();
     let sha_of = |name: &str| {
         stacks
@@ -228,7 +231,7 @@ async fn a_second_pr_on_a_locked_stack_is_told_and_queued_until_the_lock_frees()
         "PR 2 is told which PR holds the lock, with a link:\n{waiting}"
     );
     insta::assert_snapshot!("locked_stack_comment", w.scrub(&waiting));
-    let counts = w.services.store.job_counts().unwrap();
+    let counts = w.services.store.job_counts().await.unwrap();
     assert_eq!(
         counts[&JobState::Waiting],
         1,
@@ -256,6 +259,7 @@ async fn a_second_pr_on_a_locked_stack_is_told_and_queued_until_the_lock_frees()
             stack: "network".parse().unwrap(),
             workspace: "default".into(),
         })
+        .await
         .unwrap()
         .unwrap();
     assert_eq!(lock.pr.0, 2, "the lock passed to PR 2");
@@ -336,7 +340,7 @@ async fn a_bad_signature_gets_401_and_nothing_is_queued() {
             .await;
         assert_eq!(status, 401, "{answer}");
     }
-    let counts = w.services.store.job_counts().unwrap();
+    let counts = w.services.store.job_counts().await.unwrap();
     assert_eq!(
         counts.values().sum::<u64>(),
         0,

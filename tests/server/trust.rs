@@ -96,7 +96,7 @@ fn applied(w: &World, pr: u64, stack: &str, dir: &str, file: &str) -> bool {
 }
 
 /// The stored plan JSON of a stack (what the identity of its plan was).
-fn plan_json(w: &World, pr: u64, stack: &str) -> String {
+async fn plan_json(w: &World, pr: u64, stack: &str) -> String {
     let plan = w
         .services
         .store
@@ -105,6 +105,7 @@ fn plan_json(w: &World, pr: u64, stack: &str) -> String {
             planguard::serve::domain::PrNumber(pr),
             &stack.parse().unwrap(),
         )
+        .await
         .unwrap()
         .unwrap_or_else(|| panic!("no plan of {stack}"));
     std::fs::read_to_string(plan.plan_json).unwrap()
@@ -175,7 +176,7 @@ async fn a_new_stacks_run_steps_from_the_head_never_run() {
         "{replies}"
     );
     // thief2 planned with the built-in workflow and no credentials (no account serves its dir).
-    let json = plan_json(&w, 1, "thief2");
+    let json = plan_json(&w, 1, "thief2").await;
     assert!(json.contains("terraform_data"), "{json}");
     nothing_posted(&w, &ALL_KEYS);
 }
@@ -202,7 +203,7 @@ async fn the_head_cannot_move_a_stack_to_another_account_or_directory() {
     );
     w.open_pr(2, "f", &head, "mallory").await;
     w.settle().await;
-    let json = plan_json(&w, 2, "network");
+    let json = plan_json(&w, 2, "network").await;
     assert!(
         json.contains("network-plan"),
         "network planned with its own plan identity"
@@ -256,7 +257,7 @@ async fn a_new_stack_in_a_protected_directory_needs_that_directorys_code_owner()
     );
     w.open_pr(3, "f", &head, "mallory").await;
     w.settle().await;
-    let json = plan_json(&w, 3, "sneaky");
+    let json = plan_json(&w, 3, "sneaky").await;
     assert!(
         json.contains("data-plan"),
         "the directory's account serves it: {json}"
@@ -400,7 +401,7 @@ async fn the_policies_judge_the_plan_that_is_applied() {
     let head = w.push("f", 8, &[("stacks/network/bucket.tf", tf)], "a bucket");
     w.open_pr(8, "f", &head, "alice").await;
     w.settle().await;
-    let json = plan_json(&w, 8, "network");
+    let json = plan_json(&w, 8, "network").await;
     assert!(
         json.contains("public-read"),
         "the stored plan is the final one"
@@ -419,6 +420,7 @@ async fn the_policies_judge_the_plan_that_is_applied() {
             planguard::serve::domain::PrNumber(8),
             &"network".parse().unwrap(),
         )
+        .await
         .unwrap()
         .unwrap();
     let bytes = std::fs::read(&plan.plan_file).unwrap();

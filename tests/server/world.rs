@@ -108,6 +108,23 @@ impl Binary {
     }
 }
 
+/// A further replica of a world (see [`World::add_replica`]).
+pub struct Replica {
+    pub services: Arc<Services>,
+    pub url: String,
+    pub shutdown: CancellationToken,
+    pub server: tokio::task::JoinHandle<()>,
+}
+
+impl Replica {
+    /// Stops it as `kill -9` would: no drain, its running jobs left `running` with their
+    /// leases, which nobody renews any more.
+    pub fn kill(self) {
+        self.server.abort();
+        drop(self.services);
+    }
+}
+
 /// The token of token-mode worlds.
 pub const TOKEN: &str = "ghp_e2eTokenThatMustNeverBePosted01";
 
@@ -177,7 +194,9 @@ async fn boot(
 ) {
     let config = ServerConfig::from_toml(config_text, "e2e.toml", |_| None)
         .unwrap_or_else(|e| panic!("test config: {e}"));
-    let mut services = planguard::serve::http::services(config).expect("services start");
+    let mut services = planguard::serve::http::services(config)
+        .await
+        .expect("services start");
     if let Some(runner) = runner {
         Arc::get_mut(&mut services)
             .expect("the services are not shared before launch")
@@ -314,6 +333,28 @@ token = "audit-token-123"
             server: Some(server),
             deliveries: AtomicU64::new(1),
             client: Client::builder(TokioExecutor::new()).build_http(),
+        }
+    }
+
+    /// Starts another replica of this world's server: the same config (so the same database,
+    /// which must be PostgreSQL), its own data directory and replica name.
+    pub async fn add_replica(&self, name: &str) -> Replica {
+        let data_dir = self.tmp.path().join(format!("data-{name}"));
+        let config_text = self
+            .config_text
+            .replace(
+                &format!("data_dir = \"{}\"", self.data_dir.display()),
+                &format!("data_dir = \"{}\"", data_dir.display()),
+            )
+            .replacen("replica = ", "replica_was = ", 1);
+        let config_text = format!("replica = \"{name}\"\n{config_text}")
+            .replace("replica_was = ", "# replica_was = ");
+        let (services, url, shutdown, server) = boot(&config_text, self.runner.clone()).await;
+        Replica {
+            services,
+            url,
+            shutdown,
+            server,
         }
     }
 
@@ -591,7 +632,33 @@ token = "audit-token-123"
         signature: Option<&str>,
         body: Vec<u8>,
     ) -> (u16, Value) {
-        let mut req = hyper::Request::post(format!("{}/webhooks/github", self.url))
+        self.post_raw_to(&self.url, event, delivery, signature, body)
+            .await
+    }
+
+    /// Signs and posts a delivery to the server at `url` (another replica of this world).
+    pub async fn deliver_to(
+        &self,
+        url: &str,
+        event: &str,
+        delivery: &str,
+        payload: &Value,
+    ) -> (u16, Value) {
+        let body = serde_json::to_vec(payload).unwrap();
+        let sig = planguard::serve::webhook::sign(SECRET.as_bytes(), &body);
+        self.post_raw_to(url, event, delivery, Some(&sig), body)
+            .await
+    }
+
+    async fn post_raw_to(
+        &self,
+        url: &str,
+        event: &str,
+        delivery: &str,
+        signature: Option<&str>,
+        body: Vec<u8>,
+    ) -> (u16, Value) {
+        let mut req = hyper::Request::post(format!("{url}/webhooks/github"))
             .header("content-type", "application/json")
             .header("x-github-event", event)
             .header("x-github-delivery", delivery);
@@ -628,21 +695,24 @@ token = "audit-token-123"
 
     /// The audit log of PR `pr`, oldest first.
     pub fn audit(&self, pr: u64) -> Vec<planguard::serve::store::AuditEntry> {
-        self.services
-            .store
-            .audit_log(&planguard::serve::store::AuditFilter {
-                pr: Some(pr),
-                limit: 1000,
-                ..Default::default()
-            })
-            .unwrap()
+        let filter = planguard::serve::store::AuditFilter {
+            pr: Some(pr),
+            limit: 1000,
+            ..Default::default()
+        };
+        // Synchronous for the scenarios' closures; the tests run on a multi-threaded runtime.
+        tokio::task::block_in_place(|| {
+            tokio::runtime::Handle::current()
+                .block_on(self.services.store.audit_log(&filter))
+                .unwrap()
+        })
     }
 
     /// Waits until no job is queued or running (waiting jobs may stay parked).
     pub async fn settle(&self) {
         let started = Instant::now();
         loop {
-            let counts = self.services.store.job_counts().unwrap();
+            let counts = self.services.store.job_counts().await.unwrap();
             if counts[&JobState::Queued] == 0 && counts[&JobState::Running] == 0 {
                 return;
             }

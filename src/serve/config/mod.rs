@@ -64,6 +64,13 @@ pub struct Limits {
     /// How often a job may be interrupted (the server stopped under it, or it panicked)
     /// before it fails instead of running again.
     pub max_job_interruptions: u32,
+    /// How long a claimed job stays its replica's without a renewal (seconds). The running
+    /// replica renews it every third of that; when a replica dies, another takes its jobs
+    /// over once their leases expire.
+    pub job_lease_secs: u64,
+    /// Finished jobs, deliveries, and the plans of closed PRs older than this (days) are
+    /// deleted; the audit log is kept.
+    pub retention_days: u64,
 }
 
 impl Default for Limits {
@@ -73,6 +80,8 @@ impl Default for Limits {
             max_stacks: 200,
             max_plans_per_event: 50,
             max_job_interruptions: 3,
+            job_lease_secs: 60,
+            retention_days: 30,
         }
     }
 }
@@ -144,7 +153,12 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     pub github: GithubConfig,
     pub data_dir: PathBuf,
+    /// A SQLite file, or a `postgres://` URL (see [`crate::serve::store::Database`]).
     pub database: PathBuf,
+    /// This replica's name in the job table (`replica`, `PLANGUARD_REPLICA`; default: the
+    /// host name). Replicas sharing a database need distinct names; one replica keeps its
+    /// name across restarts, so a restart resumes its own jobs at once.
+    pub replica: String,
     pub workers: usize,
     /// Globs over `owner/name`.
     pub allowed_repos: Vec<String>,
@@ -306,6 +320,9 @@ struct Raw {
     max_stacks: Option<usize>,
     max_plans_per_event: Option<usize>,
     max_job_interruptions: Option<u32>,
+    job_lease_secs: Option<u64>,
+    retention_days: Option<u64>,
+    replica: Option<String>,
     /// Keys whose value came from the environment, with the variable's name.
     from_env: BTreeMap<&'static str, &'static str>,
 }
@@ -422,6 +439,7 @@ impl Raw {
         raw.listen = top.take("listen", p);
         raw.data_dir = top.take("data_dir", p);
         raw.database = top.take("database", p);
+        raw.replica = top.take("replica", p);
         raw.workers = top.take("workers", p);
         raw.allowed_repos = top.take("allowed_repos", p);
         raw.binary = top.take("binary", p);
@@ -477,6 +495,8 @@ impl Raw {
             raw.max_stacks = t.take("max_stacks", p);
             raw.max_plans_per_event = t.take("max_plans_per_event", p);
             raw.max_job_interruptions = t.take("max_job_interruptions", p);
+            raw.job_lease_secs = t.take("job_lease_secs", p);
+            raw.retention_days = t.take("retention_days", p);
             t.finish(p);
         }
         top.finish(p);
@@ -497,6 +517,7 @@ impl Raw {
         let listen = string("PLANGUARD_LISTEN", "listen");
         let data_dir = string("PLANGUARD_DATA_DIR", "data_dir");
         let database = string("PLANGUARD_DATABASE", "database");
+        let replica = string("PLANGUARD_REPLICA", "replica");
         let workers = string("PLANGUARD_WORKERS", "workers");
         let allowed = string("PLANGUARD_ALLOWED_REPOS", "allowed_repos");
         let binary = string("PLANGUARD_BINARY", "binary");
@@ -519,6 +540,7 @@ impl Raw {
         set(&mut self.listen, listen);
         set(&mut self.data_dir, data_dir.map(PathBuf::from));
         set(&mut self.database, database.map(PathBuf::from));
+        set(&mut self.replica, replica);
         set(
             &mut self.workers,
             parse_env("PLANGUARD_WORKERS", workers, "a whole number such as 4", p),
@@ -760,6 +782,8 @@ impl Raw {
             max_job_interruptions: self
                 .max_job_interruptions
                 .unwrap_or(defaults.max_job_interruptions),
+            job_lease_secs: self.job_lease_secs.unwrap_or(defaults.job_lease_secs),
+            retention_days: self.retention_days.unwrap_or(defaults.retention_days),
         };
         for (key, value, default) in [
             (
@@ -781,6 +805,16 @@ impl Raw {
                 "limits.max_job_interruptions",
                 limits.max_job_interruptions as u64,
                 defaults.max_job_interruptions as u64,
+            ),
+            (
+                "limits.job_lease_secs",
+                limits.job_lease_secs,
+                defaults.job_lease_secs,
+            ),
+            (
+                "limits.retention_days",
+                limits.retention_days,
+                defaults.retention_days,
             ),
         ] {
             if value == 0 {
@@ -814,6 +848,7 @@ impl Raw {
             github: github?,
             data_dir,
             database,
+            replica: self.replica.clone().unwrap_or_else(default_replica),
             workers,
             allowed_repos,
             binary: self.binary.clone(),
@@ -1013,6 +1048,15 @@ impl Raw {
     }
 }
 
+/// The host name (a pod's name on Kubernetes), else `planguard`.
+fn default_replica() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "planguard".to_owned())
+}
+
 fn set<T>(slot: &mut Option<T>, value: Option<T>) {
     if value.is_some() {
         *slot = value;
@@ -1194,7 +1238,8 @@ mod tests {
                 max_config_bytes: 1024,
                 max_stacks: 5,
                 max_plans_per_event: 2,
-                max_job_interruptions: 1
+                max_job_interruptions: 1,
+                ..Limits::default()
             }
         );
         let e = load(&app_toml("[limits]\nmax_stacks = 0\nmax_plan = 3", ""), &[]).unwrap_err();
@@ -1448,7 +1493,10 @@ level = "advisory"
         assert_eq!(keys(&e), ["listn", "polices"], "{e}");
         let m = message(&e, "listn");
         assert!(m.starts_with("unknown key. Did you mean `listen`?"), "{m}");
-        assert!(m.contains("listen, data_dir, database, workers"), "{m}");
+        assert!(
+            m.contains("listen, data_dir, database, replica, workers"),
+            "{m}"
+        );
 
         let e = load(&app_toml("", "appid = 3"), &[]).unwrap_err();
         let m = message(&e, "github.appid");

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use crate::policy::{LoadOptions, PolicySet};
 use crate::serve::config::{SandboxMode, ServerConfig};
 use crate::serve::runner::{sandbox, ProcessRunner};
-use crate::serve::store::SqliteStore;
+use crate::serve::store::{Database, SqlStore, StoreOptions};
 use crate::serve::vcs::GitHub;
 use crate::serve::worker::{run_workers, Services};
 use crate::serve::workflow::Workflows;
@@ -32,11 +32,18 @@ pub const DRAIN: Duration = Duration::from_secs(300);
 #[error("{0}")]
 pub struct StartError(pub String);
 
-/// Builds the real services from a validated config: SQLite, GitHub, the policy library, the
-/// `tofu`/`terraform` binary.
-pub fn services(config: ServerConfig) -> Result<Arc<Services>, StartError> {
-    let store = SqliteStore::open(&config.database)
-        .map_err(|e| StartError(format!("database {}: {e}", config.database.display())))?;
+/// Builds the real services from a validated config: the database (SQLite or PostgreSQL),
+/// GitHub, the policy library, the `tofu`/`terraform` binary.
+pub async fn services(config: ServerConfig) -> Result<Arc<Services>, StartError> {
+    let database = Database::parse(&config.database);
+    let options = StoreOptions {
+        replica: config.replica.clone(),
+        lease: Duration::from_secs(config.limits.job_lease_secs),
+        max_connections: (config.workers as u32 + 4).max(10),
+    };
+    let store = SqlStore::connect(&database, options)
+        .await
+        .map_err(|e| StartError(format!("database {}: {e}", database.redacted())))?;
     let vcs = GitHub::new(&config.github).map_err(StartError)?;
     let policies = PolicySet::load(&LoadOptions {
         builtin: config.policies.builtin,
@@ -125,7 +132,7 @@ pub async fn launch(
     shutdown: CancellationToken,
     drain: Duration,
 ) -> std::io::Result<()> {
-    match services.recover() {
+    match services.recover(true).await {
         Ok(jobs) if !jobs.is_empty() => {
             tracing::warn!(
                 count = jobs.len(),
@@ -169,7 +176,7 @@ pub fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
 /// The binary's `serve`: binds the configured address and runs until SIGTERM or Ctrl-C.
 pub async fn serve(config: ServerConfig) -> Result<(), StartError> {
     let listen = config.listen;
-    let services = services(config)?;
+    let services = services(config).await?;
     let listener = self::listen(listen)
         .map_err(|e| StartError(format!("cannot listen on {listen}: {e}; set `listen`")))?;
     tracing::info!(%listen, binary = %services.binary.display(), workers = services.config.workers, "planguard serve is listening");

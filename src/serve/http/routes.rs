@@ -396,7 +396,7 @@ fn ignore_reason(s: &Services, ev: &Event) -> Option<String> {
 }
 
 async fn readyz(State(s): State<Arc<Services>>) -> Response {
-    match s.store.ping() {
+    match s.store.ping().await {
         Ok(()) => (StatusCode::OK, "ready\n").into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
@@ -408,7 +408,7 @@ async fn readyz(State(s): State<Arc<Services>>) -> Response {
 async fn metrics(State(s): State<Arc<Services>>) -> Response {
     (
         [(header::CONTENT_TYPE, Metrics::CONTENT_TYPE)],
-        s.metrics.render(s.store.as_ref()),
+        s.metrics.render(s.store.as_ref()).await,
     )
         .into_response()
 }
@@ -440,11 +440,15 @@ async fn audit(
             json!({ "error": "send the audit token as `Authorization: Bearer <token>`" }),
         );
     }
-    match s.store.audit_log(&AuditFilter {
-        repo: q.repo,
-        pr: q.pr,
-        limit: q.limit.unwrap_or(1000).min(10_000),
-    }) {
+    match s
+        .store
+        .audit_log(&AuditFilter {
+            repo: q.repo,
+            pr: q.pr,
+            limit: q.limit.unwrap_or(1000).min(10_000),
+        })
+        .await
+    {
         Ok(entries) => answer(StatusCode::OK, json!({ "entries": entries })),
         Err(e) => {
             tracing::error!(error = %e, "audit query failed");

@@ -1,42 +1,33 @@
 //! Durable state of the server: jobs, deliveries, locks, plans, comments, check runs,
 //! approvals and the audit log.
 //!
-//! [`Store`] is the seam; [`SqliteStore`] is the embedded default, and a Postgres store can
-//! implement the same trait. Every method is a short transaction, so callers on the async
-//! runtime may call it directly. The store knows nothing of GitHub or `tofu`: it keeps rows.
+//! The seam is a set of small async role traits ([`DeliveryStore`], [`JobStore`],
+//! [`LockStore`], [`PlanStore`], [`ReportStore`], [`ApprovalStore`], [`AuditStore`]) that
+//! [`Store`] gathers. [`SqlStore`] implements them all on sqlx, on either backend: SQLite (a
+//! file, the embedded default) or PostgreSQL (a `postgres://` URL; several replicas may share
+//! it). Schemas are versioned migrations, one directory per backend, run at start-up. The
+//! store knows nothing of GitHub or `tofu`: it keeps rows.
 //!
 //! Jobs are the unit of durable work. A webhook becomes a job row before the HTTP answer; a
-//! worker claims it (`queued` → `running`), and a restart puts `running` jobs back in the
-//! queue, or fails them once they were interrupted too often ([`Store::recover`]). Plan and apply jobs carry a *lock key* (repo, stack,
-//! workspace): the claim query never hands out a job whose key already has a running job, so
-//! one stack never runs twice at once.
+//! replica's worker claims it (`queued` → `running`) under a *lease* it renews while the job
+//! runs. A job whose lease expired (its replica died) is interrupted: [`JobStore::recover`]
+//! requeues it, or fails it once it was interrupted too often, and an apply is never run twice.
+//! Plan and apply jobs carry a *lock key* (repo, stack, workspace): the claim never hands out a
+//! job whose key already has a running job, so one stack never runs twice at once, on any
+//! replica.
 
-mod sqlite;
+mod error;
+mod sql;
 
 use std::collections::BTreeMap;
 
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
 use crate::serve::domain::{CommitSha, PrNumber, RepoName, StackName};
 
-pub use sqlite::SqliteStore;
-
-/// A store failure. Callers treat it as transient: the job is retried.
-#[derive(Debug, thiserror::Error)]
-#[error("database: {0}")]
-pub struct StoreError(pub String);
-
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError(e.to_string())
-    }
-}
-
-impl From<serde_json::Error> for StoreError {
-    fn from(e: serde_json::Error) -> Self {
-        StoreError(format!("stored JSON: {e}"))
-    }
-}
+pub use error::StoreError;
+pub use sql::{Backend, Database, SqlStore, StoreOptions};
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -67,7 +58,7 @@ impl JobKind {
             "event" => JobKind::Event,
             "plan" => JobKind::Plan,
             "apply" => JobKind::Apply,
-            other => return Err(StoreError(format!("unknown job kind {other:?}"))),
+            other => return Err(StoreError::Permanent(format!("unknown job kind {other:?}"))),
         })
     }
 }
@@ -112,7 +103,7 @@ impl JobState {
         JobState::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or_else(|| StoreError(format!("unknown job state {s:?}")))
+            .ok_or_else(|| StoreError::Permanent(format!("unknown job state {s:?}")))
     }
 }
 
@@ -145,6 +136,8 @@ pub struct Job {
     /// [`Store::recover`] and [`Store::crashed`]), so a job that kills its server cannot loop.
     pub interruptions: u32,
     pub error: Option<String>,
+    /// The replica that claimed it last (while `running`: the one running it).
+    pub owner: Option<String>,
 }
 
 /// What happened to a delivery.
@@ -279,58 +272,80 @@ pub struct AuditFilter {
     pub limit: usize,
 }
 
-/// The server's durable state.
-pub trait Store: Send + Sync + 'static {
-    /// Cheap check that the database answers (for `/readyz`).
-    fn ping(&self) -> Result<()>;
+/// What retention removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub jobs: u64,
+    pub deliveries: u64,
+    pub plans: u64,
+}
 
-    /// Records a delivery and its job in one transaction; a delivery id seen before is a
-    /// duplicate and stores nothing.
-    fn accept_delivery(&self, delivery: &str, event: &str, job: Option<NewJob>)
-        -> Result<Accepted>;
-    /// [`Store::accept_delivery`] for many deliveries at once (one transaction where the
-    /// store can), in order. The webhook intake batches deliveries that arrive together.
-    fn accept_deliveries(
+/// Webhook deliveries, each stored once.
+#[async_trait]
+pub trait DeliveryStore: Send + Sync {
+    /// Records a delivery and its job in one transaction; a delivery id seen before (by any
+    /// replica) is a duplicate and stores nothing.
+    async fn accept_delivery(
+        &self,
+        delivery: &str,
+        event: &str,
+        job: Option<NewJob>,
+    ) -> Result<Accepted> {
+        let mut out = self
+            .accept_deliveries(vec![(delivery.to_owned(), event.to_owned(), job)])
+            .await?;
+        out.pop()
+            .ok_or_else(|| StoreError::Permanent("no answer for the delivery".into()))
+    }
+    /// [`DeliveryStore::accept_delivery`] for many deliveries at once, in one transaction, in
+    /// order. The webhook intake batches deliveries that arrive together.
+    async fn accept_deliveries(
         &self,
         batch: Vec<(String, String, Option<NewJob>)>,
-    ) -> Result<Vec<Accepted>> {
-        batch
-            .into_iter()
-            .map(|(d, e, j)| self.accept_delivery(&d, &e, j))
-            .collect()
-    }
+    ) -> Result<Vec<Accepted>>;
+}
+
+/// The job queue, its leases and its recovery.
+#[async_trait]
+pub trait JobStore: Send + Sync {
     /// Inserts a job.
-    fn enqueue(&self, job: NewJob) -> Result<JobId>;
+    async fn enqueue(&self, job: NewJob) -> Result<JobId>;
     /// Marks older queued or waiting plan jobs of this PR and stack as superseded.
-    fn supersede(
+    async fn supersede(
         &self,
         repo: &RepoName,
         pr: PrNumber,
         stack: &StackName,
         keep: JobId,
     ) -> Result<usize>;
-    /// Claims a runnable job: queued, due, and with no running job on its lock key. Among
-    /// those, fairly between pull requests: a job of the PR with the fewest running jobs,
-    /// then of the PR whose last job started longest ago, then the oldest. So a PR that queued
-    /// a thousand jobs gets no more workers than a PR that queued one.
-    fn claim(&self) -> Result<Option<Job>>;
-    fn job(&self, id: JobId) -> Result<Option<Job>>;
-    fn finish(&self, id: JobId, state: JobState, error: Option<&str>) -> Result<()>;
+    /// Claims a runnable job for this replica, under a fresh lease: queued, due, and with no
+    /// running job on its lock key. Among those, fairly between pull requests: a job of the
+    /// PR with the fewest running jobs, then of the PR whose last job started longest ago,
+    /// then the oldest. So a PR that queued a thousand jobs gets no more workers than a PR
+    /// that queued one.
+    async fn claim(&self) -> Result<Option<Job>>;
+    /// Extends the lease of a job this replica runs; false when the job is no longer this
+    /// replica's (its lease expired and another replica took it over).
+    async fn renew(&self, id: JobId) -> Result<bool>;
+    async fn job(&self, id: JobId) -> Result<Option<Job>>;
+    async fn finish(&self, id: JobId, state: JobState, error: Option<&str>) -> Result<()>;
     /// Puts a job back in the queue, due after `delay_secs`.
-    fn retry(&self, id: JobId, delay_secs: i64, error: &str) -> Result<()>;
+    async fn retry(&self, id: JobId, delay_secs: i64, error: &str) -> Result<()>;
     /// Parks a job until its lock key is released.
-    fn wait_for_lock(&self, id: JobId) -> Result<()>;
+    async fn wait_for_lock(&self, id: JobId) -> Result<()>;
     /// Requeues the jobs waiting on this lock key; returns their ids.
-    fn wake(&self, lock_key: &str) -> Result<Vec<JobId>>;
-    /// At startup: running jobs were interrupted. Each counts an interruption; then, in one
-    /// transaction, apply jobs and jobs interrupted `max_interruptions` times or more end
-    /// `failed` (an apply is never run twice: its stacks may be partly applied), and the rest
-    /// are requeued. Returns them all, with their new state.
-    fn recover(&self, max_interruptions: u32) -> Result<Vec<Job>>;
+    async fn wake(&self, lock_key: &str) -> Result<Vec<JobId>>;
+    /// Running jobs that were interrupted: those whose lease expired (their replica died),
+    /// and, with `restarted`, those this replica was running before it restarted. Each counts
+    /// an interruption; then, in one transaction, apply jobs and jobs interrupted
+    /// `max_interruptions` times or more end `failed` (an apply is never run twice: its stacks
+    /// may be partly applied), and the rest are requeued. Returns them all, with their new
+    /// state.
+    async fn recover(&self, max_interruptions: u32, restarted: bool) -> Result<Vec<Job>>;
     /// A run of a running job ended without an answer (its handler panicked): counts an
     /// interruption, then fails the job when it reached `max_interruptions`, else requeues it
     /// due after `delay_secs`. Returns the job's new state.
-    fn crashed(
+    async fn crashed(
         &self,
         id: JobId,
         error: &str,
@@ -338,38 +353,40 @@ pub trait Store: Send + Sync + 'static {
         delay_secs: i64,
     ) -> Result<JobState>;
     /// Active (queued, running, waiting) jobs of a PR, optionally of one stack.
-    fn active_jobs(
+    async fn active_jobs(
         &self,
         repo: &RepoName,
         pr: PrNumber,
         stack: Option<&StackName>,
     ) -> Result<Vec<Job>>;
-    /// Jobs per state, and the queue depth (queued and due).
-    fn job_counts(&self) -> Result<BTreeMap<JobState, u64>>;
+    /// Jobs per state.
+    async fn job_counts(&self) -> Result<BTreeMap<JobState, u64>>;
+}
 
-    fn try_lock(&self, key: &LockKey, pr: PrNumber, sha: &CommitSha) -> Result<LockOutcome>;
-    fn lock(&self, key: &LockKey) -> Result<Option<Lock>>;
+/// Stack locks: one row per (repo, stack, workspace).
+#[async_trait]
+pub trait LockStore: Send + Sync {
+    async fn try_lock(&self, key: &LockKey, pr: PrNumber, sha: &CommitSha) -> Result<LockOutcome>;
+    async fn lock(&self, key: &LockKey) -> Result<Option<Lock>>;
     /// Releases one lock whoever holds it; returns the holder.
-    fn unlock(&self, key: &LockKey) -> Result<Option<Lock>>;
+    async fn unlock(&self, key: &LockKey) -> Result<Option<Lock>>;
     /// Releases every lock of a PR; returns them.
-    fn release_pr(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Lock>>;
+    async fn release_pr(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Lock>>;
+}
 
-    fn put_pr(&self, pr: &PrRecord) -> Result<()>;
-    fn pr(&self, repo: &RepoName, pr: PrNumber) -> Result<Option<PrRecord>>;
-
-    fn put_stack(&self, rec: &StackRecord) -> Result<()>;
-    fn stacks(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<StackRecord>>;
-    fn delete_stacks(&self, repo: &RepoName, pr: PrNumber) -> Result<()>;
-
-    fn put_plan(&self, plan: &PlanRecord) -> Result<()>;
+/// Saved plans: their records, and the binary plan files themselves, so a plan made on one
+/// replica can be applied on another.
+#[async_trait]
+pub trait PlanStore: Send + Sync {
+    async fn put_plan(&self, plan: &PlanRecord) -> Result<()>;
     /// The newest plan of a stack of a PR.
-    fn latest_plan(
+    async fn latest_plan(
         &self,
         repo: &RepoName,
         pr: PrNumber,
         stack: &StackName,
     ) -> Result<Option<PlanRecord>>;
-    fn mark_applied(
+    async fn mark_applied(
         &self,
         repo: &RepoName,
         pr: PrNumber,
@@ -377,30 +394,91 @@ pub trait Store: Send + Sync + 'static {
         sha: &CommitSha,
     ) -> Result<()>;
     /// Plan records of a PR (for cleanup).
-    fn plans(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<PlanRecord>>;
+    async fn plans(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<PlanRecord>>;
+    /// Stores the bytes of the binary plan file of a plan.
+    async fn put_plan_file(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        stack: &StackName,
+        sha: &CommitSha,
+        data: &[u8],
+    ) -> Result<()>;
+    /// The bytes of the binary plan file of a plan.
+    async fn plan_file(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        stack: &StackName,
+        sha: &CommitSha,
+    ) -> Result<Option<Vec<u8>>>;
+}
 
-    fn comment_ids(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<u64>>;
-    fn set_comment_ids(&self, repo: &RepoName, pr: PrNumber, ids: &[u64]) -> Result<()>;
-    fn check_run(&self, repo: &RepoName, sha: &CommitSha, name: &str) -> Result<Option<u64>>;
-    fn set_check_run(&self, repo: &RepoName, sha: &CommitSha, name: &str, id: u64) -> Result<()>;
+/// What the PR comment and the check runs are rebuilt from: PRs, stacks, comment and check
+/// run ids.
+#[async_trait]
+pub trait ReportStore: Send + Sync {
+    async fn put_pr(&self, pr: &PrRecord) -> Result<()>;
+    async fn pr(&self, repo: &RepoName, pr: PrNumber) -> Result<Option<PrRecord>>;
+    async fn put_stack(&self, rec: &StackRecord) -> Result<()>;
+    async fn stacks(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<StackRecord>>;
+    async fn delete_stacks(&self, repo: &RepoName, pr: PrNumber) -> Result<()>;
+    async fn comment_ids(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<u64>>;
+    async fn set_comment_ids(&self, repo: &RepoName, pr: PrNumber, ids: &[u64]) -> Result<()>;
+    async fn check_run(&self, repo: &RepoName, sha: &CommitSha, name: &str) -> Result<Option<u64>>;
+    async fn set_check_run(
+        &self,
+        repo: &RepoName,
+        sha: &CommitSha,
+        name: &str,
+        id: u64,
+    ) -> Result<()>;
+}
 
-    fn approve(&self, repo: &RepoName, pr: PrNumber, approval: &Approval) -> Result<()>;
-    fn approvals(
+/// Policy approvals, and which job acted on which comment.
+#[async_trait]
+pub trait ApprovalStore: Send + Sync {
+    async fn approve(&self, repo: &RepoName, pr: PrNumber, approval: &Approval) -> Result<()>;
+    async fn approvals(
         &self,
         repo: &RepoName,
         pr: PrNumber,
         stack: &StackName,
         plan_hash: &str,
     ) -> Result<Vec<Approval>>;
-
     /// Records that comment `comment_id` of `repo` drives the action of job `job`, atomically
     /// and before anything is done. Returns whether `job` holds it: true when it is recorded
     /// now or was by the same job (a retry), false when another job acted on it already (the
     /// comment's delivery was replayed).
-    fn claim_comment(&self, repo: &RepoName, comment_id: u64, job: JobId) -> Result<bool>;
+    async fn claim_comment(&self, repo: &RepoName, comment_id: u64, job: JobId) -> Result<bool>;
+}
 
-    fn audit(&self, entry: &AuditEntry) -> Result<()>;
-    fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+/// The audit log (never pruned).
+#[async_trait]
+pub trait AuditStore: Send + Sync {
+    async fn audit(&self, entry: &AuditEntry) -> Result<()>;
+    async fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+}
+
+/// The server's durable state: every role, plus health and retention.
+#[async_trait]
+pub trait Store:
+    DeliveryStore
+    + JobStore
+    + LockStore
+    + PlanStore
+    + ReportStore
+    + ApprovalStore
+    + AuditStore
+    + Send
+    + Sync
+    + 'static
+{
+    /// Cheap check that the database answers (for `/readyz`).
+    async fn ping(&self) -> Result<()>;
+    /// Deletes finished jobs, deliveries, and the plans of closed PRs, older than
+    /// `older_than_secs`. The audit log is kept.
+    async fn prune(&self, older_than_secs: i64) -> Result<Pruned>;
 }
 
 /// Seconds since the Unix epoch.

@@ -32,7 +32,7 @@ impl Services {
         let req: ApplyJob = serde_json::from_value(job.payload.clone())
             .map_err(|e| JobError::Permanent(format!("unreadable apply job: {e}")))?;
         let actor = Login(req.actor.clone());
-        let Some(mut pr) = self.store.pr(&job.repo, job.pr)? else {
+        let Some(mut pr) = self.store.pr(&job.repo, job.pr).await? else {
             return Ok(Outcome::Failed("unknown pull request".into()));
         };
         // The comment that asked must still say so, and be newer than the newest plan.
@@ -104,7 +104,8 @@ impl Services {
         };
         let changed = self.changed_in_pr(&pr).await?;
         let rows: BTreeMap<StackName, (crate::serve::store::StackRecord, StoredStack)> = self
-            .stored_stacks(&pr.repo, pr.pr)?
+            .stored_stacks(&pr.repo, pr.pr)
+            .await?
             .into_iter()
             .map(|(r, s)| (r.stack.clone(), (r, s)))
             .collect();
@@ -183,14 +184,16 @@ impl Services {
                 approvals,
                 mergeable: mergeable.clone(),
             };
-            let s = self.stack_facts(
-                &pr,
-                stack,
-                &settings,
-                rows.get(name).map(|(_, s)| s),
-                &base,
-                &codeowners,
-            )?;
+            let s = self
+                .stack_facts(
+                    &pr,
+                    stack,
+                    &settings,
+                    rows.get(name).map(|(_, s)| s),
+                    &base,
+                    &codeowners,
+                )
+                .await?;
             let s = StackFacts {
                 missing_code_owners,
                 refused: untrusted_base.clone().or_else(|| stack.refused.clone()),
@@ -223,7 +226,8 @@ impl Services {
                         Some(name),
                         None,
                         &format!("refused: {}", why.join(", ")),
-                    )?;
+                    )
+                    .await?;
                 }
             }
             self.reply(&pr.repo, pr.pr, &body).await?;
@@ -245,7 +249,8 @@ impl Services {
                     Some(name),
                     None,
                     "failed: interrupted by a restart",
-                )?;
+                )
+                .await?;
                 self.set_stack(
                     &pr.repo,
                     pr.pr,
@@ -255,7 +260,8 @@ impl Services {
                         state: StackState::ApplyFailed { output },
                         ..stored.clone()
                     },
-                )?;
+                )
+                .await?;
             }
         }
         let mut lines = Vec::new();
@@ -273,7 +279,8 @@ impl Services {
                     Some(name),
                     None,
                     &format!("skipped: {dep} did not apply"),
-                )?;
+                )
+                .await?;
                 self.set_check(
                     &pr.repo,
                     apply_check(
@@ -288,15 +295,17 @@ impl Services {
             }
             let plan = self
                 .store
-                .latest_plan(&pr.repo, pr.pr, name)?
+                .latest_plan(&pr.repo, pr.pr, name)
+                .await?
                 .ok_or_else(|| JobError::Permanent(format!("no saved plan of {name}")))?;
             // Exactly the reviewed plan: the file must still hash to what was planned and
             // approved, and no newer plan of the stack may be on its way.
-            let bytes = std::fs::read(&plan.plan_file).unwrap_or_default();
+            let bytes = self.saved_plan_file(&plan).await?;
             let hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
             let planning = self
                 .store
-                .active_jobs(&pr.repo, pr.pr, Some(name))?
+                .active_jobs(&pr.repo, pr.pr, Some(name))
+                .await?
                 .iter()
                 .any(|j| j.kind == crate::serve::store::JobKind::Plan);
             if hash != plan.plan_hash || planning {
@@ -313,7 +322,8 @@ impl Services {
                     Some(name),
                     Some(&plan.plan_hash),
                     &format!("refused: {why}"),
-                )?;
+                )
+                .await?;
                 continue;
             }
             self.set_stack(
@@ -325,7 +335,8 @@ impl Services {
                     state: StackState::Applying,
                     ..stored.clone()
                 },
-            )?;
+            )
+            .await?;
             self.refresh_comment(&pr.repo, pr.pr).await?;
             self.set_check(
                 &pr.repo,
@@ -348,7 +359,9 @@ impl Services {
                 self.apply_stack(&run, cancel).await
             };
             let state = if ok {
-                self.store.mark_applied(&pr.repo, pr.pr, name, &plan.sha)?;
+                self.store
+                    .mark_applied(&pr.repo, pr.pr, name, &plan.sha)
+                    .await?;
                 lines.push(format!("- :rocket: `{name}` applied"));
                 StackState::Applied {
                     output: output.clone(),
@@ -366,7 +379,8 @@ impl Services {
                 Some(name),
                 Some(&plan.plan_hash),
                 if ok { "applied" } else { "failed" },
-            )?;
+            )
+            .await?;
             self.set_stack(
                 &pr.repo,
                 pr.pr,
@@ -376,7 +390,8 @@ impl Services {
                     state,
                     ..stored.clone()
                 },
-            )?;
+            )
+            .await?;
             self.refresh_comment(&pr.repo, pr.pr).await?;
             let (status, title) = if ok {
                 (
@@ -430,7 +445,7 @@ impl Services {
         (true, redact.redact(&tail(&all, 300)).into_owned())
     }
 
-    fn stack_facts(
+    async fn stack_facts(
         &self,
         pr: &PrRecord,
         stack: &StackConfig,
@@ -439,7 +454,7 @@ impl Services {
         base: &RepoConfig,
         codeowners: &CodeOwners,
     ) -> Result<StackFacts, JobError> {
-        let plan = self.store.latest_plan(&pr.repo, pr.pr, &stack.name)?;
+        let plan = self.store.latest_plan(&pr.repo, pr.pr, &stack.name).await?;
         let state = stored.map(|s| &s.state);
         let planned = matches!(
             state,
@@ -449,7 +464,7 @@ impl Services {
         );
         let blocking = match state {
             Some(st @ StackState::Planned { .. }) => {
-                let approved = self.approved(&pr.repo, pr.pr, &stack.name, st)?;
+                let approved = self.approved(&pr.repo, pr.pr, &stack.name, st).await?;
                 st.blocking(&approved)
                     .into_iter()
                     .map(|b| BlockingFinding {
@@ -498,7 +513,7 @@ impl Services {
             approvals_needed: settings.approvals.count,
             approvers_hint: (!hints.is_empty()).then(|| hints.join(" or ")),
             planned_sha: plan.as_ref().filter(|_| planned).map(|p| p.sha.clone()),
-            lock_held: self.store.lock(&key)?.is_some_and(|l| l.pr == pr.pr),
+            lock_held: self.store.lock(&key).await?.is_some_and(|l| l.pr == pr.pr),
             applied: plan.as_ref().is_some_and(|p| p.applied)
                 || matches!(state, Some(StackState::Applied { .. })),
             plan_errored: matches!(state, Some(StackState::Errored { .. })),
@@ -509,7 +524,7 @@ impl Services {
         })
     }
 
-    fn audit_apply(
+    async fn audit_apply(
         &self,
         pr: &PrRecord,
         actor: &str,
@@ -518,6 +533,7 @@ impl Services {
         outcome: &str,
     ) -> Result<(), JobError> {
         self.audit_action(pr, actor, "apply", stack, plan_hash, outcome)
+            .await
     }
 
     /// Whether a reviewer's approval counts: write permission, or membership of one of the
@@ -589,5 +605,33 @@ fn apply_check(
         text: None,
         annotations: Vec::new(),
         details_url: None,
+    }
+}
+
+impl Services {
+    /// The bytes of a saved plan file, from this replica's disk; when another replica made
+    /// the plan, from the database, written back to where the plan record says it is.
+    async fn saved_plan_file(
+        &self,
+        plan: &crate::serve::store::PlanRecord,
+    ) -> Result<Vec<u8>, JobError> {
+        let path = std::path::Path::new(&plan.plan_file);
+        if let Ok(bytes) = std::fs::read(path) {
+            return Ok(bytes);
+        }
+        let Some(bytes) = self
+            .store
+            .plan_file(&plan.repo, plan.pr, &plan.stack, &plan.sha)
+            .await?
+        else {
+            return Ok(Vec::new());
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| JobError::Transient(format!("{}: {e}", dir.display())))?;
+        }
+        std::fs::write(path, &bytes)
+            .map_err(|e| JobError::Transient(format!("{}: {e}", path.display())))?;
+        Ok(bytes)
     }
 }

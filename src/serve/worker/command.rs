@@ -52,10 +52,10 @@ impl Services {
         let said = SaidComment::from(c);
         let cmd = match command::parse(&c.body) {
             Parsed::NotACommand => return Ok(Outcome::Done),
-            Parsed::Invalid(_) if !self.first_delivery(c, "comment", job)? => {
+            Parsed::Invalid(_) if !self.first_delivery(c, "comment", job).await? => {
                 return Ok(Outcome::Done)
             }
-            Parsed::Command(cmd) if !self.first_delivery(c, cmd.name(), job)? => {
+            Parsed::Command(cmd) if !self.first_delivery(c, cmd.name(), job).await? => {
                 return Ok(Outcome::Done)
             }
             Parsed::Invalid(e) => {
@@ -74,7 +74,7 @@ impl Services {
                 .await?;
             return Ok(Outcome::Done);
         }
-        let Some(pr) = self.store.pr(repo, number)? else {
+        let Some(pr) = self.store.pr(repo, number).await? else {
             self.reply(
                 repo,
                 number,
@@ -109,7 +109,8 @@ impl Services {
                         comment: Some(said),
                     })
                     .map_err(|e| JobError::Permanent(e.to_string()))?,
-                })?;
+                })
+                .await?;
             }
             Command::Unlock { stack } => self.cmd_unlock(&pr, &c.author, stack).await?,
             Command::Cancel { stack } => self.cmd_cancel(&pr, &c.author, stack).await?,
@@ -152,7 +153,8 @@ impl Services {
             stack,
             None,
             "refused: no write permission",
-        )?;
+        )
+        .await?;
         self.reply(&pr.repo, pr.pr, &self.no_permission(actor, action))
             .await?;
         Ok(true)
@@ -178,7 +180,7 @@ impl Services {
         )
     }
 
-    pub(super) fn audit_action(
+    pub(super) async fn audit_action(
         &self,
         pr: &PrRecord,
         actor: &str,
@@ -195,10 +197,11 @@ impl Services {
             (stack, Some(&pr.head), plan_hash),
             outcome,
         )
+        .await
     }
 
     /// Writes one audit entry; `at` is (stack, commit, plan hash), each where known.
-    pub(super) fn audit_entry(
+    pub(super) async fn audit_entry(
         &self,
         repo: &RepoName,
         pr: PrNumber,
@@ -208,18 +211,20 @@ impl Services {
         outcome: &str,
     ) -> Result<(), JobError> {
         let (stack, sha, plan_hash) = at;
-        self.store.audit(&AuditEntry {
-            id: 0,
-            at: now(),
-            actor: actor.to_owned(),
-            action: action.to_owned(),
-            repo: repo.to_string(),
-            pr: pr.0,
-            stack: stack.map(|s| s.to_string()),
-            sha: sha.map(|s| s.to_string()),
-            plan_hash: plan_hash.map(str::to_owned),
-            outcome: outcome.to_owned(),
-        })?;
+        self.store
+            .audit(&AuditEntry {
+                id: 0,
+                at: now(),
+                actor: actor.to_owned(),
+                action: action.to_owned(),
+                repo: repo.to_string(),
+                pr: pr.0,
+                stack: stack.map(|s| s.to_string()),
+                sha: sha.map(|s| s.to_string()),
+                plan_hash: plan_hash.map(str::to_owned),
+                outcome: outcome.to_owned(),
+            })
+            .await?;
         Ok(())
     }
 
@@ -416,7 +421,8 @@ impl Services {
         };
         let rows: Vec<StackName> = self
             .store
-            .stacks(&pr.repo, pr.pr)?
+            .stacks(&pr.repo, pr.pr)
+            .await?
             .into_iter()
             .map(|r| r.stack)
             .collect();
@@ -437,13 +443,13 @@ impl Services {
     }
 
     /// Releases this PR's locks (of one stack or all) and wakes what waits on them.
-    fn release(
+    async fn release(
         &self,
         pr: &PrRecord,
         stack: Option<&StackName>,
     ) -> Result<Vec<StackName>, JobError> {
         let mut released = Vec::new();
-        for (rec, stored) in self.stored_stacks(&pr.repo, pr.pr)? {
+        for (rec, stored) in self.stored_stacks(&pr.repo, pr.pr).await? {
             if stack.is_some_and(|s| s != &rec.stack) {
                 continue;
             }
@@ -452,9 +458,9 @@ impl Services {
                 stack: rec.stack.clone(),
                 workspace: stored.workspace.clone(),
             };
-            if self.store.lock(&key)?.is_some_and(|l| l.pr == pr.pr) {
-                self.store.unlock(&key)?;
-                self.store.wake(&key.as_text())?;
+            if self.store.lock(&key).await?.is_some_and(|l| l.pr == pr.pr) {
+                self.store.unlock(&key).await?;
+                self.store.wake(&key.as_text()).await?;
                 released.push(rec.stack.clone());
             }
         }
@@ -476,9 +482,10 @@ impl Services {
         {
             return Ok(());
         }
-        let released = self.release(pr, stack.as_ref())?;
+        let released = self.release(pr, stack.as_ref()).await?;
         for s in &released {
-            self.audit_action(pr, &actor.0, "unlock", Some(s), None, "released")?;
+            self.audit_action(pr, &actor.0, "unlock", Some(s), None, "released")
+                .await?;
         }
         let body = if released.is_empty() {
             "This pull request holds no lock to release.".to_owned()
@@ -506,18 +513,24 @@ impl Services {
         }
         let killed = self.cancel_running(&pr.repo, pr.pr, stack.as_ref());
         let mut dropped = 0;
-        for job in self.store.active_jobs(&pr.repo, pr.pr, stack.as_ref())? {
+        for job in self
+            .store
+            .active_jobs(&pr.repo, pr.pr, stack.as_ref())
+            .await?
+        {
             if job.kind != JobKind::Event && job.state != JobState::Running {
-                self.store.finish(
-                    job.id,
-                    JobState::Cancelled,
-                    Some(&format!("cancelled by {actor}")),
-                )?;
+                self.store
+                    .finish(
+                        job.id,
+                        JobState::Cancelled,
+                        Some(&format!("cancelled by {actor}")),
+                    )
+                    .await?;
                 dropped += 1;
             }
         }
         // Queued or waiting stacks show as cancelled; a running one says so when it stops.
-        for (rec, stored) in self.stored_stacks(&pr.repo, pr.pr)? {
+        for (rec, stored) in self.stored_stacks(&pr.repo, pr.pr).await? {
             if stack.as_ref().is_some_and(|s| s != &rec.stack) {
                 continue;
             }
@@ -536,10 +549,11 @@ impl Services {
                         },
                         ..stored
                     },
-                )?;
+                )
+                .await?;
             }
         }
-        let released = self.release(pr, stack.as_ref())?;
+        let released = self.release(pr, stack.as_ref()).await?;
         self.audit_action(
             pr,
             &actor.0,
@@ -547,7 +561,7 @@ impl Services {
             stack.as_ref(),
             None,
             &format!("{killed} running job(s) killed, {dropped} queued job(s) dropped, {} lock(s) released", released.len()),
-        )?;
+        ).await?;
         self.refresh_comment(&pr.repo, pr.pr).await?;
         self.reply(
             &pr.repo,
@@ -633,20 +647,23 @@ impl Services {
                 stack.as_ref(),
                 None,
                 outcome,
-            )?;
+            )
+            .await?;
             let body = format!("### :no_entry: planguard: approval refused\n\n{why}");
             return self.reply(&pr.repo, pr.pr, &body).await;
         }
         let mut approved = Vec::new();
         let mut hard = Vec::new();
-        for (rec, stored) in self.stored_stacks(&pr.repo, pr.pr)? {
+        for (rec, stored) in self.stored_stacks(&pr.repo, pr.pr).await? {
             if stack.as_ref().is_some_and(|s| s != &rec.stack) {
                 continue;
             }
             let StackState::Planned { plan_hash, .. } = &stored.state else {
                 continue;
             };
-            let already = self.approved(&pr.repo, pr.pr, &rec.stack, &stored.state)?;
+            let already = self
+                .approved(&pr.repo, pr.pr, &rec.stack, &stored.state)
+                .await?;
             let mut ids = Vec::new();
             for b in stored.state.blocking(&already) {
                 if !only.is_empty() && !only.contains(&b.policy_id) {
@@ -656,17 +673,19 @@ impl Services {
                     hard.push(format!("`{}` in `{}`", b.policy_id, rec.stack));
                     continue;
                 }
-                self.store.approve(
-                    &pr.repo,
-                    pr.pr,
-                    &Approval {
-                        stack: rec.stack.clone(),
-                        plan_hash: plan_hash.clone(),
-                        policy_id: b.policy_id.clone(),
-                        approver: actor.0.clone(),
-                        at: now(),
-                    },
-                )?;
+                self.store
+                    .approve(
+                        &pr.repo,
+                        pr.pr,
+                        &Approval {
+                            stack: rec.stack.clone(),
+                            plan_hash: plan_hash.clone(),
+                            policy_id: b.policy_id.clone(),
+                            approver: actor.0.clone(),
+                            at: now(),
+                        },
+                    )
+                    .await?;
                 ids.push(b.policy_id.clone());
             }
             if !ids.is_empty() {
@@ -677,7 +696,8 @@ impl Services {
                     Some(&rec.stack),
                     Some(plan_hash),
                     &format!("override: {}", ids.join(", ")),
-                )?;
+                )
+                .await?;
                 approved.push(format!(
                     "{} in `{}` (plan `{}`)",
                     code_list(&ids),
@@ -694,7 +714,8 @@ impl Services {
                 stack.as_ref(),
                 None,
                 &format!("refused: hard-mandatory {}", hard.join(", ")),
-            )?;
+            )
+            .await?;
         }
         let mut body = String::from("### planguard: policy approvals\n\n");
         if approved.is_empty() {

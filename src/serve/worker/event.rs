@@ -36,7 +36,7 @@ impl Services {
         }
     }
 
-    fn remember_pr(&self, pr: &PullRequestEvent, open: bool) -> Result<PrRecord, JobError> {
+    async fn remember_pr(&self, pr: &PullRequestEvent, open: bool) -> Result<PrRecord, JobError> {
         let rec = PrRecord {
             repo: pr.repo.clone(),
             pr: pr.number,
@@ -53,12 +53,12 @@ impl Services {
             html_url: pr.html_url.clone(),
             open,
         };
-        self.store.put_pr(&rec)?;
+        self.store.put_pr(&rec).await?;
         Ok(rec)
     }
 
     async fn pr_updated(&self, ev: &PullRequestEvent) -> Result<Outcome, JobError> {
-        let pr = self.remember_pr(ev, true)?;
+        let pr = self.remember_pr(ev, true).await?;
         if ev.from_fork && !self.config.allow_fork_prs {
             self.reply(
                 &ev.repo,
@@ -215,7 +215,8 @@ impl Services {
                     workspace: workspace.clone(),
                     state: StackState::Queued,
                 },
-            )?;
+            )
+            .await?;
         }
         self.refresh_comment(repo, pr).await?;
         for (stack, _, _) in stacks {
@@ -228,41 +229,47 @@ impl Services {
                 stack: stack.clone(),
                 workspace: workspace.clone(),
             };
-            let id = self.enqueue(NewJob {
-                kind: JobKind::Plan,
-                repo: repo.clone(),
-                pr,
-                stack: Some(stack.clone()),
-                lock_key: Some(key.as_text()),
-                payload: serde_json::to_value(PlanJob {
-                    sha: sha.clone(),
-                    workspace: workspace.clone(),
-                    actor: actor.to_owned(),
+            let id = self
+                .enqueue(NewJob {
+                    kind: JobKind::Plan,
+                    repo: repo.clone(),
+                    pr,
+                    stack: Some(stack.clone()),
+                    lock_key: Some(key.as_text()),
+                    payload: serde_json::to_value(PlanJob {
+                        sha: sha.clone(),
+                        workspace: workspace.clone(),
+                        actor: actor.to_owned(),
+                    })
+                    .map_err(|e| JobError::Permanent(e.to_string()))?,
                 })
-                .map_err(|e| JobError::Permanent(e.to_string()))?,
-            })?;
-            self.store.supersede(repo, pr, stack, id)?;
+                .await?;
+            self.store.supersede(repo, pr, stack, id).await?;
         }
         Ok(())
     }
 
     async fn pr_closed(&self, ev: &PullRequestEvent, merged: bool) -> Result<Outcome, JobError> {
-        self.remember_pr(ev, false)?;
+        self.remember_pr(ev, false).await?;
         self.cancel_running(&ev.repo, ev.number, None);
-        for job in self.store.active_jobs(&ev.repo, ev.number, None)? {
+        for job in self.store.active_jobs(&ev.repo, ev.number, None).await? {
             if job.kind != JobKind::Event {
-                self.store.finish(
-                    job.id,
-                    crate::serve::store::JobState::Cancelled,
-                    Some("the pull request was closed"),
-                )?;
+                self.store
+                    .finish(
+                        job.id,
+                        crate::serve::store::JobState::Cancelled,
+                        Some("the pull request was closed"),
+                    )
+                    .await?;
             }
         }
-        let released = self.release_locks(
-            &ev.repo,
-            ev.number,
-            if merged { "merged" } else { "closed" },
-        )?;
+        let released = self
+            .release_locks(
+                &ev.repo,
+                ev.number,
+                if merged { "merged" } else { "closed" },
+            )
+            .await?;
         // Working copies and plan files of a closed PR are not needed again.
         for dir in [
             self.work_dir(&ev.repo, ev.number),
@@ -279,27 +286,29 @@ impl Services {
     }
 
     /// Releases every lock of a PR, records it, and wakes the plans waiting for them.
-    pub(super) fn release_locks(
+    pub(super) async fn release_locks(
         &self,
         repo: &RepoName,
         pr: PrNumber,
         why: &str,
     ) -> Result<usize, JobError> {
-        let released = self.store.release_pr(repo, pr)?;
+        let released = self.store.release_pr(repo, pr).await?;
         for lock in &released {
-            self.store.audit(&AuditEntry {
-                id: 0,
-                at: now(),
-                actor: "planguard".into(),
-                action: "unlock".into(),
-                repo: repo.to_string(),
-                pr: pr.0,
-                stack: Some(lock.key.stack.to_string()),
-                sha: Some(lock.sha.to_string()),
-                plan_hash: None,
-                outcome: format!("released: pull request {why}"),
-            })?;
-            self.store.wake(&lock.key.as_text())?;
+            self.store
+                .audit(&AuditEntry {
+                    id: 0,
+                    at: now(),
+                    actor: "planguard".into(),
+                    action: "unlock".into(),
+                    repo: repo.to_string(),
+                    pr: pr.0,
+                    stack: Some(lock.key.stack.to_string()),
+                    sha: Some(lock.sha.to_string()),
+                    plan_hash: None,
+                    outcome: format!("released: pull request {why}"),
+                })
+                .await?;
+            self.store.wake(&lock.key.as_text()).await?;
         }
         if !released.is_empty() {
             self.wake.notify_waiters();

@@ -25,6 +25,7 @@
 mod apply;
 mod command;
 mod event;
+mod lease;
 mod plan;
 mod replay;
 mod report;
@@ -113,8 +114,13 @@ pub enum JobError {
 }
 
 impl From<StoreError> for JobError {
+    /// Only a transient store failure (the database down or busy) is worth a retry.
     fn from(e: StoreError) -> Self {
-        JobError::Transient(e.to_string())
+        if e.is_transient() {
+            JobError::Transient(e.to_string())
+        } else {
+            JobError::Permanent(e.to_string())
+        }
     }
 }
 
@@ -192,8 +198,8 @@ impl Services {
     }
 
     /// Queues a job and wakes a worker.
-    pub fn enqueue(&self, job: NewJob) -> Result<JobId, StoreError> {
-        let id = self.store.enqueue(job)?;
+    pub async fn enqueue(&self, job: NewJob) -> Result<JobId, StoreError> {
+        let id = self.store.enqueue(job).await?;
         self.wake.notify_waiters();
         Ok(id)
     }
@@ -239,14 +245,16 @@ impl Services {
             .join(pr.0.to_string())
     }
 
-    /// At startup: requeues jobs a crash or restart interrupted, and says so in the log. A job
-    /// interrupted too often, and any apply job, ends `failed` instead; the stacks an
-    /// interrupted apply was applying are marked failed (their result is unknown) before any
-    /// worker starts. [`Services::report_resumed`] then tells each PR.
-    pub fn recover(&self) -> Result<Vec<Job>, StoreError> {
+    /// Requeues jobs a crash, a restart (`restarted`: at startup, this replica's own) or a
+    /// dead replica (an expired lease) interrupted, and says so in the log. A job interrupted
+    /// too often, and any apply job, ends `failed` instead; the stacks an interrupted apply
+    /// was applying are marked failed (their result is unknown). [`Services::report_resumed`]
+    /// then tells each PR.
+    pub async fn recover(&self, restarted: bool) -> Result<Vec<Job>, StoreError> {
         let jobs = self
             .store
-            .recover(self.config.limits.max_job_interruptions)?;
+            .recover(self.config.limits.max_job_interruptions, restarted)
+            .await?;
         for job in &jobs {
             let requeued = job.state == JobState::Queued;
             warn!(
@@ -260,7 +268,7 @@ impl Services {
                 if requeued { "running it again" } else { "it failed" }
             );
             if job.kind == JobKind::Apply {
-                if let Err(e) = self.mark_interrupted_applies(job) {
+                if let Err(e) = self.mark_interrupted_applies(job).await {
                     error!(job = job.id, error = %e, "cannot mark interrupted applies");
                 }
             }
@@ -270,7 +278,7 @@ impl Services {
 
     /// Claims and runs one job, if any is runnable. Returns whether one ran.
     pub async fn run_one(self: &Arc<Self>) -> bool {
-        match self.store.claim() {
+        match self.store.claim().await {
             Ok(Some(job)) => {
                 self.execute(job).await;
                 true
@@ -304,11 +312,12 @@ impl Services {
             pr = job.pr.0,
             stack = job.stack.as_ref().map(|s| s.as_str()).unwrap_or("")
         );
+        let lease = self.keep_lease(job.id, cancel.clone());
         let result = CatchPanic(Box::pin(async {
             info!(attempt = job.attempts, "started");
             // The App installation serving the repository, remembered from its PR (a job
             // resumed after a restart has no webhook to learn it from).
-            if let Ok(Some(pr)) = self.store.pr(&job.repo, job.pr) {
+            if let Ok(Some(pr)) = self.store.pr(&job.repo, job.pr).await {
                 if let Some(inst) = pr.installation {
                     self.vcs.note_installation(&job.repo, inst);
                 }
@@ -321,6 +330,7 @@ impl Services {
         }))
         .instrument(span.clone())
         .await;
+        lease.abort();
         self.running.lock().unwrap().remove(&job.id);
         let _enter = span.enter();
         let mut failure = None;
@@ -333,23 +343,26 @@ impl Services {
             }
         };
         let stored = match result {
-            Ok(Outcome::Done) => self.store.finish(job.id, JobState::Done, None),
-            Ok(Outcome::Cancelled) => self.store.finish(job.id, JobState::Cancelled, None),
-            Ok(Outcome::Waiting) => self.store.wait_for_lock(job.id),
+            Ok(Outcome::Done) => self.store.finish(job.id, JobState::Done, None).await,
+            Ok(Outcome::Cancelled) => self.store.finish(job.id, JobState::Cancelled, None).await,
+            Ok(Outcome::Waiting) => self.store.wait_for_lock(job.id).await,
             Ok(Outcome::Failed(why)) => {
                 warn!(error = %why, "job failed");
-                self.store.finish(job.id, JobState::Failed, Some(&why))
+                self.store
+                    .finish(job.id, JobState::Failed, Some(&why))
+                    .await
             }
             Err(JobError::Transient(why)) if job.attempts < MAX_ATTEMPTS => {
                 let delay = 2i64.pow(job.attempts.min(8));
                 warn!(error = %why, retry_in_secs = delay, "transient failure; will retry");
-                self.store.retry(job.id, delay, &why)
+                self.store.retry(job.id, delay, &why).await
             }
             Err(e) => {
                 error!(error = %e, "job failed");
                 failure = Some(e.to_string());
                 self.store
                     .finish(job.id, JobState::Failed, Some(&e.to_string()))
+                    .await
             }
         };
         if let Err(e) = stored {
@@ -399,7 +412,7 @@ impl Services {
         let why = format!("planguard crashed while running this job: {panic}");
         let max = self.config.limits.max_job_interruptions;
         let delay = 2i64.pow(job.interruptions.min(8));
-        match self.store.crashed(job.id, &why, max, delay) {
+        match self.store.crashed(job.id, &why, max, delay).await {
             Ok(JobState::Failed) => {
                 error!(
                     panic,
@@ -424,8 +437,8 @@ impl Services {
     /// Marks the stacks an apply job was applying when the server stopped as failed: nobody
     /// knows how far `apply` got. Store-only, so it is done before any worker starts; the
     /// check and the PR are told by [`Services::report_resumed`].
-    fn mark_interrupted_applies(&self, job: &Job) -> Result<(), JobError> {
-        for (rec, stored) in self.stored_stacks(&job.repo, job.pr)? {
+    async fn mark_interrupted_applies(&self, job: &Job) -> Result<(), JobError> {
+        for (rec, stored) in self.stored_stacks(&job.repo, job.pr).await? {
             if !matches!(stored.state, StackState::Applying) {
                 continue;
             }
@@ -440,23 +453,27 @@ impl Services {
                     },
                     ..stored
                 },
-            )?;
-            self.store.audit(&crate::serve::store::AuditEntry {
-                id: 0,
-                at: crate::serve::store::now(),
-                actor: "planguard".into(),
-                action: "apply".into(),
-                repo: job.repo.to_string(),
-                pr: job.pr.0,
-                stack: Some(rec.stack.to_string()),
-                sha: Some(rec.sha.to_string()),
-                plan_hash: self
-                    .store
-                    .latest_plan(&job.repo, job.pr, &rec.stack)?
-                    .filter(|p| p.sha == rec.sha)
-                    .map(|p| p.plan_hash),
-                outcome: "failed: interrupted by a restart".into(),
-            })?;
+            )
+            .await?;
+            self.store
+                .audit(&crate::serve::store::AuditEntry {
+                    id: 0,
+                    at: crate::serve::store::now(),
+                    actor: "planguard".into(),
+                    action: "apply".into(),
+                    repo: job.repo.to_string(),
+                    pr: job.pr.0,
+                    stack: Some(rec.stack.to_string()),
+                    sha: Some(rec.sha.to_string()),
+                    plan_hash: self
+                        .store
+                        .latest_plan(&job.repo, job.pr, &rec.stack)
+                        .await?
+                        .filter(|p| p.sha == rec.sha)
+                        .map(|p| p.plan_hash),
+                    outcome: "failed: interrupted by a restart".into(),
+                })
+                .await?;
         }
         Ok(())
     }
@@ -469,11 +486,11 @@ impl Services {
         pr: PrNumber,
     ) -> Result<Vec<StackName>, JobError> {
         let mut stacks = Vec::new();
-        for (rec, stored) in self.stored_stacks(repo, pr)? {
+        for (rec, stored) in self.stored_stacks(repo, pr).await? {
             if matches!(&stored.state, StackState::ApplyFailed { output } if output == INTERRUPTED_APPLY)
             {
                 let name = format!("planguard/apply: {}", rec.stack);
-                if self.store.check_run(repo, &rec.sha, &name)?.is_some() {
+                if self.store.check_run(repo, &rec.sha, &name).await?.is_some() {
                     self.set_check(
                         repo,
                         crate::serve::vcs::Check {
@@ -578,7 +595,8 @@ impl Services {
     async fn report_failure(&self, job: &Job, why: &str) -> Result<(), JobError> {
         if let (JobKind::Plan, Some(stack)) = (job.kind, &job.stack) {
             if let Some((rec, stored)) = self
-                .stored_stacks(&job.repo, job.pr)?
+                .stored_stacks(&job.repo, job.pr)
+                .await?
                 .into_iter()
                 .find(|(r, _)| &r.stack == stack)
             {
@@ -595,7 +613,8 @@ impl Services {
                         state: state.clone(),
                         ..stored
                     },
-                )?;
+                )
+                .await?;
                 self.refresh_comment(&job.repo, job.pr).await?;
                 return self.plan_check(&job.repo, stack, &rec.sha, &state).await;
             }
@@ -612,11 +631,12 @@ impl Services {
     }
 }
 
-/// Runs `workers` workers until `shutdown`; then waits for running jobs to finish, up to
+/// Runs `workers` workers (and the [`lease`] upkeep) until `shutdown`; then waits for running jobs to finish, up to
 /// `drain`. Jobs still running after that stay `running` in the store and are resumed by the
 /// next start.
 pub async fn run_workers(services: Arc<Services>, shutdown: CancellationToken, drain: Duration) {
     let mut tasks = tokio::task::JoinSet::new();
+    let upkeep = tokio::spawn(lease::upkeep(services.clone(), shutdown.clone()));
     for n in 0..services.config.workers.max(1) {
         let s = services.clone();
         let stop = shutdown.clone();
@@ -638,6 +658,7 @@ pub async fn run_workers(services: Arc<Services>, shutdown: CancellationToken, d
         });
     }
     shutdown.cancelled().await;
+    upkeep.abort();
     if tokio::time::timeout(drain, async { while tasks.join_next().await.is_some() {} })
         .await
         .is_err()

@@ -143,16 +143,16 @@ impl Services {
             .stack
             .clone()
             .ok_or_else(|| JobError::Permanent("plan job without a stack".into()))?;
-        let Some(pr_rec) = self.store.pr(repo, pr)? else {
+        let Some(pr_rec) = self.store.pr(repo, pr).await? else {
             return Ok(Outcome::Failed("the pull request is unknown".into()));
         };
         if !pr_rec.open {
             return Ok(Outcome::Cancelled);
         }
+        let stored = self.store.stacks(repo, pr).await?;
         let dir_ws = |state: StackState| -> Result<StoredStack, JobError> {
-            let (dir, workspace) = self
-                .store
-                .stacks(repo, pr)?
+            let (dir, workspace) = stored
+                .clone()
                 .into_iter()
                 .find(|r| r.stack == stack_name)
                 .and_then(|r| serde_json::from_value::<StoredStack>(r.state).ok())
@@ -169,17 +169,19 @@ impl Services {
             stack: stack_name.clone(),
             workspace: p.workspace.clone(),
         };
-        if let LockOutcome::HeldBy(holder) = self.store.try_lock(&key, pr, &p.sha)? {
+        if let LockOutcome::HeldBy(holder) = self.store.try_lock(&key, pr, &p.sha).await? {
             let holder_url = self
                 .store
-                .pr(repo, holder.pr)?
+                .pr(repo, holder.pr)
+                .await?
                 .map(|r| r.html_url)
                 .unwrap_or_else(|| format!("https://github.com/{repo}/pull/{}", holder.pr.0));
             let state = StackState::WaitingForLock {
                 holder_pr: holder.pr.0,
                 holder_url,
             };
-            self.set_stack(repo, pr, &stack_name, &p.sha, &dir_ws(state.clone())?)?;
+            self.set_stack(repo, pr, &stack_name, &p.sha, &dir_ws(state.clone())?)
+                .await?;
             self.refresh_comment(repo, pr).await?;
             self.plan_check(repo, &stack_name, &p.sha, &state).await?;
             tracing::info!(
@@ -188,7 +190,8 @@ impl Services {
             );
             return Ok(Outcome::Waiting);
         }
-        self.set_stack(repo, pr, &stack_name, &p.sha, &dir_ws(StackState::Running)?)?;
+        self.set_stack(repo, pr, &stack_name, &p.sha, &dir_ws(StackState::Running)?)
+            .await?;
         self.refresh_comment(repo, pr).await?;
         self.plan_check(repo, &stack_name, &p.sha, &StackState::Running)
             .await?;
@@ -264,7 +267,8 @@ impl Services {
                             let state = StackState::Skipped {
                                 reason: "The plan was cancelled.".into(),
                             };
-                            self.set_stack(repo, pr, &stack_name, &p.sha, &dir_ws(state.clone())?)?;
+                            self.set_stack(repo, pr, &stack_name, &p.sha, &dir_ws(state.clone())?)
+                                .await?;
                             self.refresh_comment(repo, pr).await?;
                             self.plan_check(repo, &stack_name, &p.sha, &state).await?;
                             return Ok(Outcome::Cancelled);
@@ -290,22 +294,25 @@ impl Services {
             StackState::Skipped { reason } => format!("skipped: {reason}"),
             _ => String::new(),
         };
-        self.store.audit(&AuditEntry {
-            id: 0,
-            at: now(),
-            actor: p.actor.clone(),
-            action: "plan".into(),
-            repo: repo.to_string(),
-            pr: pr.0,
-            stack: Some(stack_name.to_string()),
-            sha: Some(p.sha.to_string()),
-            plan_hash: match &state {
-                StackState::Planned { plan_hash, .. } => Some(plan_hash.clone()),
-                _ => None,
-            },
-            outcome,
-        })?;
-        self.set_stack(repo, pr, &stack_name, &p.sha, &dir_ws(state.clone())?)?;
+        self.store
+            .audit(&AuditEntry {
+                id: 0,
+                at: now(),
+                actor: p.actor.clone(),
+                action: "plan".into(),
+                repo: repo.to_string(),
+                pr: pr.0,
+                stack: Some(stack_name.to_string()),
+                sha: Some(p.sha.to_string()),
+                plan_hash: match &state {
+                    StackState::Planned { plan_hash, .. } => Some(plan_hash.clone()),
+                    _ => None,
+                },
+                outcome,
+            })
+            .await?;
+        self.set_stack(repo, pr, &stack_name, &p.sha, &dir_ws(state.clone())?)
+            .await?;
         self.refresh_comment(repo, pr).await?;
         self.plan_check(repo, &stack_name, &p.sha, &state).await?;
         self.policy_check(repo, pr, &p.sha).await?;
@@ -642,19 +649,25 @@ impl Services {
         }
         owners.dedup();
         let annotations = annotate(&run.cwd(), &run.stack.dir, &report, &levels);
-        self.store.put_plan(&PlanRecord {
-            repo: run.repo.clone(),
-            pr: run.pr,
-            stack: run.stack.name.clone(),
-            sha: run.sha.clone(),
-            plan_file: run.planfile.display().to_string(),
-            plan_json: run.planfile.with_extension("json").display().to_string(),
-            plan_hash: plan_hash.clone(),
-            report: serde_json::to_string(&report)
-                .map_err(|e| JobError::Permanent(e.to_string()))?,
-            applied: false,
-            created_at: now(),
-        })?;
+        // The plan file itself goes to the database too: any replica may apply it.
+        self.store
+            .put_plan_file(run.repo, run.pr, &run.stack.name, run.sha, &plan_bytes)
+            .await?;
+        self.store
+            .put_plan(&PlanRecord {
+                repo: run.repo.clone(),
+                pr: run.pr,
+                stack: run.stack.name.clone(),
+                sha: run.sha.clone(),
+                plan_file: run.planfile.display().to_string(),
+                plan_json: run.planfile.with_extension("json").display().to_string(),
+                plan_hash: plan_hash.clone(),
+                report: serde_json::to_string(&report)
+                    .map_err(|e| JobError::Permanent(e.to_string()))?,
+                applied: false,
+                created_at: now(),
+            })
+            .await?;
         Ok(StackState::Planned {
             report: Box::new(report),
             diff,

@@ -77,13 +77,13 @@ impl CommentRefusal {
 impl Services {
     /// Records that comment `c` drives job `job`. Returns false for a replay (the comment
     /// drove another job already), which is logged and audited here.
-    pub(super) fn first_delivery(
+    pub(super) async fn first_delivery(
         &self,
         c: &CommentEvent,
         action: &str,
         job: JobId,
     ) -> Result<bool, JobError> {
-        if self.store.claim_comment(&c.repo, c.comment_id, job)? {
+        if self.store.claim_comment(&c.repo, c.comment_id, job).await? {
             return Ok(true);
         }
         tracing::warn!(
@@ -101,7 +101,8 @@ impl Services {
                 "refused: replay of comment {} (it was acted on already)",
                 c.comment_id
             ),
-        )?;
+        )
+        .await?;
         Ok(false)
     }
 
@@ -124,7 +125,8 @@ impl Services {
             Some(now) if apply => {
                 let newest = self
                     .store
-                    .plans(repo, pr)?
+                    .plans(repo, pr)
+                    .await?
                     .iter()
                     .map(|p| p.created_at)
                     .max();
@@ -147,11 +149,12 @@ impl Services {
         refusal: CommentRefusal,
     ) -> Result<(), JobError> {
         tracing::warn!(comment = said.id, actor = %said.author, action, ?refusal, "command refused");
-        self.audit_comment(repo, pr, &said.author, action, &refusal.outcome(said.id))?;
+        self.audit_comment(repo, pr, &said.author, action, &refusal.outcome(said.id))
+            .await?;
         self.reply(repo, pr, &refusal.reply(action)).await
     }
 
-    fn audit_comment(
+    async fn audit_comment(
         &self,
         repo: &RepoName,
         pr: PrNumber,
@@ -160,5 +163,6 @@ impl Services {
         outcome: &str,
     ) -> Result<(), JobError> {
         self.audit_entry(repo, pr, actor, action, (None, None, None), outcome)
+            .await
     }
 }

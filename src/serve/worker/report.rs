@@ -32,7 +32,7 @@ pub struct StoredStack {
 
 impl Services {
     /// Stores a stack's state.
-    pub(super) fn set_stack(
+    pub(super) async fn set_stack(
         &self,
         repo: &RepoName,
         pr: PrNumber,
@@ -40,25 +40,28 @@ impl Services {
         sha: &CommitSha,
         stored: &StoredStack,
     ) -> Result<(), JobError> {
-        self.store.put_stack(&StackRecord {
-            repo: repo.clone(),
-            pr,
-            stack: stack.clone(),
-            sha: sha.clone(),
-            state: serde_json::to_value(stored).map_err(|e| JobError::Permanent(e.to_string()))?,
-            updated_at: now(),
-        })?;
+        self.store
+            .put_stack(&StackRecord {
+                repo: repo.clone(),
+                pr,
+                stack: stack.clone(),
+                sha: sha.clone(),
+                state: serde_json::to_value(stored)
+                    .map_err(|e| JobError::Permanent(e.to_string()))?,
+                updated_at: now(),
+            })
+            .await?;
         Ok(())
     }
 
     /// The stored stacks of a PR.
-    pub(super) fn stored_stacks(
+    pub(super) async fn stored_stacks(
         &self,
         repo: &RepoName,
         pr: PrNumber,
     ) -> Result<Vec<(StackRecord, StoredStack)>, JobError> {
         let mut out = Vec::new();
-        for rec in self.store.stacks(repo, pr)? {
+        for rec in self.store.stacks(repo, pr).await? {
             match serde_json::from_value::<StoredStack>(rec.state.clone()) {
                 Ok(s) => out.push((rec, s)),
                 Err(e) => tracing::warn!(stack = %rec.stack, error = %e, "unreadable stack row"),
@@ -68,7 +71,7 @@ impl Services {
     }
 
     /// Policy ids approved for the stack's current plan.
-    pub(super) fn approved(
+    pub(super) async fn approved(
         &self,
         repo: &RepoName,
         pr: PrNumber,
@@ -80,24 +83,27 @@ impl Services {
         };
         Ok(self
             .store
-            .approvals(repo, pr, stack, plan_hash)?
+            .approvals(repo, pr, stack, plan_hash)
+            .await?
             .into_iter()
             .map(|a| a.policy_id)
             .collect())
     }
 
-    fn views(
+    async fn views(
         &self,
         repo: &RepoName,
         pr: PrNumber,
     ) -> Result<(Vec<StackView>, Option<CommitSha>), JobError> {
         let mut views = Vec::new();
         let mut head = None;
-        for (rec, stored) in self.stored_stacks(repo, pr)? {
+        for (rec, stored) in self.stored_stacks(repo, pr).await? {
             head = Some(rec.sha.clone());
             let approvals = match &stored.state {
                 StackState::Planned { plan_hash, .. } => {
-                    self.store.approvals(repo, pr, &rec.stack, plan_hash)?
+                    self.store
+                        .approvals(repo, pr, &rec.stack, plan_hash)
+                        .await?
                 }
                 _ => Vec::new(),
             };
@@ -130,13 +136,14 @@ impl Services {
     ) -> Result<(), JobError> {
         let lock = self.update_lock(format!("comment {repo}#{}", pr.0));
         let _guard = lock.lock().await;
-        let (views, head) = self.views(repo, pr)?;
+        let (views, head) = self.views(repo, pr).await?;
         if views.is_empty() {
             return Ok(());
         }
         let head = self
             .store
-            .pr(repo, pr)?
+            .pr(repo, pr)
+            .await?
             .map(|p| p.head)
             .or(head)
             .expect("a stack row has a sha");
@@ -180,7 +187,7 @@ impl Services {
         pr: PrNumber,
         parts: &[String],
     ) -> Result<(), JobError> {
-        let existing = self.store.comment_ids(repo, pr)?;
+        let existing = self.store.comment_ids(repo, pr).await?;
         let mut ids = Vec::with_capacity(parts.len());
         for (i, body) in parts.iter().enumerate() {
             let id = match existing.get(i) {
@@ -195,12 +202,12 @@ impl Services {
             // Record progress part by part, so a retry never posts a part twice.
             let mut known = ids.clone();
             known.extend(existing.iter().skip(ids.len()));
-            self.store.set_comment_ids(repo, pr, &known)?;
+            self.store.set_comment_ids(repo, pr, &known).await?;
         }
         for id in existing.iter().skip(parts.len()) {
             self.vcs.delete_comment(repo, *id).await?;
         }
-        self.store.set_comment_ids(repo, pr, &ids)?;
+        self.store.set_comment_ids(repo, pr, &ids).await?;
         Ok(())
     }
 
@@ -208,10 +215,14 @@ impl Services {
     pub(super) async fn set_check(&self, repo: &RepoName, check: Check) -> Result<(), JobError> {
         let lock = self.update_lock(format!("check {repo}@{} {}", check.head_sha, check.name));
         let _guard = lock.lock().await;
-        let existing = self.store.check_run(repo, &check.head_sha, &check.name)?;
+        let existing = self
+            .store
+            .check_run(repo, &check.head_sha, &check.name)
+            .await?;
         if let Some(id) = self.vcs.set_check(repo, existing, &check).await? {
             self.store
-                .set_check_run(repo, &check.head_sha, &check.name, id)?;
+                .set_check_run(repo, &check.head_sha, &check.name, id)
+                .await?;
         }
         Ok(())
     }
@@ -291,7 +302,7 @@ impl Services {
         pr: PrNumber,
         sha: &CommitSha,
     ) -> Result<(), JobError> {
-        let stacks = self.stored_stacks(repo, pr)?;
+        let stacks = self.stored_stacks(repo, pr).await?;
         let mut pending = 0;
         let mut blocking = Vec::new();
         let mut errors = 0;
@@ -307,7 +318,7 @@ impl Services {
                     annotations: notes,
                     ..
                 } => {
-                    let approved = self.approved(repo, pr, &rec.stack, &stored.state)?;
+                    let approved = self.approved(repo, pr, &rec.stack, &stored.state).await?;
                     for b in stored.state.blocking(&approved) {
                         blocking.push(format!(
                             "`{}` in `{}` ({})",

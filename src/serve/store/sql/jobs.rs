@@ -1,0 +1,352 @@
+//! Deliveries and the job queue: claims, leases, recovery.
+//!
+//! On PostgreSQL a claim is one transaction: an advisory lock serialises claims between
+//! replicas (so two replicas never both see "no running job on this lock key" and start two
+//! jobs of one stack), and the candidate row is taken `FOR UPDATE SKIP LOCKED`, so a claim
+//! never waits on a job row another replica is updating. On SQLite the claim is one `UPDATE`,
+//! atomic under the database's write lock.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+
+use super::{int, parsed, Backend, SqlStore};
+use crate::serve::domain::{PrNumber, RepoName, StackName};
+use crate::serve::store::{
+    now, Accepted, DeliveryStore, Job, JobId, JobKind, JobState, JobStore, NewJob, Result,
+};
+
+const JOB_COLUMNS: &str =
+    "id, kind, repo, pr, stack, lock_key, payload, state, attempts, error, interruptions, owner";
+
+/// The key of the advisory lock that serialises claims on PostgreSQL.
+const CLAIM_LOCK: i64 = 0x706c_616e_6775;
+
+fn job_from_row(row: &AnyRow) -> Result<Job> {
+    let stack: Option<String> = row.try_get("stack")?;
+    let payload: String = row.try_get("payload")?;
+    Ok(Job {
+        id: int(row, "id")?,
+        kind: JobKind::parse(&row.try_get::<String, _>("kind")?)?,
+        repo: parsed(row, "repo")?,
+        pr: PrNumber(int(row, "pr")? as u64),
+        stack: stack.map(|s| s.parse()).transpose()?,
+        lock_key: row.try_get("lock_key")?,
+        payload: serde_json::from_str(&payload)?,
+        state: JobState::parse(&row.try_get::<String, _>("state")?)?,
+        attempts: int(row, "attempts")? as u32,
+        interruptions: int(row, "interruptions")? as u32,
+        error: row.try_get("error")?,
+        owner: row.try_get("owner")?,
+    })
+}
+
+fn jobs_from(rows: Vec<AnyRow>) -> Result<Vec<Job>> {
+    rows.iter().map(job_from_row).collect()
+}
+
+async fn insert_job(tx: &mut Transaction<'_, Any>, job: &NewJob) -> Result<JobId> {
+    let row = sqlx::query(
+        "INSERT INTO jobs (kind, repo, pr, stack, lock_key, payload, state, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7) RETURNING id",
+    )
+    .bind(job.kind.as_str())
+    .bind(job.repo.to_string())
+    .bind(job.pr.0 as i64)
+    .bind(job.stack.as_ref().map(|s| s.to_string()))
+    .bind(job.lock_key.clone())
+    .bind(job.payload.to_string())
+    .bind(now())
+    .fetch_one(&mut **tx)
+    .await?;
+    int(&row, "id")
+}
+
+#[async_trait]
+impl DeliveryStore for SqlStore {
+    async fn accept_deliveries(
+        &self,
+        batch: Vec<(String, String, Option<NewJob>)>,
+    ) -> Result<Vec<Accepted>> {
+        let mut tx = self.pool.begin().await?;
+        let mut out = Vec::with_capacity(batch.len());
+        for (delivery, event, job) in batch {
+            let fresh = sqlx::query(
+                "INSERT INTO deliveries (id, event, received_at) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&delivery)
+            .bind(&event)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if !fresh {
+                out.push(Accepted::Duplicate);
+                continue;
+            }
+            let id = match job {
+                Some(job) => {
+                    let id = insert_job(&mut tx, &job).await?;
+                    sqlx::query("UPDATE deliveries SET job_id = $1 WHERE id = $2")
+                        .bind(id)
+                        .bind(&delivery)
+                        .execute(&mut *tx)
+                        .await?;
+                    id
+                }
+                None => 0,
+            };
+            out.push(Accepted::Queued(id));
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+}
+
+impl SqlStore {
+    /// The claim statement; `lock_rows` is how the candidate row is locked.
+    fn claim_sql(&self) -> String {
+        let lock_rows = match self.backend {
+            Backend::Postgres => "FOR UPDATE OF j SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        format!(
+            "WITH prs AS (
+               SELECT p.repo, p.pr,
+                      SUM(CASE WHEN p.state = 'running' THEN 1 ELSE 0 END) AS running,
+                      MAX(COALESCE(p.started_at, 0)) AS last_started
+               FROM jobs p
+               WHERE (p.repo, p.pr) IN (
+                 SELECT q.repo, q.pr FROM jobs q WHERE q.state = 'queued' AND q.not_before <= $1)
+               GROUP BY p.repo, p.pr
+             )
+             UPDATE jobs SET state = 'running', started_at = $1, attempts = attempts + 1,
+                             owner = $2, lease_until = $3
+             WHERE id = (
+               SELECT j.id FROM jobs j JOIN prs ON prs.repo = j.repo AND prs.pr = j.pr
+               WHERE j.state = 'queued' AND j.not_before <= $1
+                 AND (j.lock_key IS NULL OR NOT EXISTS (
+                   SELECT 1 FROM jobs r WHERE r.state = 'running' AND r.lock_key = j.lock_key))
+               ORDER BY prs.running, prs.last_started, j.id LIMIT 1 {lock_rows})
+             RETURNING {JOB_COLUMNS}"
+        )
+    }
+
+    /// Requeues or fails the running jobs `scope` selects (see [`JobStore::recover`]).
+    async fn recover_where(&self, scope: &str, max_interruptions: u32) -> Result<Vec<Job>> {
+        let mut tx = self.pool.begin().await?;
+        let at = now();
+        sqlx::query(&format!(
+            "UPDATE jobs SET interruptions = interruptions + 1, owner = NULL WHERE {scope}"
+        ))
+        .bind(&self.replica)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        // The first statement cleared the owner: the rows are now those with no owner.
+        let mut rows = sqlx::query(&format!(
+            "UPDATE jobs SET state = 'failed', finished_at = $1,
+               error = CASE WHEN kind = 'apply'
+                 THEN 'interrupted by a restart while applying'
+                 ELSE 'interrupted by ' || interruptions || ' restarts or crashes' END
+             WHERE state = 'running' AND owner IS NULL
+               AND (kind = 'apply' OR interruptions >= $2)
+             RETURNING {JOB_COLUMNS}"
+        ))
+        .bind(at)
+        .bind(max_interruptions as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        rows.extend(
+            sqlx::query(&format!(
+                "UPDATE jobs SET state = 'queued' WHERE state = 'running' AND owner IS NULL
+                 RETURNING {JOB_COLUMNS}"
+            ))
+            .fetch_all(&mut *tx)
+            .await?,
+        );
+        tx.commit().await?;
+        jobs_from(rows)
+    }
+}
+
+#[async_trait]
+impl JobStore for SqlStore {
+    async fn enqueue(&self, job: NewJob) -> Result<JobId> {
+        let mut tx = self.pool.begin().await?;
+        let id = insert_job(&mut tx, &job).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn supersede(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        stack: &StackName,
+        keep: JobId,
+    ) -> Result<usize> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'superseded', finished_at = $5
+             WHERE repo = $1 AND pr = $2 AND stack = $3 AND kind = 'plan' AND id <> $4
+               AND state IN ('queued', 'waiting')",
+        )
+        .bind(repo.to_string())
+        .bind(pr.0 as i64)
+        .bind(stack.to_string())
+        .bind(keep)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() as usize)
+    }
+
+    async fn claim(&self) -> Result<Option<Job>> {
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT 1 AS locked FROM (SELECT pg_advisory_xact_lock($1)) AS l")
+                .bind(CLAIM_LOCK)
+                .fetch_one(&mut *tx)
+                .await?;
+        }
+        let row = sqlx::query(&self.claim_sql())
+            .bind(now())
+            .bind(&self.replica)
+            .bind(self.lease_until())
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn renew(&self, id: JobId) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET lease_until = $3 WHERE id = $1 AND owner = $2 AND state = 'running'",
+        )
+        .bind(id)
+        .bind(&self.replica)
+        .bind(self.lease_until())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn job(&self, id: JobId) -> Result<Option<Job>> {
+        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn finish(&self, id: JobId, state: JobState, error: Option<&str>) -> Result<()> {
+        sqlx::query("UPDATE jobs SET state = $2, error = $3, finished_at = $4 WHERE id = $1")
+            .bind(id)
+            .bind(state.as_str())
+            .bind(error.map(str::to_owned))
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn retry(&self, id: JobId, delay_secs: i64, error: &str) -> Result<()> {
+        sqlx::query("UPDATE jobs SET state = 'queued', error = $2, not_before = $3 WHERE id = $1")
+            .bind(id)
+            .bind(error)
+            .bind(now() + delay_secs)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn wait_for_lock(&self, id: JobId) -> Result<()> {
+        sqlx::query("UPDATE jobs SET state = 'waiting' WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn wake(&self, lock_key: &str) -> Result<Vec<JobId>> {
+        let rows = sqlx::query(
+            "UPDATE jobs SET state = 'queued' WHERE state = 'waiting' AND lock_key = $1
+             RETURNING id",
+        )
+        .bind(lock_key)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| int(r, "id")).collect()
+    }
+
+    async fn recover(&self, max_interruptions: u32, restarted: bool) -> Result<Vec<Job>> {
+        // $1 is this replica, $2 the time.
+        let scope = if restarted {
+            "state = 'running' AND (owner = $1 OR owner IS NULL OR lease_until < $2)"
+        } else {
+            "state = 'running' AND (owner IS NULL OR lease_until < $2) AND $1 = $1"
+        };
+        self.recover_where(scope, max_interruptions).await
+    }
+
+    async fn crashed(
+        &self,
+        id: JobId,
+        error: &str,
+        max_interruptions: u32,
+        delay_secs: i64,
+    ) -> Result<JobState> {
+        let row = sqlx::query(
+            "UPDATE jobs SET interruptions = interruptions + 1, error = $2,
+               state = CASE WHEN interruptions + 1 >= $3 THEN 'failed' ELSE 'queued' END,
+               finished_at = CASE WHEN interruptions + 1 >= $3 THEN $4 ELSE NULL END,
+               not_before = $4 + $5
+             WHERE id = $1 AND state = 'running'
+             RETURNING state",
+        )
+        .bind(id)
+        .bind(error)
+        .bind(max_interruptions as i64)
+        .bind(now())
+        .bind(delay_secs)
+        .fetch_one(&self.pool)
+        .await?;
+        JobState::parse(&row.try_get::<String, _>("state")?)
+    }
+
+    async fn active_jobs(
+        &self,
+        repo: &RepoName,
+        pr: PrNumber,
+        stack: Option<&StackName>,
+    ) -> Result<Vec<Job>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs
+             WHERE repo = $1 AND pr = $2 AND state IN ('queued', 'running', 'waiting')
+               AND ($3 IS NULL OR stack = $3)
+             ORDER BY id"
+        ))
+        .bind(repo.to_string())
+        .bind(pr.0 as i64)
+        .bind(stack.map(|s| s.to_string()))
+        .fetch_all(&self.pool)
+        .await?;
+        jobs_from(rows)
+    }
+
+    async fn job_counts(&self) -> Result<BTreeMap<JobState, u64>> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut out: BTreeMap<JobState, u64> = JobState::ALL.iter().map(|s| (*s, 0)).collect();
+        for row in rows {
+            let state = JobState::parse(&row.try_get::<String, _>("state")?)?;
+            out.insert(state, int(&row, "n")? as u64);
+        }
+        Ok(out)
+    }
+}
