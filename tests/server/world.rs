@@ -108,23 +108,6 @@ impl Binary {
     }
 }
 
-/// A further replica of a world (see [`World::add_replica`]).
-pub struct Replica {
-    pub services: Arc<Services>,
-    pub url: String,
-    pub shutdown: CancellationToken,
-    pub server: tokio::task::JoinHandle<()>,
-}
-
-impl Replica {
-    /// Stops it as `kill -9` would: no drain, its running jobs left `running` with their
-    /// leases, which nobody renews any more.
-    pub fn kill(self) {
-        self.server.abort();
-        drop(self.services);
-    }
-}
-
 /// The token of token-mode worlds.
 pub const TOKEN: &str = "ghp_e2eTokenThatMustNeverBePosted01";
 
@@ -333,28 +316,6 @@ token = "audit-token-123"
             server: Some(server),
             deliveries: AtomicU64::new(1),
             client: Client::builder(TokioExecutor::new()).build_http(),
-        }
-    }
-
-    /// Starts another replica of this world's server: the same config (so the same database,
-    /// which must be PostgreSQL), its own data directory and replica name.
-    pub async fn add_replica(&self, name: &str) -> Replica {
-        let data_dir = self.tmp.path().join(format!("data-{name}"));
-        let config_text = self
-            .config_text
-            .replace(
-                &format!("data_dir = \"{}\"", self.data_dir.display()),
-                &format!("data_dir = \"{}\"", data_dir.display()),
-            )
-            .replacen("replica = ", "replica_was = ", 1);
-        let config_text = format!("replica = \"{name}\"\n{config_text}")
-            .replace("replica_was = ", "# replica_was = ");
-        let (services, url, shutdown, server) = boot(&config_text, self.runner.clone()).await;
-        Replica {
-            services,
-            url,
-            shutdown,
-            server,
         }
     }
 
@@ -633,20 +594,6 @@ token = "audit-token-123"
         body: Vec<u8>,
     ) -> (u16, Value) {
         self.post_raw_to(&self.url, event, delivery, signature, body)
-            .await
-    }
-
-    /// Signs and posts a delivery to the server at `url` (another replica of this world).
-    pub async fn deliver_to(
-        &self,
-        url: &str,
-        event: &str,
-        delivery: &str,
-        payload: &Value,
-    ) -> (u16, Value) {
-        let body = serde_json::to_vec(payload).unwrap();
-        let sig = planguard::serve::webhook::sign(SECRET.as_bytes(), &body);
-        self.post_raw_to(url, event, delivery, Some(&sig), body)
             .await
     }
 
