@@ -117,8 +117,9 @@ impl PolicySet {
     pub fn evaluate(&self, input: &PlanInput) -> Evaluation {
         let (indexed, whole): (Vec<&Package>, Vec<&Package>) =
             self.packages.iter().partition(|p| p.is_indexed());
-        let mut out = self.evaluate_whole(input, &whole);
-        out.absorb(self.evaluate_indexed(input, &indexed));
+        let engine = self.prepared_engine();
+        let mut out = self.evaluate_whole(&engine, input, &whole);
+        out.absorb(self.evaluate_indexed(&engine, input, &indexed));
         out.finish(self.packages.len())
     }
 
@@ -126,7 +127,8 @@ impl PolicySet {
     /// [`PolicySet::evaluate`]'s; tests hold the indexed path to that.
     pub fn evaluate_conftest_style(&self, input: &PlanInput) -> Evaluation {
         let all: Vec<&Package> = self.packages.iter().collect();
-        self.evaluate_whole(input, &all).finish(self.packages.len())
+        self.evaluate_whole(&self.prepared_engine(), input, &all)
+            .finish(self.packages.len())
     }
 
     /// Converts the whole-plan input that [`PolicySet::evaluate`] will need, from the raw
@@ -147,7 +149,24 @@ impl PolicySet {
         usage
     }
 
-    fn evaluate_whole(&self, input: &PlanInput, packages: &[&Package]) -> Evaluation {
+    /// A copy of the set's engine that has analysed its modules. regorus analyses the modules
+    /// (statement schedule, loop hoisting) on an engine's first evaluation; every engine cloned
+    /// from this one for a worker starts evaluating at once instead of repeating that analysis
+    /// (a tenth of the library's evaluation time on a plan of 10,000 resources).
+    fn prepared_engine(&self) -> Engine {
+        let mut engine = self.engine.clone();
+        // A module regorus cannot analyse fails this query and is not prepared; the real
+        // evaluation then fails the same way, located at the package.
+        let _ = engine.eval_query("true".to_owned(), false);
+        engine
+    }
+
+    fn evaluate_whole(
+        &self,
+        engine: &Engine,
+        input: &PlanInput,
+        packages: &[&Package],
+    ) -> Evaluation {
         if packages.is_empty() {
             return Evaluation::default();
         }
@@ -156,7 +175,7 @@ impl PolicySet {
         let result = groups
             .par_iter()
             .map_init(
-                || self.engine.clone(),
+                || engine.clone(),
                 |engine, group| {
                     engine.set_input(value.clone());
                     let mut out = Evaluation::default();
@@ -178,8 +197,13 @@ impl PolicySet {
     }
 
     /// Configuration-scoped packages: evaluated once each, on the blocks of their types.
-    fn evaluate_configuration(&self, input: &PlanInput, packages: &[&Package]) -> Evaluation {
-        let mut engine = self.engine.clone();
+    fn evaluate_configuration(
+        &self,
+        engine: &Engine,
+        input: &PlanInput,
+        packages: &[&Package],
+    ) -> Evaluation {
+        let mut engine = engine.clone();
         let mut out = Evaluation::default();
         for pkg in packages {
             let meta = pkg
@@ -197,7 +221,12 @@ impl PolicySet {
         out
     }
 
-    fn evaluate_indexed(&self, input: &PlanInput, packages: &[&Package]) -> Evaluation {
+    fn evaluate_indexed(
+        &self,
+        engine: &Engine,
+        input: &PlanInput,
+        packages: &[&Package],
+    ) -> Evaluation {
         if packages.is_empty() {
             return Evaluation::default();
         }
@@ -207,7 +236,7 @@ impl PolicySet {
                     .as_ref()
                     .is_some_and(|m| m.scope == Scope::Configuration)
             });
-        let mut out = self.evaluate_configuration(input, &config_scoped);
+        let mut out = self.evaluate_configuration(engine, input, &config_scoped);
         let prepared: Vec<Prepared> = packages
             .par_iter()
             .filter(|p| {
@@ -260,7 +289,7 @@ impl PolicySet {
         let sliced = units
             .par_iter()
             .map_init(
-                || self.engine.clone(),
+                || engine.clone(),
                 |engine, (chunk, about)| {
                     let changes = input.convert_changes(chunk);
                     let mut out = Evaluation::default();

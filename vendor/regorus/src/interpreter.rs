@@ -2568,14 +2568,17 @@ impl Interpreter {
     }
 
     fn lookup_function_by_name(&self, path: &str) -> Option<(&Vec<Ref<Rule>>, &Ref<Module>)> {
-        let mut path = path.to_owned();
-        if !path.starts_with("data.") {
+        let qualified;
+        let path = if path.starts_with("data.") {
+            path
+        } else {
             // `path` is already a canonical Rego path; its first component is an
             // identifier, so the separator here cannot flatten a string key.
-            path = format!("{}.{}", self.current_module_path, path);
-        }
+            qualified = format!("{}.{}", self.current_module_path, path);
+            qualified.as_str()
+        };
 
-        match self.compiled_policy.functions.get(&path) {
+        match self.compiled_policy.functions.get(path) {
             Some((f, _, m)) => Some((f, m)),
             _ => None,
         }
@@ -3891,7 +3894,15 @@ impl Interpreter {
     ) -> Result<Option<Ref<Module>>> {
         let previous_module = self.module.clone();
         if let Some(new_module) = &module {
-            self.current_module_path = get_path_string(&new_module.package.refr, Some("data"))?;
+            // The path only changes with the module (both are set here only): re-entering the
+            // current module, as every call within a package does, keeps it.
+            let same = previous_module
+                .as_ref()
+                .is_some_and(|m| core::ptr::eq(m.as_ref(), new_module.as_ref()));
+            if !same {
+                self.current_module_path =
+                    get_path_string(&new_module.package.refr, Some("data"))?;
+            }
             self.current_module_index = self.find_module_index(new_module);
         }
         self.module = module;

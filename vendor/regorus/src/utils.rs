@@ -149,21 +149,19 @@ pub(crate) fn get_rule_path_components(refr: &Expr) -> Result<Vec<PathComponent>
 }
 
 pub fn get_path_string(refr: &Expr, document: Option<&str>) -> Result<String> {
-    fn collect_simple(refr: &Expr, components: &mut Vec<PathComponent>) -> Result<()> {
+    // Appends to one string as it walks the ref: called for every function call and
+    // statement during evaluation, so no per-component strings are allocated.
+    fn collect_simple(refr: &Expr, path: &mut String) -> Result<()> {
         match refr {
-            Expr::Var { span, .. } => {
-                components.push(PathComponent::String(span.text().to_string()));
-            }
+            Expr::Var { span, .. } => append_path_component_to(path, span.text())?,
             Expr::RefDot { refr, field, .. } => {
-                collect_simple(refr, components)?;
-                components.push(PathComponent::String(field.0.text().to_string()));
+                collect_simple(refr, path)?;
+                append_path_component_to(path, field.0.text())?;
             }
             Expr::RefBrack { refr, index, .. } => {
-                collect_simple(refr, components)?;
+                collect_simple(refr, path)?;
                 if let Expr::String { value, .. } = index.as_ref() {
-                    components.push(PathComponent::String(
-                        value.as_string()?.as_ref().to_string(),
-                    ));
+                    append_path_component_to(path, value.as_string()?.as_ref())?;
                 }
             }
             _ => bail!("internal error: not a simple ref {refr:?}"),
@@ -171,14 +169,8 @@ pub fn get_path_string(refr: &Expr, document: Option<&str>) -> Result<String> {
         Ok(())
     }
 
-    let mut components = Vec::new();
-    collect_simple(refr, &mut components)?;
     let mut path = document.unwrap_or_default().to_string();
-    for component in components {
-        if let PathComponent::String(component) = component {
-            path = append_path_component(&path, &component)?;
-        }
-    }
+    collect_simple(refr, &mut path)?;
     Ok(path)
 }
 

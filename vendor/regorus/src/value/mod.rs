@@ -325,16 +325,16 @@ impl<'de> Visitor<'de> for ValueVisitor {
                     }
                 }
             }
-            let mut map = BTreeMap::new();
-            map.insert(intern_object_key(key), value);
+            let mut entries = Vec::with_capacity(visitor.size_hint().unwrap_or(4).max(4));
+            entries.push((intern_object_key(key), value));
             // Enforce allocator limit while expanding a deserialized object.
             enforce_limit_for::<V::Error>()?;
             while let Some((key, value)) = visitor.next_entry()? {
-                map.insert(intern_object_key(key), value);
+                entries.push((intern_object_key(key), value));
                 // Enforce allocator limit while expanding a deserialized object.
                 enforce_limit_for::<V::Error>()?;
             }
-            let value = Value::from(map);
+            let value = Object::from_entries(entries).into_value();
             // The freeze into compact object storage allocates after the final map insert.
             // Re-check fallible deserialization paths so allocator-limit builds observe it.
             enforce_limit_for::<V::Error>()?;

@@ -206,6 +206,21 @@ fn object_from_btreemap_last_wins_on_duplicate_keys() {
     assert_eq!(obj.len(), 1);
 }
 
+/// JSON objects are built from their entries directly: keys in any order come out sorted,
+/// and a repeated key keeps its last value (as `BTreeMap` inserts did).
+#[test]
+fn json_object_sorts_keys_and_last_duplicate_wins() {
+    let v = Value::from_json_str(r#"{"b": 1, "a": 2, "c": {"z": 0, "y": 1}, "a": 3, "b": 4, "a": 5}"#)
+        .unwrap();
+    let obj = v.as_object().unwrap();
+    let keys: Vec<&Value> = obj.keys().collect();
+    assert_eq!(keys, [&Value::from("a"), &Value::from("b"), &Value::from("c")]);
+    assert_eq!(v["a"], Value::from(5));
+    assert_eq!(v["b"], Value::from(4));
+    assert_eq!(v["c"]["y"], Value::from(1));
+    assert_eq!(v, Value::from_json_str(r#"{"a": 5, "b": 4, "c": {"y": 1, "z": 0}}"#).unwrap());
+}
+
 // ---- get_or_insert_with --------------------------------------------------
 
 /// `get_or_insert_with` inserts the default when the key is absent and returns a mutable ref to it.

@@ -17,6 +17,37 @@ impl Object {
         self
     }
 
+    /// Frozen storage from entries in any order, without an intermediate `BTreeMap` (the JSON
+    /// deserializer's path, where objects arrive with their keys usually sorted already). A
+    /// later entry for an equal key replaces an earlier one, as successive inserts would.
+    pub(crate) fn from_entries(mut entries: Vec<(Value, Value)>) -> Self {
+        if entries.is_empty() {
+            return Self { repr: Repr::Empty };
+        }
+        // Stable, so equal keys keep their order and the last value is moved into the entry
+        // that stays.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.dedup_by(|later, kept| {
+            let equal = later.0 == kept.0;
+            if equal {
+                core::mem::swap(&mut later.1, &mut kept.1);
+            }
+            equal
+        });
+        // Exact-size storage, like the `BTreeMap` path (shrinking in place can keep the larger
+        // block).
+        let frozen: Box<[(Value, Value)]> = if entries.len() == entries.capacity() {
+            entries.into_boxed_slice()
+        } else {
+            let mut exact = Vec::with_capacity(entries.len());
+            exact.extend(entries);
+            exact.into_boxed_slice()
+        };
+        Self {
+            repr: Repr::Frozen(frozen),
+        }
+    }
+
     /// Wrap into a `Value::Object`.
     #[inline]
     pub fn into_value(self) -> Value {
