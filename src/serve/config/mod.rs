@@ -505,6 +505,7 @@ impl Raw {
 
     /// Environment values override the file's. A private key from the environment (inline or
     /// a path) replaces the file's key in either form.
+    // Long on purpose: one line per `PLANGUARD_*` variable, then their parsing: the list is the documentation of the overrides.
     fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>, p: &mut Vec<ConfigProblem>) {
         let get = |var: &str| env(var).filter(|v| !v.trim().is_empty());
         let mut from_env = BTreeMap::new();
@@ -628,6 +629,7 @@ impl Raw {
 
     /// Phase two. Returns the configuration when every required part is there; the caller
     /// still refuses it if any problem was recorded.
+    // Long on purpose: one independent check per setting, in the order of the reference docs; phase two reads best as one checklist.
     fn validate(self, p: &mut Vec<ConfigProblem>) -> Option<ServerConfig> {
         let listen_text = self
             .listen
@@ -917,6 +919,7 @@ impl Raw {
         })
     }
 
+    // Long on purpose: one decision table over the App and token settings; splitting it would hide which combinations are refused.
     fn github_auth(&self, p: &mut Vec<ConfigProblem>) -> Option<GithubAuth> {
         let has_key = self.private_key.is_some() || self.private_key_path.is_some();
         let has_app = self.app_id.is_some() || has_key;
