@@ -11,7 +11,7 @@
 
 use tracing::info;
 
-use super::report::{StackState, StoredStack};
+use super::report::{failed_check, StackState, StoredStack};
 use super::{EventJob, JobError, Outcome, PlanJob, Services};
 use crate::serve::domain::{CommitSha, PrNumber, RepoName, StackName};
 use crate::serve::replies::Reply;
@@ -154,22 +154,13 @@ impl Services {
             let _guard = lock.lock().await;
             self.write_comment(&ev.repo, ev.number, &[body]).await?;
         }
-        self.set_check(
-            &ev.repo,
-            crate::serve::vcs::Check {
-                name: "planguard/plan".into(),
-                head_sha: ev.head.clone(),
-                status: crate::serve::vcs::CheckStatus::Completed(
-                    crate::serve::vcs::Conclusion::Failure,
-                ),
-                title: "planguard.yaml is invalid".into(),
-                summary: e.to_string(),
-                text: None,
-                annotations: Vec::new(),
-                details_url: None,
-            },
-        )
-        .await?;
+        let check = failed_check(
+            "planguard/plan".into(),
+            &ev.head,
+            "planguard.yaml is invalid",
+            e.to_string(),
+        );
+        self.set_check(&ev.repo, check).await?;
         Ok(())
     }
 

@@ -489,22 +489,13 @@ impl Services {
             {
                 let name = format!("planguard/apply: {}", rec.stack);
                 if self.store.check_run(repo, &rec.sha, &name).await?.is_some() {
-                    self.set_check(
-                        repo,
-                        crate::serve::vcs::Check {
-                            name,
-                            head_sha: rec.sha.clone(),
-                            status: crate::serve::vcs::CheckStatus::Completed(
-                                crate::serve::vcs::Conclusion::Failure,
-                            ),
-                            title: "Interrupted by a restart".into(),
-                            summary: INTERRUPTED_APPLY.into(),
-                            text: None,
-                            annotations: Vec::new(),
-                            details_url: None,
-                        },
-                    )
-                    .await?;
+                    let check = report::failed_check(
+                        name,
+                        &rec.sha,
+                        "Interrupted by a restart",
+                        INTERRUPTED_APPLY.into(),
+                    );
+                    self.set_check(repo, check).await?;
                 }
                 stacks.push(rec.stack);
             }

@@ -393,6 +393,20 @@ impl Services {
     }
 }
 
+/// A completed, failed check run with a title and summary only.
+pub(super) fn failed_check(name: String, sha: &CommitSha, title: &str, summary: String) -> Check {
+    Check {
+        name,
+        head_sha: sha.clone(),
+        status: CheckStatus::Completed(Conclusion::Failure),
+        title: title.to_owned(),
+        summary,
+        text: None,
+        annotations: Vec::new(),
+        details_url: None,
+    }
+}
+
 /// The last `lines` lines of `text`.
 pub(super) fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
