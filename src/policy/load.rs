@@ -199,6 +199,7 @@ impl PolicySet {
     }
 
     /// Loads the given sources (used by tests and by [`PolicySet::load`]).
+    // Long on purpose: the engine is set up, fed and inspected in one pass so every error of every source is collected; a split would pass the half-built engine and the error list around.
     pub fn from_sources(
         sources: Vec<PolicySource>,
         opts: &LoadOptions,
