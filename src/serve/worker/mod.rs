@@ -12,6 +12,9 @@
 //! - [`report`]: the PR comment and check runs, always rebuilt from the store, so they are
 //!   right after any crash.
 //!
+//! Handlers decide what to tell a PR; every one-off text is a [`crate::serve::replies::Reply`],
+//! rendered there, and posted with `Services::reply`.
+//!
 //! A job that fails on something transient (GitHub unreachable, a fetch error) is retried with
 //! backoff; anything else is reported on the PR and the job ends `failed`. A job is never
 //! dropped: until a handler returns, the row stays `running` and a restart requeues it.
