@@ -82,6 +82,15 @@ pub fn markdown(catalogue: &[(PolicyMeta, String)]) -> String {
             m.trivy.join(", ")
         );
     }
+    let _ = write!(
+        out,
+        "\n## Library settings\n\nThe library reads these settings from `data.planguard.config` \
+         (in a data file: `planguard: {{config: {{required_tags: [Owner]}}}}`). They are described \
+         by `policies/{}`, which `planguard policies export` writes too; a setting of the wrong \
+         type, or a near miss of a setting's name, is an error before anything is evaluated.\n\n{}",
+        crate::policy::options::SCHEMA_FILE,
+        crate::policy::options::markdown_table()
+    );
     for (m, file) in catalogue {
         let _ = writeln!(
             out,

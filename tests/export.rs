@@ -74,6 +74,24 @@ fn the_exported_library_passes_its_tests_without_planguards_builtins() {
     );
 }
 
+#[test]
+fn the_export_carries_the_schema_of_the_library_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::planguard(&["policies", "export", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let written = std::fs::read_to_string(dir.path().join("options.schema.json")).unwrap();
+    let shipped = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/options.schema.json"),
+    )
+    .unwrap();
+    assert_eq!(written, shipped);
+    let schema: serde_json::Value = serde_json::from_str(&written).unwrap();
+    assert_eq!(
+        schema["properties"]["required_tags"]["type"], "array",
+        "{schema}"
+    );
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];

@@ -173,3 +173,92 @@ fn policies_are_only_evaluated_on_plans_with_their_types() {
     assert!(!profile.contains("aws-no-remote-state"), "{profile}");
     assert!(!profile.contains("aws-ebs-encryption"), "{profile}");
 }
+
+/// One naming rule ties a policy's id, file and package together: the policy `aws-<name>` of
+/// family `<family>` lives in `policies/<family>/<stem>.rego` with package
+/// `planguard.<family>.<stem>`, where `<stem>` is `<name>` with `-` written `_`; its tests are
+/// `<stem>_test.rego`, package `planguard.<family>.<stem>_test`. Ids are the public contract
+/// (configuration and overrides name them), so files and packages follow them. The shared
+/// helpers (`<family>/helpers.rego`, and `lib/plan.rego` with package `planguard.lib`) hold
+/// no policy.
+#[test]
+fn every_policy_file_and_package_is_named_after_its_id() {
+    let mut problems = Vec::new();
+    let mut policies = 0;
+    let base = root().join("policies");
+    for family in std::fs::read_dir(&base).unwrap() {
+        let family = family.unwrap().path();
+        if !family.is_dir() {
+            continue;
+        }
+        let fam = family.file_name().unwrap().to_string_lossy().into_owned();
+        for file in std::fs::read_dir(&family).unwrap() {
+            let path = file.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let Some(stem) = name.strip_suffix(".rego") else {
+                continue;
+            };
+            let text = std::fs::read_to_string(&path).unwrap();
+            let package = text
+                .lines()
+                .find_map(|l| l.strip_prefix("package "))
+                .unwrap_or_default()
+                .trim();
+            let id = text
+                .lines()
+                .find_map(|l| l.trim_start_matches('#').trim().strip_prefix("id: "))
+                .map(str::trim);
+            let (expected_file, expected_package) = match (id, stem.strip_suffix("_test")) {
+                (Some(id), None) => {
+                    policies += 1;
+                    let Some(rest) = id.strip_prefix("aws-") else {
+                        problems.push(format!(
+                            "{fam}/{name}: id `{id}` does not start with `aws-`"
+                        ));
+                        continue;
+                    };
+                    let stem = rest.replace('-', "_");
+                    (format!("{stem}.rego"), format!("planguard.{fam}.{stem}"))
+                }
+                (None, Some("plan")) if fam == "lib" => {
+                    (name.clone(), "planguard.lib_test".to_owned())
+                }
+                (_, Some(tested)) => {
+                    if !family.join(format!("{tested}.rego")).exists() {
+                        problems.push(format!("{fam}/{name}: tests no `{tested}.rego`"));
+                    }
+                    (name.clone(), format!("planguard.{fam}.{tested}_test"))
+                }
+                (None, None) if fam == "lib" => (name.clone(), "planguard.lib".to_owned()),
+                (None, None) if stem == "helpers" => {
+                    (name.clone(), format!("planguard.{fam}.helpers"))
+                }
+                (None, None) => {
+                    problems.push(format!(
+                        "{fam}/{name}: neither a policy (no `custom.id`), its tests, nor helpers"
+                    ));
+                    continue;
+                }
+            };
+            if name != expected_file {
+                problems.push(format!("{fam}/{name}: should be {fam}/{expected_file}"));
+            }
+            if package != expected_package {
+                problems.push(format!(
+                    "{fam}/{name}: package `{package}` should be `{expected_package}`"
+                ));
+            }
+            if id.is_some()
+                && !family
+                    .join(expected_file.replace(".rego", "_test.rego"))
+                    .exists()
+            {
+                problems.push(format!(
+                    "{fam}/{name}: has no tests ({expected_file} needs a _test.rego)"
+                ));
+            }
+        }
+    }
+    assert!(policies > 50, "{policies}");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}

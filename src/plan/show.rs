@@ -141,6 +141,7 @@ fn is_executable(path: &Path) -> bool {
 
 /// Runs `show -json PLANFILE`, in `chdir` when given, and returns its stdout. The program
 /// runs in its own process group, which is killed when it exceeds the time or output limit.
+// Long on purpose: spawn, bounded read and kill of one process: the limits and the kill must stay in sight of each other.
 pub fn show_json(
     binary: &TofuBinary,
     plan: &Path,

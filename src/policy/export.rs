@@ -5,7 +5,8 @@
 //! An export writes every library file, its Rego unit tests included, and in place of the
 //! builtins their specification in plain Rego (`planguard.rego`, package `planguard`, from
 //! src/policy/pure.rego); each file that calls a builtin gets `import data.planguard`, so the
-//! same call resolves to the Rego function. Nothing else of a file changes.
+//! same call resolves to the Rego function. Nothing else of a file changes. The schema of the
+//! library's settings (`options.schema.json`) is written beside them.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +33,7 @@ pub fn export(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         Ok(())
     };
     write(PURE_FILE, PURE_REGO)?;
+    write(super::options::SCHEMA_FILE, super::options::SCHEMA)?;
     for source in builtin_sources(true) {
         let rel = source
             .file

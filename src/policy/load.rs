@@ -12,6 +12,7 @@ use regorus::Engine;
 
 use super::ast::{self, InputUse, ModuleFacts};
 use super::meta::{self, PolicyMeta, Scope};
+use super::options;
 use super::RuleKind;
 use crate::plan::read::read_text;
 
@@ -198,6 +199,7 @@ impl PolicySet {
     }
 
     /// Loads the given sources (used by tests and by [`PolicySet::load`]).
+    // Long on purpose: the engine is set up, fed and inspected in one pass so every error of every source is collected; a split would pass the half-built engine and the error list around.
     pub fn from_sources(
         sources: Vec<PolicySource>,
         opts: &LoadOptions,
@@ -558,114 +560,6 @@ fn load_data(paths: &[PathBuf], builtin: bool) -> Result<regorus::Value, Vec<Loa
     }
 }
 
-/// A setting of the built-in library (`planguard.config.<name>`) and the shape it needs.
-struct LibraryOption {
-    name: &'static str,
-    expected: &'static str,
-    example: &'static str,
-    valid: fn(&serde_json::Value) -> bool,
-}
-
-fn is_bool(v: &serde_json::Value) -> bool {
-    v.is_boolean()
-}
-
-fn is_string_list(v: &serde_json::Value) -> bool {
-    v.as_array()
-        .is_some_and(|a| a.iter().all(|x| x.is_string()))
-}
-
-fn is_port_list(v: &serde_json::Value) -> bool {
-    v.as_array().is_some_and(|a| {
-        a.iter().all(|x| {
-            x.as_u64().is_some_and(|n| n <= 65535)
-                || x.as_str()
-                    .is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-        })
-    })
-}
-
-fn is_tag_values(v: &serde_json::Value) -> bool {
-    v.as_object()
-        .is_some_and(|o| o.values().all(is_string_list))
-}
-
-/// The settings `policies/` reads with `lib.config`, checked before evaluation: a wrong type
-/// would otherwise surface as a Rego error deep in a helper, or silently change a verdict
-/// (`s3_require_kms: "true"` is not `true`).
-const LIBRARY_OPTIONS: &[LibraryOption] = &[
-    LibraryOption {
-        name: "required_tags",
-        expected: "a list of tag keys (strings)",
-        example: "required_tags: [Owner, CostCenter]",
-        valid: is_string_list,
-    },
-    LibraryOption {
-        name: "tag_values",
-        expected: "a map from tag key to a list of allowed values (strings)",
-        example: "tag_values: {Environment: [dev, prod]}",
-        valid: is_tag_values,
-    },
-    LibraryOption {
-        name: "public_ingress_ports",
-        expected: "a list of port numbers",
-        example: "public_ingress_ports: [80, 443]",
-        valid: is_port_list,
-    },
-    LibraryOption {
-        name: "public_load_balancers",
-        expected: "a list of resource addresses (strings)",
-        example: "public_load_balancers: [aws_lb.web]",
-        valid: is_string_list,
-    },
-    LibraryOption {
-        name: "lb_allowed_ssl_policies",
-        expected: "a list of SSL policy names (strings)",
-        example: "lb_allowed_ssl_policies: [ELBSecurityPolicy-2016-08]",
-        valid: is_string_list,
-    },
-    LibraryOption {
-        name: "check_unchanged",
-        expected: "true or false",
-        example: "check_unchanged: true",
-        valid: is_bool,
-    },
-    LibraryOption {
-        name: "s3_require_kms",
-        expected: "true or false",
-        example: "s3_require_kms: true",
-        valid: is_bool,
-    },
-    LibraryOption {
-        name: "warn_tcp_listeners",
-        expected: "true or false",
-        example: "warn_tcp_listeners: false",
-        valid: is_bool,
-    },
-    LibraryOption {
-        name: "ebs_default_encryption",
-        expected: "true or false",
-        example: "ebs_default_encryption: true",
-        valid: is_bool,
-    },
-];
-
-fn describe_json(v: &serde_json::Value) -> String {
-    let kind = match v {
-        serde_json::Value::Null => return "null (empty)".into(),
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "a list",
-        serde_json::Value::Object(_) => "a map",
-    };
-    let mut text = v.to_string();
-    if text.chars().count() > 60 {
-        text = text.chars().take(60).collect::<String>() + "...";
-    }
-    format!("{kind}: {text}")
-}
-
 /// Checks the library settings a data file sets (`planguard.config`, wherever the file's
 /// directory places it) before any policy reads them.
 fn check_library_options(
@@ -695,7 +589,7 @@ fn check_library_options(
         if i == 0 && !node.is_object() {
             return vec![error(format!(
                 "`planguard` must be a map (of `config` and `stack`), but it is {}",
-                describe_json(node)
+                options::describe(node)
             ))];
         }
     }
@@ -710,27 +604,16 @@ fn check_library_options(
                     "`planguard.config` must be a map of library settings (e.g. \
                      `planguard: {{config: {{required_tags: [Owner]}}}}`), but it is {}; it \
                      would be ignored",
-                    describe_json(node)
+                    options::describe(node)
                 ))]
             }
         },
     };
-    let mut errors = Vec::new();
-    for (name, v) in settings {
-        let Some(option) = LIBRARY_OPTIONS.iter().find(|o| o.name == name) else {
-            continue;
-        };
-        if !(option.valid)(v) {
-            errors.push(error(format!(
-                "library setting `planguard.config.{name}` must be {}, but it is {}. Write \
-                 it as e.g. `{}`",
-                option.expected,
-                describe_json(v),
-                option.example
-            )));
-        }
-    }
-    errors
+    settings
+        .into_iter()
+        .filter_map(|(name, v)| options::check(name, v).err())
+        .map(|problem| error(problem.to_string()))
+        .collect()
 }
 
 fn merge(target: &mut serde_json::Value, value: serde_json::Value) -> Result<(), String> {

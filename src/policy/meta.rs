@@ -14,7 +14,7 @@
 //! #   resource_types: [aws_ebs_volume]
 //! #   remediation: Set `encrypted = true`.
 //! #   checkov: [CKV_AWS_3]
-//! package planguard.encryption.ebs
+//! package planguard.encryption.ebs_encryption
 //! ```
 
 use serde::{Deserialize, Serialize};

@@ -17,6 +17,7 @@ mod input;
 mod load;
 pub mod meta;
 mod native;
+pub mod options;
 mod verify;
 
 use serde::{Deserialize, Serialize};

@@ -51,6 +51,7 @@ fn table(out: &mut String, findings: &[&Finding], report: &Report) {
 }
 
 /// Renders the report as Markdown.
+// Long on purpose: the report top to bottom, section by section, like the output it writes.
 pub fn markdown(report: &Report) -> String {
     let t = report.totals();
     let verdict = if t.unreadable_plans + t.policy_failures > 0 {

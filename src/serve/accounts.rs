@@ -154,6 +154,7 @@ pub enum Binding<'a> {
 
 impl Registry {
     /// Validates the `[accounts]` tables, returning problems as (key below `accounts`, message).
+    // Long on purpose: one check per account key, collecting every problem; each block is independent.
     pub fn from_specs(
         specs: BTreeMap<String, AccountSpec>,
     ) -> Result<Registry, Vec<(String, String)>> {

@@ -3,7 +3,8 @@
 //! This module owns the comment grammar: deciding whether a comment is a command at all,
 //! reading it into a [`Command`] of domain types, and explaining mistakes in a way that a
 //! person reading the reply can fix in one go ("`planguard aply` is not a command. Did you
-//! mean `planguard apply`?"). It also owns the usage text, [`help`].
+//! mean `planguard apply`?"). The usage text the `help` command replies with is in
+//! [`crate::serve::replies`].
 //!
 //! It does not decide who may run a command or what it does; that belongs to the worker.
 //!
@@ -78,7 +79,7 @@ pub enum Parsed {
 /// A comment addressed to planguard that is not a valid command, with a corrected comment
 /// when one is close.
 ///
-/// Displays as one Markdown paragraph for the reply; append [`help`] for the full usage.
+/// Displays as one Markdown paragraph for the reply (which points to `planguard help`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{problem}{} Comment `planguard help` to see every command.", did_you_mean(.suggestion))]
 pub struct CommandError {
@@ -157,27 +158,6 @@ fn command_list() -> String {
         .map(|c| format!("`{c}`"))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Markdown usage for every command.
-pub fn help() -> String {
-    "\
-**planguard commands.** Comment on the pull request; only the first line of a comment is read.
-
-| comment | what it does |
-|---|---|
-| `planguard plan [-p STACK]...` | Plan the stacks this pull request changes, or only the stacks named. |
-| `planguard apply [-p STACK]...` | Apply the planned stacks, or only the stacks named. |
-| `planguard unlock [-p STACK]` | Release this pull request's locks, or only the lock on one stack. |
-| `planguard approve_policies [-p STACK] [--policy ID]...` | Approve failed policies, or only the policies named, on every stack or one. |
-| `planguard cancel [-p STACK]` | Cancel this pull request's queued and running jobs, or only one stack's. |
-| `planguard help` | Show this message. |
-
-`-p STACK` may also be written `-p=STACK`, `--stack STACK` or `--stack=STACK`, and \
-`--policy ID` as `--policy=ID`. Name several stacks with `-p` once per stack: \
-`planguard plan -p network -p dns`.
-"
-    .to_owned()
 }
 
 /// Reads a comment.
@@ -260,6 +240,7 @@ struct Mistake {
 }
 
 /// Reads the words after `planguard`.
+// Long on purpose: the flag grammar as one loop; its mistakes carry the word position, which a split would have to thread through.
 fn parse_words(words: &[String]) -> Result<Command, Mistake> {
     let Some((name, _)) = words.split_first() else {
         return Err(Mistake {
@@ -638,7 +619,7 @@ mod tests {
 
     #[test]
     fn help_mentions_every_command() {
-        let help = help();
+        let help = crate::serve::replies::Reply::Help.render();
         for name in COMMANDS {
             assert!(help.contains(&format!("`planguard {name}")), "{name}");
         }

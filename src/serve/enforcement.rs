@@ -95,8 +95,8 @@ impl EnforcementRule {
 }
 
 /// Where a policy file is for folder patterns: its path below the root it was loaded from.
-/// That is the built-in library (`builtin:policies/encryption/ebs.rego` gives
-/// `encryption/ebs.rego`) or the configured policy path (`[policies] paths`) that holds it,
+/// That is the built-in library (`builtin:policies/encryption/ebs_encryption.rego` gives
+/// `encryption/ebs_encryption.rego`) or the configured policy path (`[policies] paths`) that holds it,
 /// the deepest one when they nest (`/srv/org/security/policies/aws/x.rego` below
 /// `/srv/org/security/policies` gives `aws/x.rego`, so a rule `security/` does not match it).
 /// A policy path that is a file gives the file's name. Folders above the root never count.
@@ -123,7 +123,7 @@ pub fn below_root(policy_file: &str, roots: &[PathBuf]) -> Option<String> {
 }
 
 /// The level of a finding from `policy_id`, defined in `policy_file` (as the policy loader
-/// reports it: `builtin:policies/encryption/ebs.rego` or the user's path), loaded from one of
+/// reports it: `builtin:policies/encryption/ebs_encryption.rego` or the user's path), loaded from one of
 /// `roots` (the server's `[policies] paths`); folder patterns see the file's path below its
 /// root ([`below_root`]).
 ///
@@ -260,7 +260,7 @@ mod tests {
         }
     }
 
-    const S3_FILE: &str = "builtin:policies/encryption/s3.rego";
+    const S3_FILE: &str = "builtin:policies/encryption/s3_bucket_encryption.rego";
 
     #[test]
     fn levels_are_ordered_named_and_parsed_in_kebab_case() {
@@ -354,8 +354,8 @@ mod tests {
             Some("encryption/x.rego")
         );
         assert_eq!(
-            below_root("builtin:policies/encryption/ebs.rego", &rel).as_deref(),
-            Some("encryption/ebs.rego")
+            below_root("builtin:policies/encryption/ebs_encryption.rego", &rel).as_deref(),
+            Some("encryption/ebs_encryption.rego")
         );
     }
 
@@ -379,7 +379,7 @@ mod tests {
     fn a_repository_can_raise_a_level() {
         let server = [rule(&["tagging/"], Advisory)];
         let repo = [rule(&["required-tags"], HardMandatory)];
-        let file = "builtin:policies/tagging/required.rego";
+        let file = "builtin:policies/tagging/tags_required.rego";
         assert_eq!(
             level_for("required-tags", file, &[], &server, &repo),
             HardMandatory

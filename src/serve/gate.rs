@@ -81,6 +81,7 @@ pub struct Unmet {
 }
 
 /// The requirements `stack` does not meet.
+// Long on purpose: one block per apply requirement, in the order the refusal lists them.
 pub fn unmet(pr: &PrFacts, s: &StackFacts) -> Vec<Unmet> {
     let mut out = Vec::new();
     let has = |r: Requirement| s.requirements.contains(&r);

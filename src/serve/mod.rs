@@ -16,7 +16,7 @@
 //! - [`command`]: `planguard ...` PR comment commands; [`webhook`]: signature verification and
 //!   parsing deliveries into domain events.
 //! - [`stack`]: a stack's state on a pull request, as stored and as rendered; [`pr_comment`]:
-//!   what the bot posts on a pull request.
+//!   the one planguard comment on a pull request; [`replies`]: every other text the bot posts.
 //! - The seams to the outside world: [`store`] (durable jobs, locks, plans and the audit log),
 //!   [`vcs`] (GitHub), [`runner`] (working copies and sandboxed `tofu` processes).
 //! - [`intake`]: group commit of accepted deliveries; [`metrics`]: Prometheus counters.
@@ -35,6 +35,7 @@ pub mod http;
 pub mod intake;
 pub mod metrics;
 pub mod pr_comment;
+pub mod replies;
 pub mod repo_config;
 pub mod runner;
 pub mod stack;

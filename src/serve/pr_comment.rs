@@ -610,6 +610,7 @@ fn fenced(out: &mut String, info: &str, body: &str) {
     );
 }
 
+// Long on purpose: one sentence per stack outcome, in the order the comment shows them.
 fn next_step(out: &mut String, views: &[View]) {
     if views.is_empty() {
         return;

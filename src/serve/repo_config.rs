@@ -728,6 +728,7 @@ fn typed<T: DeserializeOwned>(value: &Value, path: &str, p: &mut Problems) -> Op
     }
 }
 
+// Long on purpose: the top-level keys of `planguard.yaml` one after another, then the checks across stacks.
 fn parse_document(
     yaml: &str,
     root: Option<&Path>,
@@ -927,6 +928,7 @@ fn check_teams(path: &str, teams: &[String], p: &mut Problems) {
 
 /// One stack. `None` when it has no usable name or dir (other problems are recorded, and the
 /// stack is still returned so that the checks across stacks can run).
+// Long on purpose: one block per stack key, in the order of the reference docs; each block is independent.
 fn parse_stack(
     item: &Value,
     path: &str,
@@ -1185,6 +1187,7 @@ fn parse_stack_workflow(
     }
 }
 
+// Long on purpose: one block per account key; each block is independent.
 fn parse_account(value: &Value, path: &str, p: &mut Problems) -> Account {
     let Some(mut f) = Fields::of(value, path, "account", p) else {
         return Account::default();

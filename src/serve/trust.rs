@@ -39,6 +39,7 @@ pub struct Resolved {
 }
 
 /// Merges the trusted and the head configuration; see the module doc.
+// Long on purpose: one pass over trusted then head stacks; every rule of what the head may change is in this one place on purpose.
 pub fn resolve(s: &Sources<'_>) -> Resolved {
     let mut ignored = Vec::new();
     let mut stacks: Vec<StackConfig> = Vec::new();

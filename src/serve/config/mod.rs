@@ -505,6 +505,7 @@ impl Raw {
 
     /// Environment values override the file's. A private key from the environment (inline or
     /// a path) replaces the file's key in either form.
+    // Long on purpose: one line per `PLANGUARD_*` variable, then their parsing: the list is the documentation of the overrides.
     fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>, p: &mut Vec<ConfigProblem>) {
         let get = |var: &str| env(var).filter(|v| !v.trim().is_empty());
         let mut from_env = BTreeMap::new();
@@ -628,24 +629,9 @@ impl Raw {
 
     /// Phase two. Returns the configuration when every required part is there; the caller
     /// still refuses it if any problem was recorded.
+    // Long on purpose: one independent check per setting, in the order of the reference docs; phase two reads best as one checklist (the longer sections are their own functions).
     fn validate(self, p: &mut Vec<ConfigProblem>) -> Option<ServerConfig> {
-        let listen_text = self
-            .listen
-            .clone()
-            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-        let listen = match listen_text.trim().parse::<SocketAddr>() {
-            Ok(a) => Some(a),
-            Err(_) => {
-                p.push(problem(
-                    self.source("listen"),
-                    format!(
-                        "{listen_text:?} is not an address to listen on; write IP:PORT, \
-                         e.g. \"0.0.0.0:8080\" or \"[::]:8080\""
-                    ),
-                ));
-                None
-            }
-        };
+        let listen = self.listen_addr(p);
 
         let workers = self.workers.unwrap_or(DEFAULT_WORKERS);
         if workers == 0 {
@@ -655,43 +641,7 @@ impl Raw {
             ));
         }
 
-        let allowed_repos = self
-            .allowed_repos
-            .clone()
-            .unwrap_or_else(|| vec![DEFAULT_ALLOWED_REPOS.to_owned()]);
-        let allowed_key = self.source("allowed_repos");
-        if allowed_repos.is_empty() {
-            p.push(problem(
-                &allowed_key,
-                "is empty, so every repository would be refused; list globs over owner/name \
-                 such as \"acme/*\", or leave it out to allow all (\"*/*\")",
-            ));
-        }
-        for (i, pattern) in allowed_repos.iter().enumerate() {
-            let key = if self.from_env.contains_key("allowed_repos") {
-                allowed_key.clone()
-            } else {
-                format!("allowed_repos[{i}]")
-            };
-            if let Err(e) = repo_glob(pattern) {
-                p.push(problem(
-                    key,
-                    format!(
-                        "{pattern:?} is not a valid glob ({}); write owner/name globs such as \
-                         \"acme/*\" or \"acme/infra-*\"",
-                        e.kind()
-                    ),
-                ));
-            } else if !pattern.contains('/') {
-                p.push(problem(
-                    key,
-                    format!(
-                        "{pattern:?} has no '/', so it can never match owner/name; \
-                         write e.g. \"{pattern}/*\""
-                    ),
-                ));
-            }
-        }
+        let allowed_repos = self.allowed_repos(p);
 
         if self
             .binary
@@ -772,6 +722,118 @@ impl Raw {
                 crate::serve::accounts::Registry::default()
             }
         };
+        let limits = self.limits(p);
+        let protected_branches = self.protected_branches.clone().unwrap_or_default();
+        for (i, b) in protected_branches.iter().enumerate() {
+            if b.trim().is_empty() || b.contains("..") || b.starts_with("refs/") {
+                p.push(problem(
+                    format!("protected_branches[{i}]"),
+                    format!("{b:?} is not a branch name; write it as it appears in GitHub, e.g. \"release\""),
+                ));
+            }
+        }
+
+        let data_dir = self
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database = self
+            .database
+            .clone()
+            .unwrap_or_else(|| data_dir.join(DATABASE_FILE));
+
+        Some(ServerConfig {
+            listen: listen?,
+            github: github?,
+            data_dir,
+            database,
+            replica: self.replica.clone().unwrap_or_else(default_replica),
+            workers,
+            allowed_repos,
+            binary: self.binary.clone(),
+            log_format: self.log_format.unwrap_or_default(),
+            allow_fork_prs: self.allow_fork_prs.unwrap_or(false),
+            step_timeout: Duration::from_secs(step_secs),
+            sandbox: self.sandbox.unwrap_or_default(),
+            max_body_bytes,
+            http,
+            policies,
+            audit_token,
+            apply_teams,
+            policy_owners,
+            enforcement,
+            accounts,
+            allow_custom_workflows: self.allow_custom_workflows.unwrap_or(false),
+            protected_branches,
+            limits,
+        })
+    }
+
+    /// The address to listen on (`listen`, or the default).
+    fn listen_addr(&self, p: &mut Vec<ConfigProblem>) -> Option<SocketAddr> {
+        let listen_text = self
+            .listen
+            .clone()
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        match listen_text.trim().parse::<SocketAddr>() {
+            Ok(a) => Some(a),
+            Err(_) => {
+                p.push(problem(
+                    self.source("listen"),
+                    format!(
+                        "{listen_text:?} is not an address to listen on; write IP:PORT, \
+                         e.g. \"0.0.0.0:8080\" or \"[::]:8080\""
+                    ),
+                ));
+                None
+            }
+        }
+    }
+
+    /// The globs over owner/name of the repositories served (`allowed_repos`, or all).
+    fn allowed_repos(&self, p: &mut Vec<ConfigProblem>) -> Vec<String> {
+        let allowed_repos = self
+            .allowed_repos
+            .clone()
+            .unwrap_or_else(|| vec![DEFAULT_ALLOWED_REPOS.to_owned()]);
+        let allowed_key = self.source("allowed_repos");
+        if allowed_repos.is_empty() {
+            p.push(problem(
+                &allowed_key,
+                "is empty, so every repository would be refused; list globs over owner/name \
+                 such as \"acme/*\", or leave it out to allow all (\"*/*\")",
+            ));
+        }
+        for (i, pattern) in allowed_repos.iter().enumerate() {
+            let key = if self.from_env.contains_key("allowed_repos") {
+                allowed_key.clone()
+            } else {
+                format!("allowed_repos[{i}]")
+            };
+            if let Err(e) = repo_glob(pattern) {
+                p.push(problem(
+                    key,
+                    format!(
+                        "{pattern:?} is not a valid glob ({}); write owner/name globs such as \
+                         \"acme/*\" or \"acme/infra-*\"",
+                        e.kind()
+                    ),
+                ));
+            } else if !pattern.contains('/') {
+                p.push(problem(
+                    key,
+                    format!(
+                        "{pattern:?} has no '/', so it can never match owner/name; \
+                         write e.g. \"{pattern}/*\""
+                    ),
+                ));
+            }
+        }
+        allowed_repos
+    }
+
+    /// The `[limits]` table, each at least 1.
+    fn limits(&self, p: &mut Vec<ConfigProblem>) -> Limits {
         let defaults = Limits::default();
         let limits = Limits {
             max_config_bytes: self.max_config_bytes.unwrap_or(defaults.max_config_bytes),
@@ -824,50 +886,7 @@ impl Raw {
                 ));
             }
         }
-        let protected_branches = self.protected_branches.clone().unwrap_or_default();
-        for (i, b) in protected_branches.iter().enumerate() {
-            if b.trim().is_empty() || b.contains("..") || b.starts_with("refs/") {
-                p.push(problem(
-                    format!("protected_branches[{i}]"),
-                    format!("{b:?} is not a branch name; write it as it appears in GitHub, e.g. \"release\""),
-                ));
-            }
-        }
-
-        let data_dir = self
-            .data_dir
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
-        let database = self
-            .database
-            .clone()
-            .unwrap_or_else(|| data_dir.join(DATABASE_FILE));
-
-        Some(ServerConfig {
-            listen: listen?,
-            github: github?,
-            data_dir,
-            database,
-            replica: self.replica.clone().unwrap_or_else(default_replica),
-            workers,
-            allowed_repos,
-            binary: self.binary.clone(),
-            log_format: self.log_format.unwrap_or_default(),
-            allow_fork_prs: self.allow_fork_prs.unwrap_or(false),
-            step_timeout: Duration::from_secs(step_secs),
-            sandbox: self.sandbox.unwrap_or_default(),
-            max_body_bytes,
-            http,
-            policies,
-            audit_token,
-            apply_teams,
-            policy_owners,
-            enforcement,
-            accounts,
-            allow_custom_workflows: self.allow_custom_workflows.unwrap_or(false),
-            protected_branches,
-            limits,
-        })
+        limits
     }
 
     fn github(&self, p: &mut Vec<ConfigProblem>) -> Option<GithubConfig> {
@@ -917,6 +936,7 @@ impl Raw {
         })
     }
 
+    // Long on purpose: one decision table over the App and token settings; splitting it would hide which combinations are refused.
     fn github_auth(&self, p: &mut Vec<ConfigProblem>) -> Option<GithubAuth> {
         let has_key = self.private_key.is_some() || self.private_key_path.is_some();
         let has_app = self.app_id.is_some() || has_key;

@@ -156,6 +156,7 @@ fn refuse(outcome: Outcome, status: StatusCode, error: impl Into<String>) -> Ans
 /// Checks the headers, reads the body within the budget and the body timeout while computing
 /// its HMAC, and verifies the signature. Anything missing from the headers is refused before
 /// a byte of the body is read.
+// Long on purpose: the webhook edge in the order of its checks (headers, body budget, signature); each early return is a refusal.
 async fn receive(
     app: &AppState,
     headers: &HeaderMap,

@@ -128,6 +128,7 @@ async fn open_stdout(path: &Path) -> std::io::Result<StdoutSink> {
 
 #[async_trait]
 impl PlanRunner for ProcessRunner {
+    // Long on purpose: spawn, stream, time out and kill one process group: the cleanup paths must stay in sight of the spawn.
     async fn run(&self, step: &StepRun, cancel: &CancellationToken) -> StepOutcome {
         let started = Instant::now();
         let Some((program, args)) = step.argv.split_first() else {

@@ -16,11 +16,12 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use super::replay::SaidComment;
-use super::report::{code_list, StackState, StoredStack};
+use super::report::{StackState, StoredStack};
 use super::{JobError, Outcome, Services};
 use crate::serve::command::{self, Command, Parsed};
 use crate::serve::domain::{CommitSha, Login, PrNumber, RepoName, StackName};
 use crate::serve::enforcement::EnforcementLevel;
+use crate::serve::replies::{ApprovalRefusal, ApprovedSet, Reply};
 use crate::serve::repo_config::RepoConfig;
 use crate::serve::runner::workdir;
 use crate::serve::store::{
@@ -59,12 +60,9 @@ impl Services {
                 return Ok(Outcome::Done)
             }
             Parsed::Invalid(e) => {
-                self.reply(
-                    repo,
-                    number,
-                    &format!("### :grey_question: planguard\n\n{e}"),
-                )
-                .await?;
+                let error = e.to_string();
+                self.reply(repo, number, &Reply::InvalidCommand { error })
+                    .await?;
                 return Ok(Outcome::Done);
             }
             Parsed::Command(cmd) => cmd,
@@ -75,26 +73,16 @@ impl Services {
             return Ok(Outcome::Done);
         }
         let Some(pr) = self.store.pr(repo, number).await? else {
-            self.reply(
-                repo,
-                number,
-                "planguard has not seen this pull request yet: it starts when a PR is opened or pushed. Push a commit (or close and reopen the PR), then try again.",
-            )
-            .await?;
+            self.reply(repo, number, &Reply::PrUnknown).await?;
             return Ok(Outcome::Done);
         };
         if !pr.open {
-            self.reply(
-                repo,
-                number,
-                "This pull request is closed; planguard does nothing more on it.",
-            )
-            .await?;
+            self.reply(repo, number, &Reply::PrClosed).await?;
             return Ok(Outcome::Done);
         }
         tracing::info!(command = cmd.name(), actor = %c.author, "comment command");
         match cmd {
-            Command::Help => self.reply(repo, number, &command::help()).await?,
+            Command::Help => self.reply(repo, number, &Reply::Help).await?,
             Command::Plan { stacks } => self.cmd_plan(&pr, &c.author, stacks).await?,
             Command::Apply { stacks } => {
                 self.enqueue(NewJob {
@@ -155,29 +143,13 @@ impl Services {
             "refused: no write permission",
         )
         .await?;
-        self.reply(&pr.repo, pr.pr, &self.no_permission(actor, action))
-            .await?;
-        Ok(true)
-    }
-
-    /// The refusal for someone without apply rights.
-    pub(super) fn no_permission(&self, user: &Login, what: &str) -> String {
-        let teams = if self.config.apply_teams.is_empty() {
-            String::new()
-        } else {
-            format!(
-                " or membership of {}",
-                self.config
-                    .apply_teams
-                    .iter()
-                    .map(|t| format!("@{t}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
+        let reply = Reply::NoPermission {
+            user: actor.clone(),
+            action: action.to_owned(),
+            apply_teams: self.config.apply_teams.clone(),
         };
-        format!(
-            "### :no_entry: planguard: {what} refused\n\n{user} cannot {what} here: that needs write permission on the repository{teams}. Ask someone who has it."
-        )
+        self.reply(&pr.repo, pr.pr, &reply).await?;
+        Ok(true)
     }
 
     pub(super) async fn audit_action(
@@ -380,15 +352,17 @@ impl Services {
         config: &RepoConfig,
         rows: &[StackName],
         asked: &[StackName],
-    ) -> Result<Vec<StackName>, String> {
-        let unknown: Vec<&StackName> = asked.iter().filter(|s| config.stack(s).is_none()).collect();
+    ) -> Result<Vec<StackName>, Reply> {
+        let unknown: Vec<StackName> = asked
+            .iter()
+            .filter(|s| config.stack(s).is_none())
+            .cloned()
+            .collect();
         if !unknown.is_empty() {
-            return Err(format!(
-                "{} {} not a stack of this repository. Its stacks are {}.",
-                code_list(&unknown),
-                if unknown.len() == 1 { "is" } else { "are" },
-                code_list(config.stacks.iter().map(|s| &s.name))
-            ));
+            return Err(Reply::UnknownStacks {
+                unknown,
+                known: config.stacks.iter().map(|s| s.name.clone()).collect(),
+            });
         }
         Ok(if !asked.is_empty() {
             asked.to_vec()
@@ -406,14 +380,13 @@ impl Services {
         asked: Vec<StackName>,
     ) -> Result<(), JobError> {
         if pr.from_fork && !self.config.allow_fork_prs {
-            self.reply(&pr.repo, pr.pr, "This pull request comes from a fork, and this server does not plan fork PRs (`allow_fork_prs` is off).")
-                .await?;
+            self.reply(&pr.repo, pr.pr, &Reply::ForkPlanRefused).await?;
             return Ok(());
         }
         let (config, _) = match self.config_at_head(pr).await {
             Ok(c) => c,
             Err(JobError::Permanent(e)) => {
-                self.reply(&pr.repo, pr.pr, &format!("### :boom: planguard\n\n{e}"))
+                self.reply(&pr.repo, pr.pr, &Reply::PlanConfigError { error: e })
                     .await?;
                 return Ok(());
             }
@@ -428,8 +401,8 @@ impl Services {
             .collect();
         let stacks = match self.pick_stacks(&config, &rows, &asked) {
             Ok(s) => s,
-            Err(msg) => {
-                self.reply(&pr.repo, pr.pr, &msg).await?;
+            Err(reply) => {
+                self.reply(&pr.repo, pr.pr, &reply).await?;
                 return Ok(());
             }
         };
@@ -487,16 +460,8 @@ impl Services {
             self.audit_action(pr, &actor.0, "unlock", Some(s), None, "released")
                 .await?;
         }
-        let body = if released.is_empty() {
-            "This pull request holds no lock to release.".to_owned()
-        } else {
-            format!(
-                "### :unlock: planguard: unlocked\n\nReleased {}. This PR's plan of {} can no longer be applied; comment `planguard plan` to lock and plan again.",
-                code_list(&released),
-                if released.len() == 1 { "it" } else { "them" }
-            )
-        };
-        self.reply(&pr.repo, pr.pr, &body).await
+        self.reply(&pr.repo, pr.pr, &Reply::Unlocked { released })
+            .await
     }
 
     async fn cmd_cancel(
@@ -563,19 +528,12 @@ impl Services {
             &format!("{killed} running job(s) killed, {dropped} queued job(s) dropped, {} lock(s) released", released.len()),
         ).await?;
         self.refresh_comment(&pr.repo, pr.pr).await?;
-        self.reply(
-            &pr.repo,
-            pr.pr,
-            &format!(
-                "### :stop_sign: planguard: cancelled\n\n{killed} running job(s) killed, {dropped} queued job(s) dropped; released {}.",
-                if released.is_empty() {
-                    "no lock".to_owned()
-                } else {
-                    code_list(&released)
-                }
-            ),
-        )
-        .await
+        let reply = Reply::Cancelled {
+            killed,
+            dropped,
+            released,
+        };
+        self.reply(&pr.repo, pr.pr, &reply).await
     }
 
     /// Whether `user` is a policy owner (server or repository owners, users or teams).
@@ -622,24 +580,7 @@ impl Services {
         stack: Option<StackName>,
         only: Vec<String>,
     ) -> Result<(), JobError> {
-        let config = self.config_at_base(pr).await?;
-        let owners = self.owners_list(&config);
-        let refusal = if !self.is_policy_owner(&config, actor).await? {
-            Some((
-                "refused: not a policy owner",
-                format!("{actor} is not a policy owner, so this approval does not count. Policy owners: {owners}."),
-            ))
-        } else if actor.0.eq_ignore_ascii_case(&pr.author)
-            && !self.config.policy_owners.allow_self_approval
-        {
-            Some((
-                "refused: own pull request",
-                format!("{actor} opened this pull request and cannot approve its own findings. Another policy owner must: {owners}."),
-            ))
-        } else {
-            None
-        };
-        if let Some((outcome, why)) = refusal {
+        if let Some((outcome, why)) = self.approval_refusal(pr, actor).await? {
             self.audit_action(
                 pr,
                 &actor.0,
@@ -649,8 +590,9 @@ impl Services {
                 outcome,
             )
             .await?;
-            let body = format!("### :no_entry: planguard: approval refused\n\n{why}");
-            return self.reply(&pr.repo, pr.pr, &body).await;
+            return self
+                .reply(&pr.repo, pr.pr, &Reply::ApprovalRefused(why))
+                .await;
         }
         let mut approved = Vec::new();
         let mut hard = Vec::new();
@@ -658,55 +600,18 @@ impl Services {
             if stack.as_ref().is_some_and(|s| s != &rec.stack) {
                 continue;
             }
-            let StackState::Planned { plan_hash, .. } = &stored.state else {
-                continue;
-            };
-            let already = self
-                .approved(&pr.repo, pr.pr, &rec.stack, &stored.state)
-                .await?;
-            let mut ids = Vec::new();
-            for b in stored.state.blocking(&already) {
-                if !only.is_empty() && !only.contains(&b.policy_id) {
-                    continue;
-                }
-                if b.level == EnforcementLevel::HardMandatory {
-                    hard.push(format!("`{}` in `{}`", b.policy_id, rec.stack));
-                    continue;
-                }
-                self.store
-                    .approve(
-                        &pr.repo,
-                        pr.pr,
-                        &Approval {
-                            stack: rec.stack.clone(),
-                            plan_hash: plan_hash.clone(),
-                            policy_id: b.policy_id.clone(),
-                            approver: actor.0.clone(),
-                            at: now(),
-                        },
-                    )
-                    .await?;
-                ids.push(b.policy_id.clone());
-            }
-            if !ids.is_empty() {
-                self.audit_action(
-                    pr,
-                    &actor.0,
-                    "approve_policies",
-                    Some(&rec.stack),
-                    Some(plan_hash),
-                    &format!("override: {}", ids.join(", ")),
-                )
-                .await?;
-                approved.push(format!(
-                    "{} in `{}` (plan `{}`)",
-                    code_list(&ids),
-                    rec.stack,
-                    &plan_hash[..12.min(plan_hash.len())]
-                ));
+            if let Some(set) = self
+                .approve_stack(pr, actor, &rec.stack, &stored.state, &only, &mut hard)
+                .await?
+            {
+                approved.push(set);
             }
         }
         if !hard.is_empty() {
+            let hard: Vec<String> = hard
+                .iter()
+                .map(|(policy, stack)| format!("`{policy}` in `{stack}`"))
+                .collect();
             self.audit_action(
                 pr,
                 &actor.0,
@@ -717,26 +622,100 @@ impl Services {
             )
             .await?;
         }
-        let mut body = String::from("### planguard: policy approvals\n\n");
-        if approved.is_empty() {
-            body.push_str("Nothing was approved: no soft-mandatory finding is outstanding");
-            body.push_str(if only.is_empty() {
-                ".\n"
-            } else {
-                " for the policies named.\n"
-            });
-        } else {
-            body.push_str(&format!("{actor} approved {}. An approval holds for that plan only: a new plan with new findings needs a new approval.\n", approved.join("; ")));
-        }
-        if !hard.is_empty() {
-            body.push_str(&format!(
-                "\n:no_entry: {} {} hard-mandatory and cannot be overridden; fix the change and push.\n",
-                hard.join(", "),
-                if hard.len() == 1 { "is" } else { "are" }
-            ));
-        }
         self.refresh_comment(&pr.repo, pr.pr).await?;
         self.policy_check(&pr.repo, pr.pr, &pr.head).await?;
-        self.reply(&pr.repo, pr.pr, &body).await
+        let reply = Reply::PolicyApprovals {
+            actor: actor.clone(),
+            approved,
+            hard,
+            named_policies: !only.is_empty(),
+        };
+        self.reply(&pr.repo, pr.pr, &reply).await
+    }
+
+    /// Why `actor` may not approve findings on this PR (the audit outcome and the refusal),
+    /// if so: only policy owners may, and not on their own PR unless the server allows it.
+    async fn approval_refusal(
+        &self,
+        pr: &PrRecord,
+        actor: &Login,
+    ) -> Result<Option<(&'static str, ApprovalRefusal)>, JobError> {
+        let config = self.config_at_base(pr).await?;
+        let owners = self.owners_list(&config);
+        Ok(if !self.is_policy_owner(&config, actor).await? {
+            Some((
+                "refused: not a policy owner",
+                ApprovalRefusal::NotPolicyOwner {
+                    actor: actor.clone(),
+                    owners,
+                },
+            ))
+        } else if actor.0.eq_ignore_ascii_case(&pr.author)
+            && !self.config.policy_owners.allow_self_approval
+        {
+            Some((
+                "refused: own pull request",
+                ApprovalRefusal::OwnPullRequest {
+                    actor: actor.clone(),
+                    owners,
+                },
+            ))
+        } else {
+            None
+        })
+    }
+
+    /// Approves the outstanding soft-mandatory findings of one planned stack (only those of
+    /// the policies in `only`, when it names any), bound to its plan's hash, and audits it.
+    /// Hard-mandatory ones cannot be approved: they are added to `hard`.
+    async fn approve_stack(
+        &self,
+        pr: &PrRecord,
+        actor: &Login,
+        stack: &StackName,
+        state: &StackState,
+        only: &[String],
+        hard: &mut Vec<(String, StackName)>,
+    ) -> Result<Option<ApprovedSet>, JobError> {
+        let StackState::Planned { plan_hash, .. } = state else {
+            return Ok(None);
+        };
+        let already = self.approved(&pr.repo, pr.pr, stack, state).await?;
+        let mut ids = Vec::new();
+        for b in state.blocking(&already) {
+            if !only.is_empty() && !only.contains(&b.policy_id) {
+                continue;
+            }
+            if b.level == EnforcementLevel::HardMandatory {
+                hard.push((b.policy_id.clone(), stack.clone()));
+                continue;
+            }
+            let approval = Approval {
+                stack: stack.clone(),
+                plan_hash: plan_hash.clone(),
+                policy_id: b.policy_id.clone(),
+                approver: actor.0.clone(),
+                at: now(),
+            };
+            self.store.approve(&pr.repo, pr.pr, &approval).await?;
+            ids.push(b.policy_id.clone());
+        }
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        self.audit_action(
+            pr,
+            &actor.0,
+            "approve_policies",
+            Some(stack),
+            Some(plan_hash),
+            &format!("override: {}", ids.join(", ")),
+        )
+        .await?;
+        Ok(Some(ApprovedSet {
+            policies: ids,
+            stack: stack.clone(),
+            plan_hash: plan_hash.clone(),
+        }))
     }
 }

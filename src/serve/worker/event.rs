@@ -11,10 +11,11 @@
 
 use tracing::info;
 
-use super::report::{StackState, StoredStack};
+use super::report::{failed_check, StackState, StoredStack};
 use super::{EventJob, JobError, Outcome, PlanJob, Services};
 use crate::serve::domain::{CommitSha, PrNumber, RepoName, StackName};
-use crate::serve::repo_config::RepoConfig;
+use crate::serve::replies::Reply;
+use crate::serve::repo_config::{RepoConfig, RepoConfigError};
 use crate::serve::runner::workdir;
 use crate::serve::store::{now, AuditEntry, Job, JobKind, LockKey, NewJob, PrRecord};
 use crate::serve::webhook::{Event, PrAction, PullRequestEvent};
@@ -60,15 +61,8 @@ impl Services {
     async fn pr_updated(&self, ev: &PullRequestEvent) -> Result<Outcome, JobError> {
         let pr = self.remember_pr(ev, true).await?;
         if ev.from_fork && !self.config.allow_fork_prs {
-            self.reply(
-                &ev.repo,
-                ev.number,
-                "### planguard: not planned automatically\n\nThis pull request comes from a fork. \
-                 Planning runs the PR's code (for example through `external` data sources), so \
-                 planguard does not plan fork PRs on its own. A maintainer can review the code \
-                 and set `allow_fork_prs = true` on the server to plan fork PRs.",
-            )
-            .await?;
+            self.reply(&ev.repo, ev.number, &Reply::ForkNotPlannedAutomatically)
+                .await?;
             return Ok(Outcome::Done);
         }
         // Which files changed: the whole PR when it opens, the pushed commits on a push.
@@ -107,33 +101,7 @@ impl Services {
         let config = match config {
             Ok(c) => c,
             Err(e) => {
-                let body = format!(
-                    "<!-- planguard:pr-comment -->\n### :boom: planguard: `planguard.yaml` is invalid\n\n\
-                     Nothing was planned for {}. Fix these problems and push:\n\n```\n{}\n```\n",
-                    ev.head.short(),
-                    e.to_string().replace("```", "'''")
-                );
-                {
-                    let lock = self.update_lock(format!("comment {}#{}", ev.repo, ev.number.0));
-                    let _guard = lock.lock().await;
-                    self.write_comment(&ev.repo, ev.number, &[body]).await?;
-                }
-                self.set_check(
-                    &ev.repo,
-                    crate::serve::vcs::Check {
-                        name: "planguard/plan".into(),
-                        head_sha: ev.head.clone(),
-                        status: crate::serve::vcs::CheckStatus::Completed(
-                            crate::serve::vcs::Conclusion::Failure,
-                        ),
-                        title: "planguard.yaml is invalid".into(),
-                        summary: e.to_string(),
-                        text: None,
-                        annotations: Vec::new(),
-                        details_url: None,
-                    },
-                )
-                .await?;
+                self.report_invalid_config(ev, &e).await?;
                 return Ok(Outcome::Failed(format!("invalid planguard.yaml: {e}")));
             }
         };
@@ -145,16 +113,10 @@ impl Services {
                     || c == crate::serve::repo_config::ALT_FILE_NAME
             })
         {
-            let mut body = String::from(
-                "### planguard: settings from this pull request are not used yet\n\n\
-                 Stack settings that grant access (directories, accounts, credentials, backends, \
-                 var files, workflows and the apply gate) are read from the default branch, \
-                 never from a pull request. Until this change is merged:\n\n",
-            );
-            for note in &resolved.ignored {
-                body.push_str(&format!("- {note}\n"));
-            }
-            self.reply(&ev.repo, ev.number, &body).await?;
+            let reply = Reply::SettingsNotUsedYet {
+                notes: resolved.ignored.iter().map(ToString::to_string).collect(),
+            };
+            self.reply(&ev.repo, ev.number, &reply).await?;
         }
         let config = resolved.config;
         let affected: Vec<(StackName, String, String)> = config
@@ -173,6 +135,33 @@ impl Services {
         self.queue_plans(&ev.repo, ev.number, &ev.head, &affected, "autoplan")
             .await?;
         Ok(Outcome::Done)
+    }
+
+    /// `planguard.yaml` at the head is invalid: the PR comment says what is wrong instead of
+    /// showing stacks, and the plan check fails.
+    async fn report_invalid_config(
+        &self,
+        ev: &PullRequestEvent,
+        e: &RepoConfigError,
+    ) -> Result<(), JobError> {
+        let body = Reply::InvalidConfig {
+            head: ev.head.clone(),
+            error: e.to_string(),
+        }
+        .render();
+        {
+            let lock = self.update_lock(format!("comment {}#{}", ev.repo, ev.number.0));
+            let _guard = lock.lock().await;
+            self.write_comment(&ev.repo, ev.number, &[body]).await?;
+        }
+        let check = failed_check(
+            "planguard/plan".into(),
+            &ev.head,
+            "planguard.yaml is invalid",
+            e.to_string(),
+        );
+        self.set_check(&ev.repo, check).await?;
+        Ok(())
     }
 
     /// The limits on a repository's `planguard.yaml` this server applies.
@@ -198,8 +187,12 @@ impl Services {
         let max = self.config.limits.max_plans_per_event;
         let stacks = if stacks.len() > max {
             let (queued, left) = stacks.split_at(max);
-            self.reply(repo, pr, &too_many_plans(stacks.len(), max, left))
-                .await?;
+            let reply = Reply::TooManyPlans {
+                asked: stacks.len(),
+                max,
+                left: left.iter().map(|(name, _, _)| name.clone()).collect(),
+            };
+            self.reply(repo, pr, &reply).await?;
             queued
         } else {
             stacks
@@ -314,44 +307,5 @@ impl Services {
             self.wake.notify_waiters();
         }
         Ok(released.len())
-    }
-}
-
-/// The reply when one event would queue more plans than `limits.max_plans_per_event`.
-fn too_many_plans(asked: usize, max: usize, left: &[(StackName, String, String)]) -> String {
-    const LISTED: usize = 20;
-    let mut names = super::report::code_list(left.iter().take(LISTED).map(|(n, _, _)| n));
-    if left.len() > LISTED {
-        names.push_str(&format!(" and {} more", left.len() - LISTED));
-    }
-    format!(
-        "### :warning: planguard: too many stacks to plan at once\n\n\
-         This would plan {asked} stacks, but planguard queues at most {max} plans per push, \
-         pull request opening or `planguard plan` comment (server limit \
-         `limits.max_plans_per_event` = {max}). The first {max} are queued; these {} are not: \
-         {names}.\n\n\
-         Plan them with `planguard plan -p <stack>` once the queued plans finish, or ask the \
-         server's operator to raise `max_plans_per_event` in the `[limits]` section of its \
-         configuration.",
-        left.len()
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_plan_limit_reply_names_the_limit_and_the_stacks_left_out() {
-        let left: Vec<(StackName, String, String)> = (2..30)
-            .map(|i| {
-                (
-                    format!("s{i}").parse().unwrap(),
-                    String::new(),
-                    String::new(),
-                )
-            })
-            .collect();
-        insta::assert_snapshot!(too_many_plans(30, 2, &left));
     }
 }

@@ -12,6 +12,9 @@
 //! - [`report`]: the PR comment and check runs, always rebuilt from the store, so they are
 //!   right after any crash.
 //!
+//! Handlers decide what to tell a PR; every one-off text is a [`crate::serve::replies::Reply`],
+//! rendered there, and posted with `Services::reply`.
+//!
 //! A job that fails on something transient (GitHub unreachable, a fetch error) is retried with
 //! backoff; anything else is reported on the PR and the job ends `failed`. A job is never
 //! dropped: until a handler returns, the row stays `running` and a restart requeues it.
@@ -48,6 +51,7 @@ use crate::policy::PolicySet;
 use crate::serve::config::ServerConfig;
 use crate::serve::domain::{PrNumber, RepoName, StackName};
 use crate::serve::metrics::Metrics;
+use crate::serve::replies::{self, JobSubject, Reply, RestartNote, INTERRUPTED_APPLY};
 use crate::serve::runner::workdir::WorkdirError;
 use crate::serve::runner::PlanRunner;
 use crate::serve::store::{Job, JobId, JobKind, JobState, NewJob, Store, StoreError};
@@ -409,7 +413,7 @@ impl Services {
     /// A job's handler panicked: counts an interruption and retries the job after a pause, or
     /// fails it for good once it was interrupted too often and reports that on the PR.
     async fn job_panicked(&self, job: &Job, panic: &str) {
-        let why = format!("planguard crashed while running this job: {panic}");
+        let why = replies::crashed(panic);
         let max = self.config.limits.max_job_interruptions;
         let delay = 2i64.pow(job.interruptions.min(8));
         match self.store.crashed(job.id, &why, max, delay).await {
@@ -419,10 +423,7 @@ impl Services {
                     interruptions = job.interruptions + 1,
                     "job panicked; it failed"
                 );
-                let why = format!(
-                    "{why} (it was interrupted {} times, the limit `limits.max_job_interruptions`)",
-                    job.interruptions + 1
-                );
+                let why = replies::crashed_too_often(&why, job.interruptions + 1);
                 if let Err(e) = self.report_failure(job, &why).await {
                     warn!(error = %e, "cannot report the failure on the pull request");
                 }
@@ -491,22 +492,13 @@ impl Services {
             {
                 let name = format!("planguard/apply: {}", rec.stack);
                 if self.store.check_run(repo, &rec.sha, &name).await?.is_some() {
-                    self.set_check(
-                        repo,
-                        crate::serve::vcs::Check {
-                            name,
-                            head_sha: rec.sha.clone(),
-                            status: crate::serve::vcs::CheckStatus::Completed(
-                                crate::serve::vcs::Conclusion::Failure,
-                            ),
-                            title: "Interrupted by a restart".into(),
-                            summary: INTERRUPTED_APPLY.into(),
-                            text: None,
-                            annotations: Vec::new(),
-                            details_url: None,
-                        },
-                    )
-                    .await?;
+                    let check = report::failed_check(
+                        name,
+                        &rec.sha,
+                        "Interrupted by a restart",
+                        INTERRUPTED_APPLY.into(),
+                    );
+                    self.set_check(repo, check).await?;
                 }
                 stacks.push(rec.stack);
             }
@@ -515,11 +507,6 @@ impl Services {
         Ok(stacks)
     }
 }
-
-/// What an apply interrupted by a restart leaves in its stack's row, check and comment.
-pub(crate) const INTERRUPTED_APPLY: &str = "planguard stopped (a restart or crash) while this \
-    stack was applying, so the apply may be partly done. Comment `planguard plan` to see where \
-    the stack stands, then apply the new plan.";
 
 impl Services {
     /// Tells each PR whose work a restart interrupted what became of it: running again, or
@@ -538,9 +525,9 @@ impl Services {
             let mut notes = Vec::new();
             for job in jobs {
                 let what = match (job.kind, &job.stack) {
-                    (JobKind::Plan, Some(stack)) => format!("the plan of `{stack}`"),
-                    (JobKind::Apply, _) => "an apply".to_owned(),
-                    _ => "the handling of a webhook".to_owned(),
+                    (JobKind::Plan, Some(stack)) => JobSubject::Plan(stack.clone()),
+                    (JobKind::Apply, _) => JobSubject::Apply,
+                    _ => JobSubject::Webhook,
                 };
                 if job.state == JobState::Queued {
                     resumed.push(what);
@@ -553,39 +540,23 @@ impl Services {
                         }
                     };
                     notes.push(if stacks.is_empty() {
-                        "- The apply that was running did not start applying any stack; nothing was applied by it. Comment `planguard apply` again.".to_owned()
+                        RestartNote::ApplyNotStarted
                     } else {
-                        format!(
-                            "- The apply was interrupted while applying {}: {} may be partly applied, so {} marked **apply failed** and not applied again. Comment `planguard plan` to see where {} now, then `planguard apply` the new plan. Stacks that apply had not reached are still planned.",
-                            report::code_list(&stacks),
-                            if stacks.len() == 1 { "it" } else { "they" },
-                            if stacks.len() == 1 { "it is" } else { "they are" },
-                            if stacks.len() == 1 { "it stands" } else { "they stand" },
-                        )
+                        RestartNote::ApplyInterrupted { stacks }
                     });
                 } else {
-                    let why = format!(
-                        "it was interrupted {} times (a restart or a crash each time; the limit is `limits.max_job_interruptions` = {}), so it is not run again",
-                        job.interruptions, self.config.limits.max_job_interruptions
+                    let why = replies::interrupted_too_often(
+                        job.interruptions,
+                        self.config.limits.max_job_interruptions,
                     );
                     if let Err(e) = self.report_failure(job, &why).await {
                         warn!(error = %e, "cannot report the failure on the pull request");
                     }
-                    notes.push(format!("- {what} failed: {why}."));
+                    notes.push(RestartNote::Failed { subject: what, why });
                 }
             }
-            let mut body = String::from("### :arrows_counterclockwise: planguard restarted\n\nplanguard stopped while it was working on this pull request.");
-            if !resumed.is_empty() {
-                body.push_str(&format!(
-                    " It is running again: {}. Results appear here as usual.",
-                    resumed.join(", ")
-                ));
-            }
-            if !notes.is_empty() {
-                body.push_str("\n\n");
-                body.push_str(&notes.join("\n"));
-            }
-            if let Err(e) = self.reply(&repo, pr, &body).await {
+            let reply = Reply::Restarted { resumed, notes };
+            if let Err(e) = self.reply(&repo, pr, &reply).await {
                 warn!(error = %e, %repo, pr = pr.0, "cannot report resumed work");
             }
         }
@@ -602,7 +573,7 @@ impl Services {
             {
                 let state = StackState::Errored {
                     step: "planguard".into(),
-                    output: format!("planguard could not plan this stack: {why}"),
+                    output: replies::plan_failed(why),
                 };
                 self.set_stack(
                     &job.repo,
@@ -619,15 +590,11 @@ impl Services {
                 return self.plan_check(&job.repo, stack, &rec.sha, &state).await;
             }
         }
-        self.reply(
-            &job.repo,
-            job.pr,
-            &format!(
-                "### :boom: planguard could not finish\n\nThe {} job for this pull request failed: {why}\n\nFix the cause and comment the command again (or push); the server log has the details.",
-                job.kind.as_str()
-            ),
-        )
-        .await
+        let reply = Reply::JobFailed {
+            kind: job.kind,
+            why: why.to_owned(),
+        };
+        self.reply(&job.repo, job.pr, &reply).await
     }
 }
 

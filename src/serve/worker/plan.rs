@@ -24,11 +24,13 @@ use crate::plan::{PlanText, ShowOptions};
 use crate::policy::Level;
 use crate::redact::Redactor;
 use crate::serve::config::ExposeSecret as _;
-use crate::serve::domain::{CommitSha, PrNumber, RepoName};
+use crate::serve::domain::{CommitSha, PrNumber, RepoName, StackName};
 use crate::serve::enforcement::{self, level_for, EnforcementLevel};
-use crate::serve::repo_config::{RepoConfig, StackConfig};
+use crate::serve::repo_config::{RepoConfig, RepoConfigError, StackConfig};
 use crate::serve::runner::{workdir, Access, StepRun, StepStatus};
-use crate::serve::store::{now, AuditEntry, Job, JobId, LockKey, LockOutcome, PlanRecord};
+use crate::serve::store::{
+    now, AuditEntry, Job, JobId, LockKey, LockOutcome, PlanRecord, PrRecord, StackRecord,
+};
 use crate::serve::vcs::Annotation;
 use crate::serve::workflow::{Step, StepContext, StepKind};
 
@@ -129,17 +131,48 @@ impl StackRun<'_> {
     }
 }
 
+/// One plan job: the stack, the commit, and the stack's working copy.
+struct Planning<'a> {
+    job: JobId,
+    repo: &'a RepoName,
+    pr: PrNumber,
+    stack: StackName,
+    req: &'a PlanJob,
+    /// The stack's own working copy.
+    root: PathBuf,
+    /// The PR's stack rows as the job started.
+    rows: Vec<StackRecord>,
+}
+
+impl Planning<'_> {
+    /// The stack's row in `state`: its directory and workspace as stored (the stack's name
+    /// and the job's workspace for a stack not stored yet).
+    fn row(&self, state: StackState) -> StoredStack {
+        let (dir, workspace) = self
+            .rows
+            .iter()
+            .find(|r| r.stack == self.stack)
+            .and_then(|r| serde_json::from_value::<StoredStack>(r.state.clone()).ok())
+            .map(|s| (s.dir, s.workspace))
+            .unwrap_or_else(|| (self.stack.to_string(), self.req.workspace.clone()));
+        StoredStack {
+            dir,
+            workspace,
+            state,
+        }
+    }
+}
+
 impl Services {
     pub(super) async fn handle_plan(
         &self,
         job: &Job,
         cancel: &CancellationToken,
     ) -> Result<Outcome, JobError> {
-        let p: PlanJob = serde_json::from_value(job.payload.clone())
+        let req: PlanJob = serde_json::from_value(job.payload.clone())
             .map_err(|e| JobError::Permanent(format!("unreadable plan job: {e}")))?;
-        let repo = &job.repo;
-        let pr = job.pr;
-        let stack_name = job
+        let (repo, pr) = (&job.repo, job.pr);
+        let stack = job
             .stack
             .clone()
             .ok_or_else(|| JobError::Permanent("plan job without a stack".into()))?;
@@ -149,135 +182,165 @@ impl Services {
         if !pr_rec.open {
             return Ok(Outcome::Cancelled);
         }
-        let stored = self.store.stacks(repo, pr).await?;
-        let dir_ws = |state: StackState| -> Result<StoredStack, JobError> {
-            let (dir, workspace) = stored
-                .clone()
-                .into_iter()
-                .find(|r| r.stack == stack_name)
-                .and_then(|r| serde_json::from_value::<StoredStack>(r.state).ok())
-                .map(|s| (s.dir, s.workspace))
-                .unwrap_or_else(|| (stack_name.to_string(), p.workspace.clone()));
-            Ok(StoredStack {
-                dir,
-                workspace,
-                state,
-            })
+        let at = Planning {
+            job: job.id,
+            repo,
+            pr,
+            root: self.work_dir(repo, pr).join(stack.path_component()),
+            stack,
+            req: &req,
+            rows: self.store.stacks(repo, pr).await?,
         };
-        let key = LockKey {
-            repo: repo.clone(),
-            stack: stack_name.clone(),
-            workspace: p.workspace.clone(),
-        };
-        if let LockOutcome::HeldBy(holder) = self.store.try_lock(&key, pr, &p.sha).await? {
-            let holder_url = self
-                .store
-                .pr(repo, holder.pr)
-                .await?
-                .map(|r| r.html_url)
-                .unwrap_or_else(|| format!("https://github.com/{repo}/pull/{}", holder.pr.0));
-            let state = StackState::WaitingForLock {
-                holder_pr: holder.pr.0,
-                holder_url,
-            };
-            self.set_stack(repo, pr, &stack_name, &p.sha, &dir_ws(state.clone())?)
-                .await?;
-            self.refresh_comment(repo, pr).await?;
-            self.plan_check(repo, &stack_name, &p.sha, &state).await?;
-            tracing::info!(
-                holder = holder.pr.0,
-                "stack is locked by another PR; queued behind it"
-            );
+        if self.wait_for_lock(&at).await? {
             return Ok(Outcome::Waiting);
         }
-        self.set_stack(repo, pr, &stack_name, &p.sha, &dir_ws(StackState::Running)?)
-            .await?;
-        self.refresh_comment(repo, pr).await?;
-        self.plan_check(repo, &stack_name, &p.sha, &StackState::Running)
-            .await?;
+        self.show_plan_state(&at, StackState::Running).await?;
 
         // One run at a time in a stack's working copy (an apply of this PR may be using it).
-        let guard = self.update_lock(format!("workdir {repo}#{} {stack_name}", pr.0));
+        let guard = self.update_lock(format!("workdir {repo}#{} {}", pr.0, at.stack));
         let _busy = guard.lock().await;
-        // The stack's own working copy at the commit.
-        let root = self.work_dir(repo, pr).join(stack_name.path_component());
-        let token = self.vcs.clone_token(repo).await?;
-        let config = {
-            let (url, root, sha, workflows) = (
-                pr_rec.clone_url.clone(),
-                root.clone(),
-                p.sha.clone(),
-                self.workflows.clone(),
-            );
-            let specs = workdir::refspecs(pr.0, &pr_rec.head_ref, None);
-            tokio::task::spawn_blocking(move || -> Result<_, JobError> {
-                workdir::checkout(&url, token.as_deref(), &root, &specs, &sha)?;
-                Ok(RepoConfig::load(&root, &workflows))
-            })
-            .await
-            .map_err(|e| JobError::Permanent(format!("working copy task: {e}")))??
+        let config = self.checkout_for_plan(&at, &pr_rec).await?;
+        let Some(state) = self.plan_state(&at, &pr_rec, config, cancel).await? else {
+            // Cancelled: the stack goes back to how a cancel leaves it.
+            let state = StackState::Skipped {
+                reason: "The plan was cancelled.".into(),
+            };
+            self.show_plan_state(&at, state).await?;
+            return Ok(Outcome::Cancelled);
         };
-        // What grants access comes from the trusted branch, whatever the head says.
-        let config = match config {
-            Ok(head) => Ok(self.effective_config(&pr_rec, &head).await?.config),
+        self.audit_plan(&at, &state).await?;
+        self.show_plan_state(&at, state).await?;
+        self.policy_check(repo, pr, &req.sha).await?;
+        Ok(Outcome::Done)
+    }
+
+    /// Stores the stack's new state, and shows it in the PR comment and its check.
+    async fn show_plan_state(&self, at: &Planning<'_>, state: StackState) -> Result<(), JobError> {
+        let sha = &at.req.sha;
+        self.set_stack(at.repo, at.pr, &at.stack, sha, &at.row(state.clone()))
+            .await?;
+        self.refresh_comment(at.repo, at.pr).await?;
+        self.plan_check(at.repo, &at.stack, sha, &state).await
+    }
+
+    /// Takes the stack's lock. When another PR holds it, shows the stack waiting behind that
+    /// PR and returns true.
+    async fn wait_for_lock(&self, at: &Planning<'_>) -> Result<bool, JobError> {
+        let key = LockKey {
+            repo: at.repo.clone(),
+            stack: at.stack.clone(),
+            workspace: at.req.workspace.clone(),
+        };
+        let LockOutcome::HeldBy(holder) = self.store.try_lock(&key, at.pr, &at.req.sha).await?
+        else {
+            return Ok(false);
+        };
+        let holder_url = self
+            .store
+            .pr(at.repo, holder.pr)
+            .await?
+            .map(|r| r.html_url)
+            .unwrap_or_else(|| format!("https://github.com/{}/pull/{}", at.repo, holder.pr.0));
+        let state = StackState::WaitingForLock {
+            holder_pr: holder.pr.0,
+            holder_url,
+        };
+        self.show_plan_state(at, state).await?;
+        tracing::info!(
+            holder = holder.pr.0,
+            "stack is locked by another PR; queued behind it"
+        );
+        Ok(true)
+    }
+
+    /// Checks the commit out into the stack's working copy and reads the effective
+    /// configuration there (what grants access comes from the trusted branch, whatever the
+    /// head says).
+    async fn checkout_for_plan(
+        &self,
+        at: &Planning<'_>,
+        pr_rec: &PrRecord,
+    ) -> Result<Result<RepoConfig, RepoConfigError>, JobError> {
+        let token = self.vcs.clone_token(at.repo).await?;
+        let (url, root, sha, workflows) = (
+            pr_rec.clone_url.clone(),
+            at.root.clone(),
+            at.req.sha.clone(),
+            self.workflows.clone(),
+        );
+        let specs = workdir::refspecs(at.pr.0, &pr_rec.head_ref, None);
+        let head = tokio::task::spawn_blocking(move || -> Result<_, JobError> {
+            workdir::checkout(&url, token.as_deref(), &root, &specs, &sha)?;
+            Ok(RepoConfig::load(&root, &workflows))
+        })
+        .await
+        .map_err(|e| JobError::Permanent(format!("working copy task: {e}")))??;
+        Ok(match head {
+            Ok(head) => Ok(self.effective_config(pr_rec, &head).await?.config),
             Err(e) => Err(e),
+        })
+    }
+
+    /// The stack's state after planning it under `config`: planned, errored or skipped.
+    /// `None` when the plan was cancelled.
+    async fn plan_state(
+        &self,
+        at: &Planning<'_>,
+        pr_rec: &PrRecord,
+        config: Result<RepoConfig, RepoConfigError>,
+        cancel: &CancellationToken,
+    ) -> Result<Option<StackState>, JobError> {
+        let config = match config {
+            Ok(config) => config,
+            Err(e) => {
+                return Ok(Some(StackState::Errored {
+                    step: "planguard.yaml".into(),
+                    output: e.to_string(),
+                }))
+            }
         };
-        let state = match config {
-            Err(e) => StackState::Errored {
-                step: "planguard.yaml".into(),
-                output: e.to_string(),
-            },
-            Ok(config) => match config.stack(&stack_name) {
-                None => StackState::Skipped {
-                    reason: format!("`{stack_name}` is no longer a stack at {}", p.sha.short()),
-                },
-                Some(stack) if stack.refused.is_some() || confined(&root, stack).is_err() => {
-                    StackState::Errored {
-                        step: "planguard".into(),
-                        output: format!(
-                            "planguard does not run this stack: {}",
-                            stack
-                                .refused
-                                .clone()
-                                .unwrap_or_else(|| confined(&root, stack).unwrap_err())
-                        ),
-                    }
-                }
-                Some(stack) => {
-                    let plans = self.plans_dir(repo, pr).join(stack_name.path_component());
-                    std::fs::create_dir_all(&plans).map_err(|e| {
-                        JobError::Transient(format!("cannot create {}: {e}", plans.display()))
-                    })?;
-                    let scratch = Scratch::create(&self.config.data_dir, job.id, 0)?;
-                    let run = StackRun {
-                        repo,
-                        pr,
-                        sha: &p.sha,
-                        stack,
-                        root: root.clone(),
-                        planfile: plans.join(format!("{}.tfplan", p.sha)),
-                        scratch: &scratch,
-                    };
-                    // Enforcement levels and owners come from the base branch.
-                    let base = self.config_at_base(&pr_rec).await?;
-                    match self.plan_stack(&run, &base, cancel).await? {
-                        Some(state) => state,
-                        None => {
-                            // Cancelled: the stack goes back to how a cancel leaves it.
-                            let state = StackState::Skipped {
-                                reason: "The plan was cancelled.".into(),
-                            };
-                            self.set_stack(repo, pr, &stack_name, &p.sha, &dir_ws(state.clone())?)
-                                .await?;
-                            self.refresh_comment(repo, pr).await?;
-                            self.plan_check(repo, &stack_name, &p.sha, &state).await?;
-                            return Ok(Outcome::Cancelled);
-                        }
-                    }
-                }
-            },
+        let Some(stack) = config.stack(&at.stack) else {
+            return Ok(Some(StackState::Skipped {
+                reason: format!(
+                    "`{}` is no longer a stack at {}",
+                    at.stack,
+                    at.req.sha.short()
+                ),
+            }));
         };
-        let outcome = match &state {
+        if let Some(why) = stack
+            .refused
+            .clone()
+            .or_else(|| confined(&at.root, stack).err())
+        {
+            return Ok(Some(StackState::Errored {
+                step: "planguard".into(),
+                output: format!("planguard does not run this stack: {why}"),
+            }));
+        }
+        let plans = self
+            .plans_dir(at.repo, at.pr)
+            .join(at.stack.path_component());
+        std::fs::create_dir_all(&plans)
+            .map_err(|e| JobError::Transient(format!("cannot create {}: {e}", plans.display())))?;
+        let scratch = Scratch::create(&self.config.data_dir, at.job, 0)?;
+        let run = StackRun {
+            repo: at.repo,
+            pr: at.pr,
+            sha: &at.req.sha,
+            stack,
+            root: at.root.clone(),
+            planfile: plans.join(format!("{}.tfplan", at.req.sha)),
+            scratch: &scratch,
+        };
+        // Enforcement levels and owners come from the base branch.
+        let base = self.config_at_base(pr_rec).await?;
+        self.plan_stack(&run, &base, cancel).await
+    }
+
+    /// Records the plan in the audit log, with its findings counted.
+    async fn audit_plan(&self, at: &Planning<'_>, state: &StackState) -> Result<(), JobError> {
+        let outcome = match state {
             StackState::Planned { report, .. } => {
                 let (e, w) =
                     report
@@ -298,25 +361,20 @@ impl Services {
             .audit(&AuditEntry {
                 id: 0,
                 at: now(),
-                actor: p.actor.clone(),
+                actor: at.req.actor.clone(),
                 action: "plan".into(),
-                repo: repo.to_string(),
-                pr: pr.0,
-                stack: Some(stack_name.to_string()),
-                sha: Some(p.sha.to_string()),
-                plan_hash: match &state {
+                repo: at.repo.to_string(),
+                pr: at.pr.0,
+                stack: Some(at.stack.to_string()),
+                sha: Some(at.req.sha.to_string()),
+                plan_hash: match state {
                     StackState::Planned { plan_hash, .. } => Some(plan_hash.clone()),
                     _ => None,
                 },
                 outcome,
             })
             .await?;
-        self.set_stack(repo, pr, &stack_name, &p.sha, &dir_ws(state.clone())?)
-            .await?;
-        self.refresh_comment(repo, pr).await?;
-        self.plan_check(repo, &stack_name, &p.sha, &state).await?;
-        self.policy_check(repo, pr, &p.sha).await?;
-        Ok(Outcome::Done)
+        Ok(())
     }
 
     /// The environment of a stack's processes: a minimal base, the stack's credentials for the
@@ -610,44 +668,8 @@ impl Services {
         }
         let plan_bytes = std::fs::read(&run.planfile).unwrap_or_default();
         let plan_hash = hex::encode(Sha256::digest(&plan_bytes));
-        let mut levels = BTreeMap::new();
-        for f in report
-            .evaluation
-            .findings
-            .iter()
-            .filter(|f| f.level == Level::Error)
-        {
-            levels.insert(
-                f.policy_id.clone(),
-                level_for(
-                    &f.policy_id,
-                    &f.file,
-                    &self.config.policies.paths,
-                    &self.config.enforcement,
-                    &config.gate(&run.stack.name).enforcement,
-                ),
-            );
-        }
-        let mut owners: Vec<String> = Vec::new();
-        for u in self
-            .config
-            .policy_owners
-            .users
-            .iter()
-            .chain(&config.policy_owners.users)
-        {
-            owners.push(format!("@{u}"));
-        }
-        for t in self
-            .config
-            .policy_owners
-            .teams
-            .iter()
-            .chain(&config.policy_owners.teams)
-        {
-            owners.push(format!("@{t}"));
-        }
-        owners.dedup();
+        let levels = self.finding_levels(run, config, &report);
+        let owners = self.owner_handles(config);
         let annotations = annotate(&run.cwd(), &run.stack.dir, &report, &levels);
         // The plan file itself goes to the database too: any replica may apply it.
         self.store
@@ -676,6 +698,43 @@ impl Services {
             owners,
             annotations,
         })
+    }
+}
+
+impl Services {
+    /// The enforcement level of each policy with an error finding.
+    fn finding_levels(
+        &self,
+        run: &StackRun<'_>,
+        config: &RepoConfig,
+        report: &crate::check::PlanReport,
+    ) -> BTreeMap<String, EnforcementLevel> {
+        report
+            .evaluation
+            .findings
+            .iter()
+            .filter(|f| f.level == Level::Error)
+            .map(|f| {
+                let level = level_for(
+                    &f.policy_id,
+                    &f.file,
+                    &self.config.policies.paths,
+                    &self.config.enforcement,
+                    &config.gate(&run.stack.name).enforcement,
+                );
+                (f.policy_id.clone(), level)
+            })
+            .collect()
+    }
+
+    /// The policy owners (the server's, then the repository's), as `@` handles.
+    fn owner_handles(&self, config: &RepoConfig) -> Vec<String> {
+        let o = &self.config.policy_owners;
+        let users = o.users.iter().chain(&config.policy_owners.users);
+        let teams = o.teams.iter().chain(&config.policy_owners.teams);
+        let mut owners: Vec<String> = users.chain(teams).map(|u| format!("@{u}")).collect();
+        owners.dedup();
+        owners
     }
 }
 

@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{JobError, Services};
 use crate::serve::domain::{PrNumber, RepoName};
+pub use crate::serve::replies::CommentRefusal;
+use crate::serve::replies::Reply;
 use crate::serve::store::JobId;
 use crate::serve::webhook::CommentEvent;
 
@@ -40,15 +42,6 @@ impl From<&CommentEvent> for SaidComment {
     }
 }
 
-/// Why a command's comment cannot drive it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CommentRefusal {
-    Deleted,
-    OtherAuthor,
-    Edited,
-    OlderThanPlan,
-}
-
 impl CommentRefusal {
     /// The audit log's outcome.
     fn outcome(self, id: u64) -> String {
@@ -60,17 +53,6 @@ impl CommentRefusal {
                 format!("refused: comment {id} is older than the newest plan")
             }
         }
-    }
-
-    /// The reply on the pull request.
-    pub fn reply(self, action: &str) -> String {
-        let why = match self {
-            CommentRefusal::Deleted => "The comment that asked for it was deleted before planguard acted on it. To run the command, post it again in a new comment.".to_owned(),
-            CommentRefusal::OtherAuthor => "GitHub says the comment that asked for it was written by someone other than the delivery said, so planguard does not act on it.".to_owned(),
-            CommentRefusal::Edited => "The comment that asked for it was edited after it was posted, and no longer says what planguard received. planguard acts only on a command as it was first written: post the command again in a new comment.".to_owned(),
-            CommentRefusal::OlderThanPlan => "The `planguard apply` comment was posted before the newest plan of this pull request was made, so it cannot apply a plan its author had not seen. Review the current plan, then comment `planguard apply` again.".to_owned(),
-        };
-        format!("### :no_entry: planguard: {action} refused\n\n{why}\n\nNothing was done.\n")
     }
 }
 
@@ -151,7 +133,11 @@ impl Services {
         tracing::warn!(comment = said.id, actor = %said.author, action, ?refusal, "command refused");
         self.audit_comment(repo, pr, &said.author, action, &refusal.outcome(said.id))
             .await?;
-        self.reply(repo, pr, &refusal.reply(action)).await
+        let reply = Reply::CommentRefused {
+            action: action.to_owned(),
+            refusal,
+        };
+        self.reply(repo, pr, &reply).await
     }
 
     async fn audit_comment(

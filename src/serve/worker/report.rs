@@ -16,6 +16,7 @@ use crate::policy::Level;
 use crate::serve::domain::{CommitSha, PrNumber, RepoName, StackName};
 use crate::serve::enforcement::{self, EnforcementLevel};
 use crate::serve::pr_comment::{self, CommentContext, FindingGate, StackView};
+use crate::serve::replies::Reply;
 use crate::serve::store::{now, Approval, StackRecord};
 use crate::serve::vcs::{Check, CheckStatus, Conclusion};
 
@@ -165,18 +166,16 @@ impl Services {
             &views,
             &policies,
         );
-        if let (Some(last), Some(note)) = (parts.last_mut(), self.unsandboxed_note()) {
-            last.push_str(note);
+        if let Some(last) = parts.last_mut().filter(|_| self.unsandboxed()) {
+            last.push_str(crate::serve::replies::UNSANDBOXED_NOTE);
         }
         self.write_comment(repo, pr, &parts).await
     }
 
-    /// What the PR comment says when steps run without the sandbox (`sandbox = "off"`).
-    pub(super) fn unsandboxed_note(&self) -> Option<&'static str> {
-        (self.config.sandbox == crate::serve::config::SandboxMode::Off).then_some(
-            "\n> [!WARNING]\n> Steps ran **without a sandbox** (`sandbox = \"off\"` in the server \
-             configuration): the pull request's code could read what the server's user can.\n",
-        )
+    /// Whether steps run without the sandbox (`sandbox = "off"`), which the PR comment and
+    /// apply results say.
+    pub(super) fn unsandboxed(&self) -> bool {
+        self.config.sandbox == crate::serve::config::SandboxMode::Off
     }
 
     /// Writes `parts` over the PR's planguard comment: updates existing parts, creates missing
@@ -384,22 +383,28 @@ impl Services {
         &self,
         repo: &RepoName,
         pr: PrNumber,
-        body: &str,
+        reply: &Reply,
     ) -> Result<(), JobError> {
-        for part in crate::render::split_markdown(body, crate::render::MAX_COMMENT) {
+        let body = reply.render();
+        for part in crate::render::split_markdown(&body, crate::render::MAX_COMMENT) {
             self.vcs.create_comment(repo, pr, &part).await?;
         }
         Ok(())
     }
 }
 
-/// Items as a comma-separated list of Markdown code spans: `a`, `b`.
-pub(super) fn code_list<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
-    items
-        .into_iter()
-        .map(|i| format!("`{i}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// A completed, failed check run with a title and summary only.
+pub(super) fn failed_check(name: String, sha: &CommitSha, title: &str, summary: String) -> Check {
+    Check {
+        name,
+        head_sha: sha.clone(),
+        status: CheckStatus::Completed(Conclusion::Failure),
+        title: title.to_owned(),
+        summary,
+        text: None,
+        annotations: Vec::new(),
+        details_url: None,
+    }
 }
 
 /// The last `lines` lines of `text`.

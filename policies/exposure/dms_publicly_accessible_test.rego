@@ -1,0 +1,53 @@
+package planguard.exposure.dms_publicly_accessible_test
+
+import data.planguard.exposure.dms_publicly_accessible
+import rego.v1
+
+change(after, unknown) := {
+	"address": "aws_dms_replication_instance.main",
+	"type": "aws_dms_replication_instance",
+	"name": "main",
+	"mode": "managed",
+	"change": {"actions": ["create"], "after": after, "after_unknown": unknown},
+}
+
+plan(rc, expressions) := {
+	"resource_changes": [rc],
+	"configuration": {"root_module": {"resources": [{"address": "aws_dms_replication_instance.main", "mode": "managed", "type": "aws_dms_replication_instance", "name": "main", "expressions": expressions}]}},
+}
+
+test_publicly_accessible_is_denied if {
+	some r in dms_publicly_accessible.deny with input as plan(change({"publicly_accessible": true}, {}), {"publicly_accessible": {"constant_value": true}})
+	r.address == "aws_dms_replication_instance.main"
+	contains(r.msg, "publicly accessible")
+}
+
+test_private_passes if {
+	count(dms_publicly_accessible.deny) == 0 with input as plan(change({"publicly_accessible": false}, {}), {"publicly_accessible": {"constant_value": false}})
+	count(dms_publicly_accessible.warn) == 0 with input as plan(change({"publicly_accessible": false}, {}), {"publicly_accessible": {"constant_value": false}})
+}
+
+test_unknown_from_configuration_warns if {
+	c := change({}, {"publicly_accessible": true})
+	count(dms_publicly_accessible.deny) == 0 with input as plan(c, {"publicly_accessible": {"references": ["var.public"]}})
+	count(dms_publicly_accessible.warn) == 1 with input as plan(c, {"publicly_accessible": {"references": ["var.public"]}})
+}
+
+test_unknown_without_configuration_warns if {
+	count(dms_publicly_accessible.warn) == 1 with input as {"resource_changes": [change({}, {"publicly_accessible": true})]}
+}
+
+test_update_is_judged_and_delete_is_not if {
+	upd := object.union(change({"publicly_accessible": true}, {}), {"change": {"actions": ["update"]}})
+	count(dms_publicly_accessible.deny) == 1 with input as {"resource_changes": [upd]}
+	del := object.union(change(null, {}), {"change": {"actions": ["delete"], "before": {"publicly_accessible": true}}})
+	count(dms_publicly_accessible.deny) == 0 with input as {"resource_changes": [del]}
+}
+
+# Left unset, publicly_accessible is computed (unknown in the plan) and AWS makes it public.
+test_unset_defaults_to_public if {
+	c := change({"replication_instance_id": "dms"}, {"publicly_accessible": true})
+	some r in dms_publicly_accessible.deny with input as plan(c, {"replication_instance_id": {"constant_value": "dms"}})
+	contains(r.msg, "is not set and defaults to")
+	count(dms_publicly_accessible.warn) == 0 with input as plan(c, {"replication_instance_id": {"constant_value": "dms"}})
+}
