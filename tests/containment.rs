@@ -90,6 +90,22 @@ fn builtins_regorus_lacks_are_refused_at_load() {
 }
 
 #[test]
+fn a_builtin_removed_from_rego_v1_is_refused_in_a_v1_module_naming_rego_v0() {
+    let dir = policy_dir(&[(
+        "old.rego",
+        "package old\nimport rego.v1\ndeny contains \"any\" if any([true])\n",
+    )]);
+    let out = check_policies(&[dir.path().to_str().unwrap()], PLAN, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("old.rego:3: calls `any`, a builtin OPA 1.0 removed from Rego v1")
+            && err.contains("--rego-v0"),
+        "{err}"
+    );
+}
+
+#[test]
 fn calls_through_imports_and_local_functions_are_accepted() {
     let dir = policy_dir(&[
         ("lib.rego", "package lib.util\nimport rego.v1\nis_bucket(rc) if rc.type == \"aws_s3_bucket\"\n"),

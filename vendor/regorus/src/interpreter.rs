@@ -3109,7 +3109,11 @@ impl Interpreter {
 
             // The module of this definition: a function defined in several files of a package
             // has its binding plans, schedules and imports in each definition's own module.
-            let rule_module = if defined_in_several_places {
+            let in_other_module = defined_in_several_places
+                && !fcn_module
+                    .as_ref()
+                    .is_some_and(|m| m.policy.iter().any(|r| r == &fcn_rule));
+            let rule_module = if in_other_module {
                 Some(self.get_rule_module(&fcn_rule)?)
             } else {
                 fcn_module.clone()
