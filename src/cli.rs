@@ -63,6 +63,9 @@ pub struct PolicyArgs {
     /// Time limit for one policy evaluation, in seconds (at least 1).
     #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = parse_seconds)]
     pub timeout: u64,
+    /// Memory limit for one policy evaluation, in MiB (at least 1).
+    #[arg(long, default_value_t = 2048, value_name = "MIB", value_parser = parse_mib)]
+    pub memory_limit: u64,
 }
 
 impl PolicyArgs {
@@ -76,6 +79,7 @@ impl PolicyArgs {
             rego_v0: self.rego_v0,
             with_tests,
             timeout: Duration::from_secs(self.timeout),
+            memory_limit: self.memory_limit << 20,
         }
     }
 }
@@ -117,6 +121,15 @@ pub struct CheckArgs {
 }
 
 /// A time limit of at least one second: `0` would stop everything before it starts.
+fn parse_mib(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(n) if (1..=1 << 30).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a whole number of MiB between 1 and 1073741824, e.g. 2048"
+        )),
+    }
+}
+
 fn parse_seconds(text: &str) -> Result<u64, String> {
     match text.trim().parse::<u64>() {
         Ok(0) => Err(

@@ -3,9 +3,11 @@
 use clap::Parser;
 
 /// regorus allocates on nearly every step of evaluation; mimalloc handles that churn across
-/// worker threads much better than the system allocator.
+/// worker threads much better than the system allocator. The counting wrapper gives each
+/// policy evaluation its memory limit (`planguard::policy::memory`).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: planguard::policy::memory::CountingAlloc<mimalloc::MiMalloc> =
+    planguard::policy::memory::CountingAlloc(mimalloc::MiMalloc);
 
 /// Stack of each evaluation thread.
 const EVALUATION_STACK: usize = 64 << 20;

@@ -1,8 +1,9 @@
 //! Failures stay contained: a broken policy is reported with its file and line and exits 2,
 //! and never hides the other policies' results; policies that could silently pass in regorus
 //! are refused when they are loaded. Hostile policies (recursion, huge generated collections,
-//! huge format widths, deeply nested literals) and hostile plans (numbers beyond `f64`, deep
-//! nesting) end in a reported error, never in a crash, a hang or a silently dropped change.
+//! huge format widths, deeply nested literals, evaluations past the memory limit, bodies that
+//! take too long to compile) and hostile plans (numbers beyond `f64`, deep nesting) end in a
+//! reported error, never in a crash, a hang or a silently dropped change.
 
 mod common;
 
@@ -85,6 +86,22 @@ fn builtins_regorus_lacks_are_refused_at_load() {
         stdout(&out).is_empty(),
         "no verdict is printed: {}",
         stdout(&out)
+    );
+}
+
+#[test]
+fn a_builtin_removed_from_rego_v1_is_refused_in_a_v1_module_naming_rego_v0() {
+    let dir = policy_dir(&[(
+        "old.rego",
+        "package old\nimport rego.v1\ndeny contains \"any\" if any([true])\n",
+    )]);
+    let out = check_policies(&[dir.path().to_str().unwrap()], PLAN, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("old.rego:3: calls `any`, a builtin OPA 1.0 removed from Rego v1")
+            && err.contains("--rego-v0"),
+        "{err}"
     );
 }
 
@@ -313,4 +330,50 @@ fn a_plan_value_policies_cannot_read_is_an_error_naming_its_path() {
         transcript.push_str(&format!("{}\n", error.trim()));
     }
     insta::assert_snapshot!("unreadable_plans", transcript);
+}
+
+#[test]
+fn an_evaluation_past_the_memory_limit_is_a_located_policy_error_and_the_others_still_report() {
+    let out = check_policies(
+        &["testdata/containment/memory_hog.rego", FINE],
+        PLAN,
+        &["--memory-limit", "64"],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}{}", stderr(&out));
+    assert!(
+        text.contains(
+            "policy error: testdata/containment/memory_hog.rego:6: evaluation used more memory \
+             than its limit of 64 MiB"
+        ),
+        "{text}"
+    );
+    assert_fine_findings(&text);
+}
+
+#[test]
+fn policies_that_take_too_long_to_compile_are_refused_at_load_where_compiling_stopped() {
+    // Compiling grows with the product of a body's statements and its comprehensions: this
+    // body took 38 s and 1.1 GB to compile before the time limit covered compiling.
+    let mut policy = String::from("package slow_compile\nimport rego.v1\ndeny contains msg if {\n");
+    for i in 0..6000 {
+        policy.push_str(&format!(
+            "  c{i} := [y | some y in [1, 2, 3]; y > {}]\n",
+            i % 3
+        ));
+    }
+    policy.push_str("  msg := \"compiled\"\n}\n");
+    let dir = policy_dir(&[("slow_compile.rego", &policy)]);
+    let out = check_policies(
+        &[dir.path().to_str().unwrap(), FINE],
+        PLAN,
+        &["--timeout", "1"],
+    );
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{}{err}", stdout(&out));
+    assert!(
+        err.contains("slow_compile.rego:")
+            && err.contains("compiling the policies took longer than the 1 s time limit"),
+        "{err}"
+    );
 }

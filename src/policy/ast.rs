@@ -17,6 +17,22 @@ static REGORUS_BUILTINS: &str = include_str!("regorus_builtins.txt");
 /// Builtins regorus registers but does not implement: calling them returns undefined.
 const STUBBED: &[&str] = &["http.send"];
 
+/// Builtins OPA 1.0 removed from Rego v1 and still offers to v0 modules (`--v0-compatible`);
+/// regorus's `deprecated` feature registers them.
+const V0_ONLY: &[&str] = &[
+    "all",
+    "any",
+    "cast_array",
+    "cast_boolean",
+    "cast_null",
+    "cast_object",
+    "cast_set",
+    "cast_string",
+    "net.cidr_overlap",
+    "re_match",
+    "set_diff",
+];
+
 /// A rule declared in a module.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleDecl {
@@ -30,6 +46,8 @@ pub struct BadCall {
     pub name: String,
     pub line: u32,
     pub stub: bool,
+    /// A builtin removed in Rego v1, called from a v1 module.
+    pub v0_only: bool,
 }
 
 /// The parts of `input` a module reads.
@@ -78,6 +96,8 @@ pub struct ModuleFacts {
     pub package: String,
     pub rules: Vec<RuleDecl>,
     pub input: InputUse,
+    /// Parsed as Rego v1 (the default, or `import rego.v1` under `--rego-v0`).
+    pub rego_v1: bool,
     /// Calls and their resolved names, before checking against builtins.
     calls: Vec<(String, u32)>,
 }
@@ -95,6 +115,7 @@ pub fn analyse(ast_json: &str) -> Result<Vec<ModuleFacts>, String> {
         let mut facts = ModuleFacts {
             file,
             package,
+            rego_v1: ast["rego_v1"].as_bool().unwrap_or(true),
             ..Default::default()
         };
         let mut aliases = BTreeMap::new();
@@ -163,8 +184,10 @@ pub fn bad_calls(all: &[ModuleFacts]) -> Vec<(usize, BadCall)> {
     for (i, m) in all.iter().enumerate() {
         for (name, line) in &m.calls {
             let stub = STUBBED.contains(&name.as_str());
+            let v0_only = V0_ONLY.contains(&name.as_str());
             let ok = !stub
                 && (name == "print"
+                    || (v0_only && !m.rego_v1)
                     || known.contains(name.as_str())
                     || super::native::is_builtin(name)
                     || defined.contains(&format!("data.{}.{name}", m.package))
@@ -178,6 +201,7 @@ pub fn bad_calls(all: &[ModuleFacts]) -> Vec<(usize, BadCall)> {
                         name: name.clone(),
                         line: *line,
                         stub,
+                        v0_only,
                     },
                 ));
             }

@@ -380,9 +380,11 @@ fn whole_groups(packages: &[&Package], threads: usize) -> Vec<Vec<Package>> {
 /// first rule while the others still report.
 pub(super) fn eval_group(engine: &mut Engine, packages: &[&Package], out: &mut Evaluation) {
     let mut own = Evaluation::default();
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        eval_group_unguarded(engine, packages, &mut own)
-    }));
+    let run = super::memory::with_budget(|| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            eval_group_unguarded(engine, packages, &mut own)
+        }))
+    });
     match (run, packages) {
         (Ok(()), _) => out.absorb(own),
         (Err(panic), [pkg]) => {
@@ -520,7 +522,13 @@ fn failure(id: &str, rule_name: Option<&str>, rule: &Rule, text: &str) -> Policy
         .and_then(|loc| loc.rsplitn(3, ':').nth(2))
         .map(str::to_owned)
         .unwrap_or_else(|| rule.file.clone());
-    let message = if located.message.contains("exceeded time limit") {
+    let message = if located.message.contains("exceeded memory limit") {
+        format!(
+            "evaluation used more memory than its limit of {} MiB; simplify the rule or raise \
+             --memory-limit",
+            super::memory::limit() >> 20
+        )
+    } else if located.message.contains("exceeded time limit") {
         let limit = text.split("limit=").nth(1).and_then(|l| {
             l.trim_end_matches(|c: char| !c.is_ascii_digit())
                 .parse::<u64>()

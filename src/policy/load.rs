@@ -71,8 +71,10 @@ pub struct LoadOptions {
     pub rego_v0: bool,
     /// Include `_test.rego` files (for `planguard test`).
     pub with_tests: bool,
-    /// The time limit of one evaluation.
+    /// The time limit of one evaluation (and of compiling the policies).
     pub timeout: Duration,
+    /// The memory limit of one evaluation, in bytes ([`super::memory`]).
+    pub memory_limit: u64,
 }
 
 impl Default for LoadOptions {
@@ -86,6 +88,7 @@ impl Default for LoadOptions {
             rego_v0: false,
             with_tests: false,
             timeout: Duration::from_secs(30),
+            memory_limit: super::memory::DEFAULT_LIMIT,
         }
     }
 }
@@ -278,7 +281,13 @@ impl PolicySet {
             }
         }
         for (i, bad) in ast::bad_calls(&facts) {
-            let message = if bad.stub {
+            let message = if bad.v0_only {
+                format!(
+                    "calls `{}`, a builtin OPA 1.0 removed from Rego v1. Use its replacement, or load \
+                     the policy as Rego v0 with --rego-v0 (without `import rego.v1`)",
+                    bad.name
+                )
+            } else if bad.stub {
                 format!(
                     "calls `{}`, which regorus does not implement (it would always be undefined, so the \
                      rule would silently pass). Pass the data the policy needs with --data instead",
@@ -328,6 +337,13 @@ impl PolicySet {
                 limit: opts.timeout,
                 check_interval: std::num::NonZeroU32::new(64).expect("non-zero"),
             });
+        super::memory::install(opts.memory_limit);
+        // Compile now, under the time and memory limits: a policy that makes compiling blow up
+        // is refused here, at its location, instead of failing every evaluation after it.
+        let compiled = super::memory::with_budget(|| set.engine.eval_query("true".into(), false));
+        if let Err(e) = compiled {
+            return Err(vec![compile_error(&e.to_string(), opts)]);
+        }
         Ok(set)
     }
 
@@ -656,6 +672,30 @@ fn located(file: &str, message: &str) -> LoadError {
 }
 
 /// Turns a regorus diagnostic (`--> file:line:col` plus a caret display) into a located error.
+/// A failure to compile the loaded policies, at the file and line regorus stopped at.
+fn compile_error(text: &str, opts: &LoadOptions) -> LoadError {
+    let file = text
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("--> "))
+        .and_then(|loc| loc.rsplitn(3, ':').nth(2))
+        .unwrap_or("<policies>");
+    let mut error = regorus_error(file, text);
+    if error.message.contains("exceeded time limit") {
+        error.message = format!(
+            "compiling the policies took longer than the {} s time limit; simplify this rule or \
+             raise --timeout",
+            opts.timeout.as_secs()
+        );
+    } else if error.message.contains("exceeded memory limit") {
+        error.message = format!(
+            "compiling the policies used more memory than the {} MiB limit; simplify this rule \
+             or raise --memory-limit",
+            opts.memory_limit >> 20
+        );
+    }
+    error
+}
+
 pub(crate) fn regorus_error(file: &str, text: &str) -> LoadError {
     let line = text
         .lines()

@@ -15,6 +15,7 @@ mod eval;
 pub mod export;
 mod input;
 mod load;
+pub mod memory;
 pub mod meta;
 mod native;
 pub mod options;

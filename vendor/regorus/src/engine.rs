@@ -1468,7 +1468,8 @@ impl Engine {
         // if the data/policies have changed or the interpreter has never been prepared
         if !self.prepared {
             // Analyze the modules and determine how statements must be scheduled.
-            let analyzer = Analyzer::new();
+            let time_limit = self.effective_execution_timer_config();
+            let analyzer = Analyzer::new().with_time_limit(time_limit);
             let schedule = Rc::new(analyzer.analyze(&self.modules)?);
 
             self.interpreter
@@ -1489,7 +1490,8 @@ impl Engine {
             use crate::compiler::hoist::LoopHoister;
 
             // Run loop hoisting pass first
-            let hoister = LoopHoister::new_with_schedule(schedule.clone());
+            let hoister =
+                LoopHoister::new_with_schedule(schedule.clone()).with_time_limit(time_limit);
             let loop_lookup = hoister.populate_with_extra_capacity(&self.modules, 0)?;
 
             self.interpreter.set_loop_hoisting_table(loop_lookup);

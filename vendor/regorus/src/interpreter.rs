@@ -453,9 +453,9 @@ impl Interpreter {
     }
 
     #[cfg(any(miri, not(feature = "allocator-memory-limits")))]
-    const fn memory_check(&mut self) -> Result<()> {
+    fn memory_check(&mut self) -> Result<()> {
         let _ = self; // quiet clippy::unused_self; retained for symmetry with VM path
-        Ok(())
+        crate::utils::limits::check_memory_probe().map_err(|err| anyhow!(err))
     }
 
     // Helper methods for working with ExprLookup
@@ -675,6 +675,26 @@ impl Interpreter {
                                             );
                                             self.ensure_module_evaluated(&module_path)?;
                                         }
+                                    }
+                                }
+                            }
+                        }
+
+                        // `data.a[k].b` with a string key reads that one document, so only
+                        // the rules at (or above) `data.a.<k>.b` are evaluated, not all of `data.a`.
+                        if let Value::String(key) = &index {
+                            if let Ok(ref_components) =
+                                Parser::get_static_string_path_components(refr)
+                            {
+                                if ref_components.first().map(String::as_str) == Some("data") {
+                                    let fields: Vec<&str> = ref_components[1..]
+                                        .iter()
+                                        .map(String::as_str)
+                                        .chain(core::iter::once(key.as_ref()))
+                                        .chain(path.iter().copied())
+                                        .collect();
+                                    if let Some(root) = root_var_span(refr) {
+                                        return self.lookup_var(&root, &fields, false);
                                     }
                                 }
                             }
@@ -1184,6 +1204,65 @@ impl Interpreter {
         }
     }
 
+    /// Whether a term OPA evaluates before the negation `not expr` is undefined, which makes
+    /// the statement fail instead of hold. OPA's compiler hoists nested calls and composite
+    /// literals out of an expression, and the operands of a call (every builtin and operator
+    /// except `==` and `=`, which unify), into statements that run before the negation:
+    /// `not f(input.missing)` and `not [input.missing][0]` fail on OPA, while
+    /// `not input.missing`, `not input.missing == 1` and `not f(1)` with `f(1)` undefined hold.
+    fn negation_hoists_undefined(&mut self, expr: &ExprRef) -> Result<bool> {
+        let mut hoisted: Vec<ExprRef> = vec![];
+        let operands: Vec<&ExprRef> = match expr.as_ref() {
+            Expr::Call { fcn, params, .. } => {
+                if get_path_string(fcn, None).is_ok_and(|name| name == "equal") {
+                    vec![]
+                } else {
+                    params.iter().collect()
+                }
+            }
+            Expr::BoolExpr { op, lhs, rhs, .. } if *op != BoolOp::Eq => vec![lhs, rhs],
+            Expr::ArithExpr { lhs, rhs, .. } | Expr::BinExpr { lhs, rhs, .. } => vec![lhs, rhs],
+            Expr::Membership {
+                key,
+                value,
+                collection,
+                ..
+            } => key.iter().chain([value, collection]).collect(),
+            _ => vec![],
+        };
+        hoisted.extend(operands.iter().map(|e| (*e).clone()));
+        // Calls and composite literals strictly inside the expression.
+        traverse(expr, &mut |e| {
+            if e == expr {
+                return Ok(true);
+            }
+            if operands.contains(&e) {
+                // Hoisted whole: evaluating it covers what it contains.
+                return Ok(false);
+            }
+            match e.as_ref() {
+                Expr::Call { .. }
+                | Expr::ArithExpr { .. }
+                | Expr::BinExpr { .. }
+                | Expr::BoolExpr { .. }
+                | Expr::Membership { .. }
+                | Expr::Array { .. }
+                | Expr::Set { .. }
+                | Expr::Object { .. } => {
+                    hoisted.push(e.clone());
+                    Ok(false)
+                }
+                _ => Ok(true),
+            }
+        })?;
+        for term in hoisted {
+            if self.eval_expr(&term)? == Value::Undefined {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     fn eval_stmt_impl(&mut self, stmt: &LiteralStmt, stmts: &[&LiteralStmt]) -> Result<bool> {
         self.memory_check()?;
         self.check_execution_time()?;
@@ -1233,6 +1312,9 @@ impl Interpreter {
                 }
             }
             Literal::NotExpr { span, expr, .. } => {
+                if self.negation_hoists_undefined(expr)? {
+                    return Ok(false);
+                }
                 let value = match expr.as_ref() {
                     // Extra parameter is allowed; but a return argument is not allowed.
                     Expr::Call {
@@ -1606,6 +1688,62 @@ impl Interpreter {
         }
     }
 
+    /// The keys of `data.a.b` when a loop `data.a.b[k]` iterates over packages: packages lie
+    /// below the path and no rule or package is at it or above it. Like OPA, the loop then
+    /// iterates over the names (packages and base documents) without evaluating what they
+    /// hold; `data.a.b[k].r` evaluates only the rules `r`. `None`: evaluate the collection.
+    fn data_namespace_keys(&mut self, collection: &ExprRef) -> Result<Option<Value>> {
+        let Ok(components) = Parser::get_static_string_path_components(collection) else {
+            return Ok(None);
+        };
+        if components.len() < 2 || components[0] != "data" {
+            return Ok(None);
+        }
+        let fields: Vec<&str> = components[1..].iter().map(String::as_str).collect();
+        if self.has_explicit_data_with_override_ancestor(&fields)? {
+            return Ok(None);
+        }
+        for end in 2..=components.len() {
+            let prefix: Vec<&str> = components[..end].iter().map(String::as_str).collect();
+            let prefix = format_string_path(&prefix)?;
+            if self.compiled_policy.rules.contains_key(&prefix)
+                || self.compiled_policy.default_rules.contains_key(&prefix)
+            {
+                return Ok(None);
+            }
+        }
+        let mut keys = BTreeMap::new();
+        for module in self.compiled_policy.modules.iter() {
+            let package = Parser::get_static_string_path_components(&module.package.refr)?;
+            if package.len() < fields.len() {
+                if fields.starts_with(&package.iter().map(String::as_str).collect::<Vec<_>>()) {
+                    // A package above the path may define rules inside it.
+                    return Ok(None);
+                }
+            } else if package.iter().map(String::as_str).take(fields.len()).eq(fields.iter().copied()) {
+                match package.get(fields.len()) {
+                    Some(child) => {
+                        keys.insert(Value::from(child.as_str()), Value::Null);
+                    }
+                    None => return Ok(None),
+                }
+            }
+        }
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        match Self::get_value_chained(self.data.clone(), &fields) {
+            Value::Object(base) => {
+                for key in base.keys() {
+                    keys.insert(key.clone(), Value::Null);
+                }
+            }
+            Value::Undefined => (),
+            _ => return Ok(None),
+        }
+        Ok(Some(Value::from(keys)))
+    }
+
     fn eval_stmts_in_loop(
         &mut self,
         stmts: &[&LiteralStmt],
@@ -1641,7 +1779,11 @@ impl Interpreter {
             let (saved_state, _) = self.apply_with_modifiers(first_stmt)?;
 
             let collection_expr = Self::loop_collection_expr(loop_info).clone();
-            let loop_value = if let Expr::Call {
+            let namespace_keys = self.data_namespace_keys(&collection_expr)?;
+            let lazy_values = namespace_keys.is_some();
+            let loop_value = if let Some(keys) = namespace_keys {
+                keys
+            } else if let Expr::Call {
                 span, fcn, params, ..
             } = collection_expr.as_ref()
             {
@@ -1804,7 +1946,9 @@ impl Interpreter {
                 Value::Object(obj) => {
                     for (k, v) in obj.iter() {
                         self.memory_check()?;
-                        self.set_loop_var_value(loop_target_expr, v.clone())?;
+                        if !lazy_values {
+                            self.set_loop_var_value(loop_target_expr, v.clone())?;
+                        }
                         // For objects, index is key.
                         if self.execute_destructuring_plan(&index_plan, k)? == Value::from(true) {
                             result = self.eval_stmts_in_loop(stmts, loop_tail)? || result;
@@ -2707,6 +2851,18 @@ impl Interpreter {
         Ok(None)
     }
 
+    /// Builtins removed from Rego v1 are available to v0 modules only, as in OPA.
+    fn builtin_available(&self, path: &str) -> bool {
+        #[cfg(feature = "deprecated")]
+        if builtins::deprecated::is_deprecated(path)
+            && self.module.as_ref().is_some_and(|m| m.rego_v1)
+        {
+            return false;
+        }
+        let _ = (self, path);
+        true
+    }
+
     fn is_builtin(span: &Span, path: &str) -> bool {
         path == "print" || matches!(Self::lookup_builtin(span, path), Ok(Some(_)))
     }
@@ -2874,7 +3030,9 @@ impl Interpreter {
                     return self.eval_print(span, params, param_values);
                 }
                 // Look up builtin function.
-                else if let Some(builtin) = Self::lookup_builtin(span, &selected_fcn_path)? {
+                else if let Some(builtin) = Self::lookup_builtin(span, &selected_fcn_path)?
+                    .filter(|_| self.builtin_available(&selected_fcn_path))
+                {
                     let r = self.eval_builtin_call(
                         span,
                         &selected_fcn_path.clone(),
@@ -2920,6 +3078,7 @@ impl Interpreter {
         let mut results: Vec<Value> = Vec::new();
         let mut errors: Vec<anyhow::Error> = Vec::new();
 
+        let defined_in_several_places = fcns.len() > 1;
         'outer: for fcn_rule in fcns {
             let (args, output_expr, bodies) = match fcn_rule.as_ref() {
                 Rule::Spec {
@@ -2951,8 +3110,20 @@ impl Interpreter {
             let args_scope = Scope::new();
             self.scopes.push(args_scope);
 
+            // The module of this definition: a function defined in several files of a package
+            // has its binding plans, schedules and imports in each definition's own module.
+            let in_other_module = defined_in_several_places
+                && !fcn_module
+                    .as_ref()
+                    .is_some_and(|m| m.policy.iter().any(|r| r == &fcn_rule));
+            let rule_module = if in_other_module {
+                Some(self.get_rule_module(&fcn_rule)?)
+            } else {
+                fcn_module.clone()
+            };
+
             // Determine the module index for the callee so we can fetch binding plans
-            let callee_module_idx = fcn_module
+            let callee_module_idx = rule_module
                 .as_ref()
                 .map(|module| self.find_module_index(module))
                 .unwrap_or(self.current_module_index);
@@ -2998,7 +3169,7 @@ impl Interpreter {
                 ..Context::default()
             };
 
-            let prev_module = self.set_current_module(fcn_module.clone())?;
+            let prev_module = self.set_current_module(rule_module)?;
             let value = match self.eval_function_bodies(&full_fcn_path, ctx, span, bodies) {
                 Ok(v) => v,
                 Err(e) => {
@@ -3478,6 +3649,21 @@ impl Interpreter {
 
             if !found {
                 if let Some(imported_var) = self.compiled_policy.imports.get(&rule_path).cloned() {
+                    // `import data.a` then `a.b.c`: read `data.a.b.c`, which evaluates only the
+                    // rules at or above it, not every rule of `data.a` and its sub-packages.
+                    if let Ok(components) = Parser::get_static_string_path_components(&imported_var)
+                    {
+                        if components.first().map(String::as_str) == Some("data") {
+                            let full: Vec<&str> = components[1..]
+                                .iter()
+                                .map(String::as_str)
+                                .chain(fields.iter().copied())
+                                .collect();
+                            if let Some(root) = root_var_span(&imported_var) {
+                                return self.lookup_var(&root, &full, no_error);
+                            }
+                        }
+                    }
                     return Ok(Self::get_value_chained(
                         self.eval_expr(&imported_var)?,
                         fields,
@@ -4972,5 +5158,16 @@ impl Interpreter {
 
         crate::utils::limits::enforce_memory_limit().map_err(|err| anyhow!(err))?;
         Ok(self.compiled_policy.clone())
+    }
+}
+
+/// The span of the variable a reference starts with (`data` in `data.a[k].b`).
+fn root_var_span(mut expr: &Expr) -> Option<Span> {
+    loop {
+        match expr {
+            Expr::Var { span, .. } => return Some(span.clone()),
+            Expr::RefDot { refr, .. } | Expr::RefBrack { refr, .. } => expr = refr,
+            _ => return None,
+        }
     }
 }

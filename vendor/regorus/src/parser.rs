@@ -2193,7 +2193,8 @@ impl<'source> Parser<'source> {
         span.end = self.end;
 
         if let RuleHead::Set { .. } = &head {
-            if let Some(RuleBody { span, .. }) = bodies.get(1) {
+            // Chained bodies (`p[x] { a } { b }`) are separate definitions; only `else` is refused.
+            if let Some(RuleBody { span, .. }) = bodies.iter().find(|b| b.is_else) {
                 bail!(span.error("else cannot be used with set rules"));
             }
         }

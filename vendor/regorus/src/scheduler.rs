@@ -233,6 +233,8 @@ pub struct QuerySchedule {
 }
 
 pub struct Analyzer {
+    /// The execution time limit, applied to compiling too (a policy can make analysis slow).
+    timer: crate::utils::limits::ExecutionTimer,
     packages: BTreeMap<String, Scope>,
     scopes: Vec<Scope>,
     schedule_table: Lookup<QuerySchedule>,
@@ -255,6 +257,7 @@ impl Default for Analyzer {
 impl Analyzer {
     pub fn new() -> Analyzer {
         Analyzer {
+            timer: crate::utils::limits::ExecutionTimer::new(None),
             packages: BTreeMap::new(),
             schedule_table: Lookup::new(),
             scopes: vec![],
@@ -262,6 +265,18 @@ impl Analyzer {
             current_module_path: String::default(),
             current_module_index: 0,
         }
+    }
+
+    /// Applies the execution time limit to the analysis.
+    pub fn with_time_limit(
+        mut self,
+        config: Option<crate::utils::limits::ExecutionTimerConfig>,
+    ) -> Self {
+        self.timer = crate::utils::limits::ExecutionTimer::new(config);
+        if let Some(now) = crate::utils::limits::monotonic_now() {
+            self.timer.start(now);
+        }
+        self
     }
 
     pub fn analyze(mut self, modules: &[Ref<Module>]) -> Result<Schedule> {
@@ -872,6 +887,25 @@ impl Analyzer {
         }
     }
 
+    /// `with f as g` replacing a function by another function (a builtin or a function of
+    /// the package, as in OPA): `g` names the function, it is not a variable of the query.
+    fn is_function_replacement(&self, wm: &WithModifier, scope: &Scope) -> bool {
+        let Expr::Var { span, .. } = wm.r#as.as_ref() else {
+            return false;
+        };
+        if matches!(span.text(), "input" | "data")
+            || scope.locals.contains_key(&span.source_str())
+            || matches!(get_root_var(&wm.refr).as_ref().map(|v| v.text()), Ok("input" | "data"))
+        {
+            return false;
+        }
+        let name = span.text();
+        crate::builtins::BUILTINS.contains_key(name)
+            || self
+                .functions
+                .contains_key(&format!("{}.{name}", self.current_module_path))
+    }
+
     fn check_first_use(var: &Span, first_use: &BTreeMap<SourceStr, Span>) -> Result<()> {
         let name = var.source_str();
         if let Some(r#use) = first_use.get(&name) {
@@ -921,6 +955,13 @@ impl Analyzer {
         query: &Ref<Query>,
         mut scope: Scope,
     ) -> Result<()> {
+        if let Some(now) = crate::utils::limits::monotonic_now() {
+            self.timer
+                .tick(1, now)
+                .map_err(|err| query.span.error(&format!("compiling: {err}")))?;
+        }
+        crate::utils::limits::check_memory_probe()
+            .map_err(|err| query.span.error(&format!("compiling: {err}")))?;
         let empty_str = query.span.source_str().clone_empty();
         self.gather_local_vars(key.as_ref(), value.as_ref(), query, &mut scope)?;
 
@@ -931,6 +972,9 @@ impl Analyzer {
             let mut with_mods_used_vars = vec![];
             let mut with_mods_comprs = vec![];
             for wm in &stmt.with_mods {
+                if self.is_function_replacement(wm, &scope) {
+                    continue;
+                }
                 let (mut used_vars, mut comprs) = Self::gather_used_vars_comprs_index_vars(
                     &wm.r#as,
                     &mut scope,

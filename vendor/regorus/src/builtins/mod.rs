@@ -21,6 +21,8 @@ pub mod azure_policy;
 mod bitwise;
 pub mod comparison;
 mod conversions;
+#[cfg(feature = "deprecated")]
+pub mod deprecated;
 
 mod encoding;
 #[cfg(feature = "glob")]
@@ -117,6 +119,10 @@ lazy_static! {
 
 	#[cfg(feature = "opa-testutil")]
 	test::register(&mut m);
+
+	// Last: aliases the regex and net builtins registered above.
+	#[cfg(feature = "deprecated")]
+	deprecated::register(&mut m);
 
 	m
     };

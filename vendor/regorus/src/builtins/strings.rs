@@ -20,7 +20,10 @@ use crate::*;
 
 use anyhow::{bail, Result};
 
+mod go_fmt;
 mod go_is_print;
+
+use go_fmt::{GoArg, Spec};
 
 pub fn register(m: &mut builtins::BuiltinsMap<&'static str, builtins::BuiltinFcn>) {
     m.insert("concat", (concat, 2));
@@ -220,19 +223,12 @@ fn to_string(v: &Value, unescape: bool) -> String {
 }
 
 #[derive(Clone, Copy)]
+#[cfg_attr(not(test), allow(dead_code))] // `%q` pads itself in tests; sprintf pads with go_fmt.
 enum Width {
     None,
     LeadingZeros(usize),
     Cell(usize),
     Decimals(usize),
-}
-
-fn apply_width(w: Width, s: String) -> String {
-    match w {
-        Width::LeadingZeros(n) if n > s.len() => "0".repeat(n - s.len()) + &s,
-        Width::Cell(n) if n > s.len() => " ".repeat(n - s.len()) + &s,
-        _ => s,
-    }
 }
 
 const LOWER_HEX: &[u8; 16] = b"0123456789abcdef";
@@ -317,206 +313,70 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
     ensure_args_count(span, name, params, args, 2)?;
     let fmt = ensure_string(name, &params[0], &args[0])?;
     let args = ensure_array(name, &params[1], args[1].clone())?;
+    let go_args: Vec<GoArg> = args.iter().map(go_arg).collect();
 
     let mut s = String::default();
-    let mut args_idx = 0usize;
+    let mut next_arg = 0usize;
     let mut chars = fmt.chars().peekable();
-    let args_span = params[1].span();
-    loop {
-        let (verb, width) = match chars.next() {
-            Some('%') => match chars.next() {
-                Some('%') => {
-                    s.push('%');
-                    continue;
-                }
-                Some(c) if c == '.' || c.is_ascii_digit() => {
-                    let first_char = c;
-                    let mut w = 0;
-                    if c != '.' {
-                        w = c.to_digit(10).expect("could not get digit from char");
-                    }
-
-                    while chars.peek().map(|c| c.is_ascii_digit()) == Some(true) {
-                        w = w * 10
-                            + chars
-                                .next()
-                                .expect("could not get next digit")
-                                .to_digit(10)
-                                .expect("could not get digit from char");
-                        // Go's fmt refuses widths and precisions over 1e6 (`tooLarge`); a
-                        // larger one would pad the result to gigabytes.
-                        if w > SPRINTF_MAX_WIDTH {
-                            bail!(params[0].span().error(&format!(
-                                "format width or precision larger than {SPRINTF_MAX_WIDTH}"
-                            )));
-                        }
-                    }
-                    let width = match first_char {
-                        '0' => Width::LeadingZeros(w as usize),
-                        '.' => Width::Decimals(w as usize),
-                        _ => Width::Cell(w as usize),
-                    };
-                    match chars.next() {
-                        Some(c) => (c, width),
-                        _ => {
-                            let span = params[0].span();
-                            bail!(span.error(
-                                "missing format verb after `%width` at end of format string"
-                            ));
-                        }
-                    }
-                }
-                Some(c) => (c, Width::None),
-                None => {
-                    let span = params[0].span();
-                    bail!(span.error("missing format verb after `%` at end of format string"));
-                }
-            },
-            Some(c) => {
-                s.push(c);
-                continue;
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            s.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'%') {
+            chars.next();
+            s.push('%');
+            continue;
+        }
+        let mut spec = Spec::default();
+        while let Some(flag) = chars.peek().copied() {
+            match flag {
+                '-' => spec.minus = true,
+                '+' => spec.plus = true,
+                '#' => spec.sharp = true,
+                '0' => spec.zero = true,
+                ' ' => spec.space = true,
+                _ => break,
             }
-            None => break,
+            chars.next();
+        }
+        spec.width = sprintf_number(&mut chars, params)?;
+        if chars.peek() == Some(&'.') {
+            chars.next();
+            spec.precision = Some(sprintf_number(&mut chars, params)?.unwrap_or(0));
+        }
+        let Some(verb) = chars.next() else {
+            s.push_str("%!(NOVERB)");
+            break;
         };
-
-        if args_idx >= args.len() {
+        if verb == '%' {
+            // `%5%`: a percent sign takes no argument and ignores width and precision.
+            s.push('%');
+            continue;
+        }
+        let Some(arg) = go_args.get(next_arg) else {
             // Go's fmt writes the missing argument into the text.
             s += &format!("%!{verb}(MISSING)");
             continue;
-        }
-        let arg = &args[args_idx];
-        args_idx += 1;
-
-        // Handle Golang flags.
-        let emit_sign = false;
-        let leave_space_for_elided_sign = false;
-        // Note: Golang flags come BEFORE the format verb, not after.
-        // This code was incorrectly consuming characters after the verb.
-        // Removing the incorrect flag handling to fix sprintf spacing.
-
-        let get_sign_value = |f: &Number| match (emit_sign, f) {
-            (_, v) if v < &Number::from(0.0) => ("-", v.clone()),
-            (true, v) => ("+", v.clone()),
-            (false, v) if leave_space_for_elided_sign => (" ", v.clone()),
-            (false, v) => ("", v.clone()),
         };
-
-        // Handle Golang printing verbs.
-        // https://pkg.go.dev/fmt
-        match (verb, arg) {
-            ('s', Value::String(sv)) => s += sv.as_ref(),
-            ('s', Value::Number(_)) => s += &go_bad_verb(verb, arg),
-            ('s', v) => s += &to_string(v, false),
-
-            ('v', _) => s += &to_string(arg, false),
-            ('b', Value::Number(f)) if f.is_integer() => {
-                let (sign, v) = get_sign_value(f);
-                s += sign;
-                s += v.format_bin().as_str()
-            }
-            ('c', Value::Number(f)) if f.is_integer() => {
-                // TODO: range error
-                let ch_opt = f.as_u64().map(|ival| char::from_u32(ival as u32));
-                match ch_opt {
-                    Some(Some(c)) => s.push(c),
-                    _ => {
-                        bail!(args_span.error(
-                            format!("invalid value {} for format verb c.", f.format_decimal())
-                                .as_str()
-                        ))
-                    }
-                }
-            }
-            ('d', Value::Number(f)) if f.is_integer() => {
-                let (sign, v) = get_sign_value(f);
-                s += sign;
-                s += apply_width(width, v.format_decimal()).as_str()
-            }
-            ('o', Value::Number(f)) if f.is_integer() => {
-                let (sign, v) = get_sign_value(f);
-                s += sign;
-                s += apply_width(width, "0O".to_owned() + &v.format_octal()).as_str()
-            }
-            ('O', Value::Number(f)) if f.is_integer() => {
-                let (sign, v) = get_sign_value(f);
-                s += sign;
-                s += apply_width(width, "0o".to_owned() + &v.format_octal()).as_str()
-            }
-            ('x', Value::Number(f)) if f.is_integer() => {
-                let (sign, v) = get_sign_value(f);
-                s += sign;
-                s += apply_width(width, v.format_hex()).as_str()
-            }
-            ('X', Value::Number(f)) if f.is_integer() => {
-                let (sign, v) = get_sign_value(f);
-                s += sign;
-                s += apply_width(width, v.format_big_hex()).as_str()
-            }
-            ('e', Value::Number(f)) => s += &f.format_scientific(),
-            ('E', Value::Number(f)) => s += &f.format_scientific().replace('e', "E"),
-            ('f' | 'F', Value::Number(f)) => {
-                s += &match width {
-                    Width::Decimals(d) => f.format_decimal_with_width(d as u32),
-                    _ => apply_width(width, f.format_decimal()),
-                }
-            }
-            ('g', Value::Number(f)) => {
-                let (sign, v) = get_sign_value(f);
-                let v = match v.as_f64() {
-                    Some(v) => v,
-                    _ => bail!(span.error("cannot print large float using g format specified")),
-                };
-                s += sign;
-                let bits = v.to_bits();
-                let exponent = (bits >> 52) & 0x7ff;
-                // TODO: what is large exponent?
-                if exponent > 32 {
-                    s += format!("{v:e}").as_str()
-                } else {
-                    s += format!("{v}").as_str()
-                }
-            }
-            ('G', Value::Number(f)) => {
-                let (sign, v) = get_sign_value(f);
-                let v = match v.as_f64() {
-                    Some(v) => v,
-                    _ => bail!("cannot print large float using g format specified"),
-                };
-                s += sign;
-                let bits = v.to_bits();
-                let exponent = (bits >> 52) & 0x7ff;
-                // TODO: what is large exponent?
-                if exponent > 32 {
-                    s += format!("{v:E}").as_str()
-                } else {
-                    s += format!("{v}").as_str()
-                }
-            }
-            ('q', Value::Number(_)) => {
-                bail!(args_span.error(&format!("number specified for format verb {verb}.")));
-            }
-            (_, Value::Number(_)) => s += &go_bad_verb(verb, arg),
-
-            ('q', Value::String(sv)) => append_go_quoted(&mut s, sv.as_ref(), width)?,
-
-            ('+', _) if chars.next() == Some('v') => {
-                bail!(args_span.error("Go-syntax fields names format verm %#v is not supported."));
-            }
-            ('T', _) | ('#', _) | ('q', _) | ('p', _) => {
-                bail!(
-                    args_span.error("Go-syntax format verbs %#v. %q, %p and %T are not supported.")
-                );
-            }
-            _ => s += &go_bad_verb(verb, arg),
+        next_arg += 1;
+        if verb == 'T' {
+            s.push_str(arg.type_name());
+            continue;
         }
+        match go_fmt::format_verb(verb, &spec, arg) {
+            Some(text) => s += &text,
+            // Go's fmt writes a verb that does not fit its argument into the text.
+            None => s += &format!("%!{verb}({}={})", arg.type_name(), arg.plain()),
+        }
+        enforce_limit()?;
     }
 
-    if args_idx < args.len() {
+    if next_arg < go_args.len() {
         // Go's fmt appends the arguments no verb used.
-        let extra: Vec<String> = args
+        let extra: Vec<String> = go_args[next_arg..]
             .iter()
-            .skip(args_idx)
-            .map(|a| format!("{}={}", go_type(a), to_string(a, false)))
+            .map(|a| format!("{}={}", a.type_name(), a.plain()))
             .collect();
         s += &format!("%!(EXTRA {})", extra.join(", "));
     }
@@ -524,20 +384,34 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
     Ok(Value::String(s.into()))
 }
 
-/// The Go type OPA hands to `fmt.Sprintf` for a value: numbers as `int64` (integers that fit),
-/// `*big.Int` (larger integers) or `float64`; every other value as its string.
-fn go_type(v: &Value) -> &'static str {
-    match v {
-        Value::Number(n) if n.as_i64().is_some() => "int64",
-        Value::Number(n) if n.is_integer() => "*big.Int",
-        Value::Number(_) => "float64",
-        _ => "string",
+/// A width or precision: ASCII digits, at most Go's `tooLarge` bound of 1e6 (a larger one
+/// would pad the result to gigabytes).
+fn sprintf_number(
+    chars: &mut core::iter::Peekable<core::str::Chars>,
+    params: &[Ref<Expr>],
+) -> Result<Option<usize>> {
+    let mut n: Option<u32> = None;
+    while let Some(d) = chars.peek().and_then(|c| c.to_digit(10).filter(|_| c.is_ascii_digit())) {
+        chars.next();
+        let v = n.unwrap_or(0) * 10 + d;
+        if v > SPRINTF_MAX_WIDTH {
+            bail!(params[0]
+                .span()
+                .error(&format!("format width or precision larger than {SPRINTF_MAX_WIDTH}")));
+        }
+        n = Some(v);
     }
+    Ok(n.map(|v| v as usize))
 }
 
-/// What Go's fmt writes for a verb that does not fit its argument, e.g. `%!d(string=text)`.
-fn go_bad_verb(verb: char, v: &Value) -> String {
-    format!("%!{verb}({}={})", go_type(v), to_string(v, false))
+/// A value as OPA hands it to Go's `fmt.Sprintf`: integers, floats, everything else as its
+/// string.
+fn go_arg(v: &Value) -> GoArg<'_> {
+    match v {
+        Value::Number(n) if n.is_integer() => GoArg::Int(n),
+        Value::Number(n) => GoArg::Float(n.as_f64().unwrap_or(f64::NAN)),
+        _ => GoArg::Str(to_string(v, false)),
+    }
 }
 
 fn any_prefix_match(

@@ -243,6 +243,8 @@ impl HoistedLoopsLookup {
 
 /// Loop hoister that populates the HoistedLoopsLookup table
 pub struct LoopHoister {
+    /// The execution time limit, applied to compiling too.
+    timer: crate::utils::limits::ExecutionTimer,
     lookup: HoistedLoopsLookup,
     schedule: Option<crate::Rc<crate::scheduler::Schedule>>,
     module_globals: Lookup<crate::Rc<BTreeSet<String>>>,
@@ -252,6 +254,7 @@ impl LoopHoister {
     /// Create a new loop hoister
     pub fn new() -> Self {
         Self {
+            timer: crate::utils::limits::ExecutionTimer::new(None),
             lookup: HoistedLoopsLookup::new(),
             schedule: None,
             module_globals: Lookup::new(),
@@ -261,6 +264,7 @@ impl LoopHoister {
     /// Create a new loop hoister with a schedule
     pub fn new_with_schedule(schedule: crate::Rc<crate::scheduler::Schedule>) -> Self {
         Self {
+            timer: crate::utils::limits::ExecutionTimer::new(None),
             lookup: HoistedLoopsLookup::new(),
             schedule: Some(schedule),
             module_globals: Lookup::new(),
@@ -269,6 +273,18 @@ impl LoopHoister {
 
     /// Populate loop hoisting information for all modules
     /// Returns the populated lookup table
+    /// Applies the execution time limit to loop hoisting.
+    pub fn with_time_limit(
+        mut self,
+        config: Option<crate::utils::limits::ExecutionTimerConfig>,
+    ) -> Self {
+        self.timer = crate::utils::limits::ExecutionTimer::new(config);
+        if let Some(now) = crate::utils::limits::monotonic_now() {
+            self.timer.start(now);
+        }
+        self
+    }
+
     pub fn populate(mut self, modules: &[Ref<Module>]) -> Result<HoistedLoopsLookup> {
         self.module_globals = compute_module_globals(modules).map_err(|err| anyhow!(err))?;
         for (module_idx, module) in modules.iter().enumerate() {
@@ -520,6 +536,13 @@ impl LoopHoister {
         query: &Query,
         parent_context: &ScopeContext,
     ) -> Result<ScopeContext> {
+        if let Some(now) = crate::utils::limits::monotonic_now() {
+            self.timer
+                .tick(1, now)
+                .map_err(|err| query.span.error(&format!("compiling: {err}")))?;
+        }
+        crate::utils::limits::check_memory_probe()
+            .map_err(|err| query.span.error(&format!("compiling: {err}")))?;
         self.lookup.ensure_query_capacity(module_idx, query.qidx);
         let mut context = parent_context.clone();
         context.current_scope_bound_vars = parent_context.current_scope_bound_vars.clone();

@@ -981,3 +981,31 @@ fn has_declared_rule_rooted_at_handles_32_component_heads_and_cloned_load_contex
 
     Ok(())
 }
+
+#[test]
+fn execution_time_limit_applies_to_compiling() -> Result<()> {
+    // Analysis and loop hoisting grow with the product of a body's statements and its
+    // comprehensions: a policy can make compiling slow, so the time limit covers it.
+    let body: String = (0..200)
+        .map(|i| format!("  c{i} := [y | some y in [1, 2, 3]; y > {i}]\n"))
+        .collect();
+    let mut engine = Engine::new();
+    engine.add_policy(
+        "limits.rego".to_string(),
+        format!("package limits\nimport rego.v1\nr if {{\n{body}}}\n"),
+    )?;
+    engine.set_execution_timer_config(crate::utils::limits::ExecutionTimerConfig {
+        limit: core::time::Duration::from_nanos(1),
+        check_interval: NonZeroU32::new(1).expect("non-zero"),
+    });
+    let err = engine
+        .eval_rule("data.limits.r".to_string())
+        .expect_err("compiling exceeds a 1 ns limit")
+        .to_string();
+    assert!(
+        err.contains("compiling: execution exceeded time limit"),
+        "{err}"
+    );
+    assert!(err.contains("limits.rego:"), "{err}");
+    Ok(())
+}

@@ -17,6 +17,23 @@ use crate::compiler::destructuring_planner::{
     BindingPlan, BindingPlannerError, Result, ScopingMode, VariableBindingContext,
 };
 
+/// `some` declares its variables afresh, as in OPA: they shadow the package's rules and the
+/// variables of enclosing queries; only a binding earlier in the same query conflicts.
+struct SomeDeclaration<'a, T>(&'a T);
+
+impl<T: VariableBindingContext> VariableBindingContext for SomeDeclaration<'_, T> {
+    fn is_var_unbound(&self, var_name: &str, scoping: ScopingMode) -> bool {
+        if var_name == "_" {
+            return self.0.is_var_unbound(var_name, scoping);
+        }
+        !self.0.has_same_scope_binding(var_name)
+    }
+
+    fn has_same_scope_binding(&self, var_name: &str) -> bool {
+        self.0.has_same_scope_binding(var_name)
+    }
+}
+
 /// Convenience function for some..in expressions (always allow shadowing for new bindings).
 pub fn create_some_in_binding_plan<T: VariableBindingContext>(
     key_expr: &Option<ExprRef>,
@@ -24,6 +41,7 @@ pub fn create_some_in_binding_plan<T: VariableBindingContext>(
     collection_expr: &ExprRef,
     context: &T,
 ) -> Result<BindingPlan> {
+    let context = &SomeDeclaration(context);
     let key_plan = if let Some(key) = key_expr {
         let mut newly_bound = BTreeSet::new();
         let plan = create_destructuring_plan_with_tracking(

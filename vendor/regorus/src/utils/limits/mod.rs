@@ -85,3 +85,27 @@ pub const fn enforce_memory_limit() -> core::result::Result<(), LimitError> {
 pub const fn check_memory_limit_if_needed() -> core::result::Result<(), LimitError> {
     Ok(())
 }
+
+/// A memory check the embedder supplies when regorus does not count allocations itself
+/// (without `allocator-memory-limits`, e.g. because the embedder has its own global allocator):
+/// it returns `LimitError::MemoryLimitExceeded` when the current evaluation uses too much.
+#[cfg(feature = "std")]
+static MEMORY_PROBE: std::sync::OnceLock<fn() -> core::result::Result<(), LimitError>> =
+    std::sync::OnceLock::new();
+
+/// Installs the embedder's memory probe, called where the interpreter and the compiler check
+/// their limits. Returns `false` if a probe was already installed (the first one stays).
+#[cfg(feature = "std")]
+pub fn set_memory_probe(probe: fn() -> core::result::Result<(), LimitError>) -> bool {
+    MEMORY_PROBE.set(probe).is_ok()
+}
+
+/// Runs the embedder's memory probe, if one is installed.
+#[inline]
+pub fn check_memory_probe() -> core::result::Result<(), LimitError> {
+    #[cfg(feature = "std")]
+    if let Some(probe) = MEMORY_PROBE.get() {
+        return probe();
+    }
+    Ok(())
+}

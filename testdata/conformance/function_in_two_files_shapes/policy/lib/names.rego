@@ -1,0 +1,5 @@
+package lib.names
+
+import rego.v1
+
+short(t) := trim_prefix(t, "aws_")
