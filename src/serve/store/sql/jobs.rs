@@ -16,6 +16,7 @@ use super::{int, parsed, Backend, SqlStore};
 use crate::serve::domain::{PrNumber, RepoName, StackName};
 use crate::serve::store::{
     now, Accepted, DeliveryStore, Job, JobId, JobKind, JobState, JobStore, NewJob, Result,
+    StoreError,
 };
 
 const JOB_COLUMNS: &str =
@@ -136,6 +137,39 @@ impl SqlStore {
         )
     }
 
+    /// Sets `assignments` (`$5`, `$6`, `$7`: a state, an error, a time) on `job`'s row if it
+    /// is still as the caller saw it (see [`JobStore::finish`]); else a conflict.
+    async fn update_as_seen(
+        &self,
+        job: &Job,
+        assignments: &str,
+        (state, error, at): (&str, Option<String>, i64),
+    ) -> Result<()> {
+        let done = sqlx::query(&format!(
+            "UPDATE jobs SET {assignments}
+             WHERE id = $1 AND state = $2 AND attempts = $3
+               AND (state <> 'running' OR owner = $4)"
+        ))
+        .bind(job.id)
+        .bind(job.state.as_str())
+        .bind(job.attempts as i64)
+        .bind(&self.replica)
+        .bind(state)
+        .bind(error)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+        Err(StoreError::Conflict(format!(
+            "job {} is no longer {} as this replica saw it (another replica took it over, or \
+             it was cancelled)",
+            job.id,
+            job.state.as_str()
+        )))
+    }
+
     /// Requeues or fails the running jobs `scope` selects (see [`JobStore::recover`]).
     async fn recover_where(&self, scope: &str, max_interruptions: u32) -> Result<Vec<Job>> {
         let mut tx = self.pool.begin().await?;
@@ -223,12 +257,14 @@ impl JobStore for SqlStore {
         row.as_ref().map(job_from_row).transpose()
     }
 
-    async fn renew(&self, id: JobId) -> Result<bool> {
+    async fn renew(&self, job: &Job) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE jobs SET lease_until = $3 WHERE id = $1 AND owner = $2 AND state = 'running'",
+            "UPDATE jobs SET lease_until = $4
+             WHERE id = $1 AND owner = $2 AND attempts = $3 AND state = 'running'",
         )
-        .bind(id)
+        .bind(job.id)
         .bind(&self.replica)
+        .bind(job.attempts as i64)
         .bind(self.lease_until())
         .execute(&self.pool)
         .await?;
@@ -243,33 +279,48 @@ impl JobStore for SqlStore {
         row.as_ref().map(job_from_row).transpose()
     }
 
-    async fn finish(&self, id: JobId, state: JobState, error: Option<&str>) -> Result<()> {
-        sqlx::query("UPDATE jobs SET state = $2, error = $3, finished_at = $4 WHERE id = $1")
-            .bind(id)
-            .bind(state.as_str())
-            .bind(error.map(str::to_owned))
-            .bind(now())
-            .execute(&self.pool)
-            .await?;
+    async fn finish(&self, job: &Job, state: JobState, error: Option<&str>) -> Result<()> {
+        self.update_as_seen(
+            job,
+            "state = $5, error = $6, finished_at = $7",
+            (state.as_str(), error.map(str::to_owned), now()),
+        )
+        .await
+    }
+
+    async fn cancel(&self, id: JobId, why: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'cancelled', error = $2, finished_at = $3
+             WHERE id = $1 AND state IN ('queued', 'waiting', 'running')",
+        )
+        .bind(id)
+        .bind(why)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
-    async fn retry(&self, id: JobId, delay_secs: i64, error: &str) -> Result<()> {
-        sqlx::query("UPDATE jobs SET state = 'queued', error = $2, not_before = $3 WHERE id = $1")
-            .bind(id)
-            .bind(error)
-            .bind(now() + delay_secs)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    async fn retry(&self, job: &Job, delay_secs: i64, error: &str) -> Result<()> {
+        self.update_as_seen(
+            job,
+            "state = $5, error = $6, not_before = $7",
+            (
+                JobState::Queued.as_str(),
+                Some(error.to_owned()),
+                now() + delay_secs,
+            ),
+        )
+        .await
     }
 
-    async fn wait_for_lock(&self, id: JobId) -> Result<()> {
-        sqlx::query("UPDATE jobs SET state = 'waiting' WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    async fn wait_for_lock(&self, job: &Job) -> Result<()> {
+        self.update_as_seen(
+            job,
+            "state = $5, error = $6, not_before = $7",
+            (JobState::Waiting.as_str(), job.error.clone(), 0),
+        )
+        .await
     }
 
     async fn wake(&self, lock_key: &str) -> Result<Vec<JobId>> {
