@@ -693,7 +693,9 @@ async fn holds_serialise_one_update_between_replicas(fx: Fixture) {
         "only the holder releases it"
     );
     assert!(
-        b.try_hold("comment acme/infra#2", "b 1", later).await.unwrap(),
+        b.try_hold("comment acme/infra#2", "b 1", later)
+            .await
+            .unwrap(),
         "another key is free"
     );
     a.release_hold(key, "a 1").await.unwrap();

@@ -114,7 +114,9 @@ impl Services {
                     e.to_string().replace("```", "'''")
                 );
                 {
-                    let _hold = self.hold(format!("comment {}#{}", ev.repo, ev.number.0)).await?;
+                    let _hold = self
+                        .hold(format!("comment {}#{}", ev.repo, ev.number.0))
+                        .await?;
                     self.write_comment(&ev.repo, ev.number, &[body]).await?;
                 }
                 self.set_check(

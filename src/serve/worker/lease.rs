@@ -61,7 +61,11 @@ impl Services {
     /// that outlasts a whole lease is not protected).
     pub(super) async fn hold(&self, key: String) -> Result<Hold, JobError> {
         let local = self.update_lock(key.clone()).lock_owned().await;
-        let token = format!("{} {}", self.config.replica, HOLDS.fetch_add(1, Ordering::Relaxed));
+        let token = format!(
+            "{} {}",
+            self.config.replica,
+            HOLDS.fetch_add(1, Ordering::Relaxed)
+        );
         let mut pause = Duration::from_millis(5);
         loop {
             let until = store::now() + self.lease().as_secs() as i64;

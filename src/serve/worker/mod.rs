@@ -348,9 +348,7 @@ impl Services {
             Ok(Outcome::Waiting) => self.store.wait_for_lock(&job).await,
             Ok(Outcome::Failed(why)) => {
                 warn!(error = %why, "job failed");
-                self.store
-                    .finish(&job, JobState::Failed, Some(&why))
-                    .await
+                self.store.finish(&job, JobState::Failed, Some(&why)).await
             }
             Err(JobError::Transient(why)) if job.attempts < MAX_ATTEMPTS => {
                 let delay = 2i64.pow(job.attempts.min(8));

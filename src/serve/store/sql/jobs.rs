@@ -71,9 +71,18 @@ impl DeliveryStore for SqlStore {
         &self,
         batch: Vec<(String, String, Option<NewJob>)>,
     ) -> Result<Vec<Accepted>> {
+        // Rows are inserted in delivery id order, whatever the batch's order: two replicas
+        // storing overlapping batches (a delivery and its replay) then take their row locks
+        // in the same order and never deadlock.
+        let mut order: Vec<usize> = (0..batch.len()).collect();
+        order.sort_by(|a, b| batch[*a].0.cmp(&batch[*b].0));
+        let mut slots: Vec<_> = batch.into_iter().map(Some).collect();
+        let mut out = vec![Accepted::Duplicate; slots.len()];
         let mut tx = self.pool.begin().await?;
-        let mut out = Vec::with_capacity(batch.len());
-        for (delivery, event, job) in batch {
+        for i in order {
+            let Some((delivery, event, job)) = slots[i].take() else {
+                continue;
+            };
             let fresh = sqlx::query(
                 "INSERT INTO deliveries (id, event, received_at) VALUES ($1, $2, $3)
                  ON CONFLICT DO NOTHING",
@@ -86,7 +95,6 @@ impl DeliveryStore for SqlStore {
             .rows_affected()
                 == 1;
             if !fresh {
-                out.push(Accepted::Duplicate);
                 continue;
             }
             let id = match job {
@@ -101,7 +109,7 @@ impl DeliveryStore for SqlStore {
                 }
                 None => 0,
             };
-            out.push(Accepted::Queued(id));
+            out[i] = Accepted::Queued(id);
         }
         tx.commit().await?;
         Ok(out)

@@ -105,7 +105,11 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "replicas",
         include_str!("../migrations/sqlite/0002_replicas.sql"),
     ),
-    (3, "holds", include_str!("../migrations/sqlite/0003_holds.sql")),
+    (
+        3,
+        "holds",
+        include_str!("../migrations/sqlite/0003_holds.sql"),
+    ),
 ];
 
 const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
