@@ -236,19 +236,29 @@ fn a_killed_replicas_plan_finishes_on_another_and_is_applied_from_a_third() {
             .await;
         assert_eq!(status, 202, "{answer}");
         let started = std::time::Instant::now();
-        while !w.github.checks(&head)
-                .get("planguard/apply: network")
-                .is_some_and(|c| c["conclusion"].is_string()) {
+        while !w
+            .github
+            .checks(&head)
+            .get("planguard/apply: network")
+            .is_some_and(|c| c["conclusion"].is_string())
+        {
             if started.elapsed() > std::time::Duration::from_secs(40) {
-                panic!("no apply: {:#?}\n{:#?}\n{:#?}", w.replies(10), w.github.checks(&head), w.audit(10));
+                panic!(
+                    "no apply: {:#?}\n{:#?}\n{:#?}",
+                    w.replies(10),
+                    w.github.checks(&head),
+                    w.audit(10)
+                );
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
         let apply = &w.github.checks(&head)["planguard/apply: network"];
         assert_eq!(
-            apply["conclusion"], "success",
+            apply["conclusion"],
+            "success",
             "{}\n{:#?}",
-            apply["output"], w.replies(10)
+            apply["output"],
+            w.replies(10)
         );
         let planned = c
             .services

@@ -356,7 +356,10 @@ impl Services {
             let (ok, output) = {
                 let guard = self.update_lock(format!("workdir {}#{} {name}", pr.repo, pr.pr.0));
                 let _busy = guard.lock().await;
-                self.apply_stack(&run, cancel).await
+                match self.restore_working_copy(&pr, &run, cancel).await? {
+                    Some(init_failed) => (false, init_failed),
+                    None => self.apply_stack(&run, cancel).await,
+                }
             };
             let state = if ok {
                 self.store

@@ -29,6 +29,7 @@ mod lease;
 mod plan;
 mod replay;
 mod report;
+mod working_copy;
 
 use std::collections::HashMap;
 use std::future::Future;
