@@ -7,7 +7,8 @@
 //!    a new connection as GitHub sends them; `PLANGUARD_BENCH_POOL=200` reuses connections).
 //!    Reports p50/p99/max of the client-side latency after one warm-up round, which is
 //!    reported on its own. Bounded: `PLANGUARD_BENCH_ROUNDS` rounds (default 10, so 2,000
-//!    deliveries).
+//!    deliveries). Run on SQLite, then on PostgreSQL (`PLANGUARD_TEST_POSTGRES`'s server, else
+//!    a throwaway one as the tests start; `PLANGUARD_BENCH_NO_POSTGRES` skips it).
 //! 2. **Overhead per stack.** The whole server (workers, git2, real `tofu`/`terraform`, the
 //!    GitHub fake of the end-to-end tests on loopback) plans `PLANGUARD_BENCH_PRS` PRs
 //!    (default 5) that each touch two stacks. planguard's overhead is the plan jobs' time
@@ -49,10 +50,20 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-async fn acknowledgement() {
+/// Measures acknowledgement on SQLite (`database` None) or on a PostgreSQL database URL.
+async fn acknowledgement(database: Option<String>) {
+    let backend = if database.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!("-- webhook acknowledgement on {backend}");
     let dir = tempfile::tempdir().unwrap();
+    let database = database
+        .map(|url| format!("database = \"{url}\"\n"))
+        .unwrap_or_default();
     let config = format!(
-        r#"data_dir = "{}"
+        r#"{database}data_dir = "{}"
 [github]
 api_url = "http://127.0.0.1:9"
 token = "bench-token"
@@ -210,6 +221,11 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(acknowledgement());
+    rt.block_on(acknowledgement(None));
+    // PostgreSQL: PLANGUARD_TEST_POSTGRES's server, else a throwaway one (as the tests do).
+    if std::env::var_os("PLANGUARD_BENCH_NO_POSTGRES").is_none() {
+        let url = common::postgres::fresh_database("bench_ack");
+        rt.block_on(acknowledgement(Some(url)));
+    }
     rt.block_on(overhead());
 }
