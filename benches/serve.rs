@@ -15,11 +15,16 @@
 //!    minus the time of their `tofu` processes, plus the event jobs' time (fetching,
 //!    diffing, reading planguard.yaml) shared among the stacks they queued.
 //!
+//! 3. **Jobs per second** on PostgreSQL with one replica, then three (see [`throughput`]).
+//!
 //! Run with `cargo bench --bench serve`. Reads its payloads from `testdata/corpus`. Uses
 //! the binary's allocator (mimalloc), so the server is measured as it runs in production.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "../tests/server/fake_tofu.rs"]
+#[allow(dead_code)]
+mod fake_tofu;
 #[path = "../tests/server/github.rs"]
 mod github;
 #[path = "../tests/server/world.rs"]
@@ -210,6 +215,70 @@ async fn overhead() {
     }
 }
 
+/// Jobs per second on PostgreSQL with `replicas` replicas (in this process, 4 workers each,
+/// the fake `tofu` so that planguard's own work is measured): `PLANGUARD_BENCH_JOB_PRS` PRs
+/// (default 40), each touching a stack of its own, are opened at once, spread over the
+/// replicas; the figure is the jobs done over the time until the queue is empty.
+async fn throughput(replicas: usize) {
+    let prs = env_usize("PLANGUARD_BENCH_JOB_PRS", 40) as u64;
+    let url = common::postgres::fresh_database("bench_jobs");
+    let stacks: String = (1..=prs)
+        .map(|n| format!("  - name: s{n}\n    dir: stacks/s{n}\n"))
+        .collect();
+    let w = world::World::start(world::Options {
+        runner: Some(std::sync::Arc::new(fake_tofu::FakeTofu::new())),
+        extra_config: format!("database = \"{url}\"\n"),
+        planguard_yaml: Some(format!("version: 1\nstacks:\n{stacks}")),
+        main_files: (1..=prs)
+            .map(|n| (format!("stacks/s{n}/main.tf"), "# stack\n".to_owned()))
+            .collect(),
+        ..Default::default()
+    })
+    .await;
+    let mut others = Vec::new();
+    for r in 1..replicas {
+        others.push(w.add_replica(&format!("r{r}")).await);
+    }
+    let urls: Vec<String> = std::iter::once(w.url.clone())
+        .chain(others.iter().map(|r| r.url.clone()))
+        .collect();
+    // The commits are pushed first: git is not what is measured.
+    let mut opened = Vec::new();
+    for pr in 1..=prs {
+        let branch = format!("b{pr}");
+        let file = format!("stacks/s{pr}/main.tf");
+        let head = w.push(&branch, pr, &[(&file, "# changed\n")], "change");
+        w.github.set_pr(
+            pr,
+            github::FakePr {
+                head: head.clone(),
+                author: "alice".into(),
+                open: true,
+                mergeable: Some(true),
+                mergeable_state: "blocked".into(),
+            },
+        );
+        opened.push(w.pr_payload("opened", pr, &branch, &head, "alice"));
+    }
+    let started = Instant::now();
+    for (i, payload) in opened.iter().enumerate() {
+        let url = &urls[i % urls.len()];
+        let (status, _) = w
+            .deliver_to(url, "pull_request", &format!("open-{i}"), payload)
+            .await;
+        assert_eq!(status, 202);
+    }
+    w.settle().await;
+    let wall = started.elapsed();
+    let done =
+        w.services.store.job_counts().await.unwrap()[&planguard::serve::store::JobState::Done];
+    println!(
+        "jobs on PostgreSQL, {replicas} replica(s) x 4 workers: {done} jobs in {:.2} s = {:.1} jobs/s",
+        wall.as_secs_f64(),
+        done as f64 / wall.as_secs_f64()
+    );
+}
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -226,6 +295,8 @@ fn main() {
     if std::env::var_os("PLANGUARD_BENCH_NO_POSTGRES").is_none() {
         let url = common::postgres::fresh_database("bench_ack");
         rt.block_on(acknowledgement(Some(url)));
+        rt.block_on(throughput(1));
+        rt.block_on(throughput(3));
     }
     rt.block_on(overhead());
 }
