@@ -213,7 +213,16 @@ fn a_killed_replicas_plan_finishes_on_another_and_is_applied_from_a_third() {
                 .is_some_and(|c| c["conclusion"] == "success")
         })
         .await;
-        let taken = taken_over_plan(&b).await;
+        // The check is completed just before the job's row ends: wait for the row.
+        let started = std::time::Instant::now();
+        let taken = loop {
+            let job = taken_over_plan(&b).await;
+            if job.state != JobState::Running {
+                break job;
+            }
+            assert!(started.elapsed().as_secs() < 60, "the plan job never ended");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        };
         assert_eq!(
             (taken.owner.as_deref(), taken.interruptions, taken.state),
             (Some("b"), 1, JobState::Done)
