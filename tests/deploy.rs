@@ -382,17 +382,26 @@ fn env_var<'a>(c: &'a Value, n: &str) -> Option<&'a Value> {
     seq(&c["env"]).iter().find(|e| s(&e["name"]) == Some(n))
 }
 
-fn server_violations(ms: &[Manifest]) -> Vec<String> {
-    let mut v = Vec::new();
+/// The one workload running `planguard serve`.
+fn the_server(ms: &[Manifest]) -> Result<&Manifest, String> {
     let servers: Vec<&Manifest> = ms
         .iter()
         .filter(|m| server_container(m).is_some())
         .collect();
-    let [m] = servers[..] else {
-        return vec![format!(
+    match servers[..] {
+        [m] => Ok(m),
+        _ => Err(format!(
             "expected exactly one workload running planguard serve, found {}",
             servers.len()
-        )];
+        )),
+    }
+}
+
+fn server_violations(ms: &[Manifest]) -> Vec<String> {
+    let mut v = Vec::new();
+    let m = match the_server(ms) {
+        Ok(m) => m,
+        Err(e) => return vec![e],
     };
     let (pod, c) = server_container(m).unwrap();
     let at = format!("{} container {:?}", what(m), s(&c["name"]).unwrap_or("?"));
@@ -1344,15 +1353,9 @@ fn kind_of(doc: &Value) -> &str {
 /// The variant's own rules: several replicas, rolling updates, no volume, the database URL from
 /// a Secret, distinct replica names, and a disruption budget.
 fn replicas_violations(ms: &[Manifest]) -> Vec<String> {
-    let servers: Vec<&Manifest> = ms
-        .iter()
-        .filter(|m| server_container(m).is_some())
-        .collect();
-    let [m] = servers[..] else {
-        return vec![format!(
-            "expected exactly one workload running planguard serve, found {}",
-            servers.len()
-        )];
+    let m = match the_server(ms) {
+        Ok(m) => m,
+        Err(e) => return vec![e],
     };
     let (pod, c) = server_container(m).unwrap();
     let at = what(m);
