@@ -3,8 +3,8 @@
 //!
 //! The plan file itself comes from the database (see `saved_plan_file`); this module brings
 //! the code back: a checkout at the planned commit, then the plan workflow's `init` steps, so
-//! `tofu apply <planfile>` finds an initialised directory. A working copy that exists is used
-//! as it is (the replica that planned has it at the planned commit).
+//! `tofu apply <planfile>` finds an initialised directory. A working copy already at the
+//! planned commit is used as it is (the replica that planned has it so, initialised).
 
 use tokio_util::sync::CancellationToken;
 
@@ -23,10 +23,13 @@ impl Services {
         run: &StackRun<'_>,
         cancel: &CancellationToken,
     ) -> Result<Option<String>, JobError> {
-        if run.root.exists() {
+        if at_commit(&run.root, run.sha.as_str()) {
             return Ok(None);
         }
-        tracing::info!(stack = %run.stack.name, "no working copy on this replica; checking it out");
+        tracing::info!(
+            stack = %run.stack.name,
+            "no working copy at the planned commit on this replica; checking it out"
+        );
         let token = self.vcs.clone_token(run.repo).await?;
         let (url, root, sha) = (pr.clone_url.clone(), run.root.clone(), run.sha.clone());
         let specs = workdir::refspecs(pr.pr.0, &pr.head_ref, None);
@@ -54,4 +57,12 @@ impl Services {
         }
         Ok(None)
     }
+}
+
+/// Whether the working copy at `root` exists and is checked out at `sha`.
+fn at_commit(root: &std::path::Path, sha: &str) -> bool {
+    git2::Repository::open(root)
+        .ok()
+        .and_then(|r| r.head().ok()?.target())
+        .is_some_and(|oid| oid.to_string() == sha)
 }
