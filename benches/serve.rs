@@ -7,18 +7,24 @@
 //!    a new connection as GitHub sends them; `PLANGUARD_BENCH_POOL=200` reuses connections).
 //!    Reports p50/p99/max of the client-side latency after one warm-up round, which is
 //!    reported on its own. Bounded: `PLANGUARD_BENCH_ROUNDS` rounds (default 10, so 2,000
-//!    deliveries).
+//!    deliveries). Run on SQLite, then on PostgreSQL (`PLANGUARD_TEST_POSTGRES`'s server, else
+//!    a throwaway one as the tests start; `PLANGUARD_BENCH_NO_POSTGRES` skips it).
 //! 2. **Overhead per stack.** The whole server (workers, git2, real `tofu`/`terraform`, the
 //!    GitHub fake of the end-to-end tests on loopback) plans `PLANGUARD_BENCH_PRS` PRs
 //!    (default 5) that each touch two stacks. planguard's overhead is the plan jobs' time
 //!    minus the time of their `tofu` processes, plus the event jobs' time (fetching,
 //!    diffing, reading planguard.yaml) shared among the stacks they queued.
 //!
+//! 3. **Jobs per second** on PostgreSQL with one replica, then three (see [`throughput`]).
+//!
 //! Run with `cargo bench --bench serve`. Reads its payloads from `testdata/corpus`. Uses
 //! the binary's allocator (mimalloc), so the server is measured as it runs in production.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "../tests/server/fake_tofu.rs"]
+#[allow(dead_code)]
+mod fake_tofu;
 #[path = "../tests/server/github.rs"]
 mod github;
 #[path = "../tests/server/world.rs"]
@@ -49,10 +55,20 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-async fn acknowledgement() {
+/// Measures acknowledgement on SQLite (`database` None) or on a PostgreSQL database URL.
+async fn acknowledgement(database: Option<String>) {
+    let backend = if database.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!("-- webhook acknowledgement on {backend}");
     let dir = tempfile::tempdir().unwrap();
+    let database = database
+        .map(|url| format!("database = \"{url}\"\n"))
+        .unwrap_or_default();
     let config = format!(
-        r#"data_dir = "{}"
+        r#"{database}data_dir = "{}"
 [github]
 api_url = "http://127.0.0.1:9"
 token = "bench-token"
@@ -199,6 +215,70 @@ async fn overhead() {
     }
 }
 
+/// Jobs per second on PostgreSQL with `replicas` replicas (in this process, 4 workers each,
+/// the fake `tofu` so that planguard's own work is measured): `PLANGUARD_BENCH_JOB_PRS` PRs
+/// (default 40), each touching a stack of its own, are opened at once, spread over the
+/// replicas; the figure is the jobs done over the time until the queue is empty.
+async fn throughput(replicas: usize) {
+    let prs = env_usize("PLANGUARD_BENCH_JOB_PRS", 40) as u64;
+    let url = common::postgres::fresh_database("bench_jobs");
+    let stacks: String = (1..=prs)
+        .map(|n| format!("  - name: s{n}\n    dir: stacks/s{n}\n"))
+        .collect();
+    let w = world::World::start(world::Options {
+        runner: Some(std::sync::Arc::new(fake_tofu::FakeTofu::new())),
+        extra_config: format!("database = \"{url}\"\n"),
+        planguard_yaml: Some(format!("version: 1\nstacks:\n{stacks}")),
+        main_files: (1..=prs)
+            .map(|n| (format!("stacks/s{n}/main.tf"), "# stack\n".to_owned()))
+            .collect(),
+        ..Default::default()
+    })
+    .await;
+    let mut others = Vec::new();
+    for r in 1..replicas {
+        others.push(w.add_replica(&format!("r{r}")).await);
+    }
+    let urls: Vec<String> = std::iter::once(w.url.clone())
+        .chain(others.iter().map(|r| r.url.clone()))
+        .collect();
+    // The commits are pushed first: git is not what is measured.
+    let mut opened = Vec::new();
+    for pr in 1..=prs {
+        let branch = format!("b{pr}");
+        let file = format!("stacks/s{pr}/main.tf");
+        let head = w.push(&branch, pr, &[(&file, "# changed\n")], "change");
+        w.github.set_pr(
+            pr,
+            github::FakePr {
+                head: head.clone(),
+                author: "alice".into(),
+                open: true,
+                mergeable: Some(true),
+                mergeable_state: "blocked".into(),
+            },
+        );
+        opened.push(w.pr_payload("opened", pr, &branch, &head, "alice"));
+    }
+    let started = Instant::now();
+    for (i, payload) in opened.iter().enumerate() {
+        let url = &urls[i % urls.len()];
+        let (status, _) = w
+            .deliver_to(url, "pull_request", &format!("open-{i}"), payload)
+            .await;
+        assert_eq!(status, 202);
+    }
+    w.settle().await;
+    let wall = started.elapsed();
+    let done =
+        w.services.store.job_counts().await.unwrap()[&planguard::serve::store::JobState::Done];
+    println!(
+        "jobs on PostgreSQL, {replicas} replica(s) x 4 workers: {done} jobs in {:.2} s = {:.1} jobs/s",
+        wall.as_secs_f64(),
+        done as f64 / wall.as_secs_f64()
+    );
+}
+
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -210,6 +290,13 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(acknowledgement());
+    rt.block_on(acknowledgement(None));
+    // PostgreSQL: PLANGUARD_TEST_POSTGRES's server, else a throwaway one (as the tests do).
+    if std::env::var_os("PLANGUARD_BENCH_NO_POSTGRES").is_none() {
+        let url = common::postgres::fresh_database("bench_ack");
+        rt.block_on(acknowledgement(Some(url)));
+        rt.block_on(throughput(1));
+        rt.block_on(throughput(3));
+    }
     rt.block_on(overhead());
 }

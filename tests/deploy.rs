@@ -6,7 +6,9 @@
 //! cannot: the data directory is a PersistentVolumeClaim that the manifests create, the config
 //! and the App key come from the ConfigMap and Secret they should, the server config holds no
 //! secrets, `kustomization.yaml` lists exactly the manifests, and the Dockerfile pins its bases
-//! and runs as a non-root user.
+//! and runs as a non-root user. The replicas variant (`deploy/kubernetes-replicas/`, the base
+//! with kustomize patches, rendered here by applying them) passes the same container rules
+//! and shares nothing but the database.
 //!
 //! Every rule returns messages naming the file, the object and the container. Each rule is
 //! also run against a deliberately broken copy of the real files, so a rule that silently
@@ -52,19 +54,22 @@ fn file_name(p: &Path) -> String {
 
 /// Every document of every YAML file in `dir` (multi-document files included).
 fn load_dir(dir: &Path) -> Vec<Manifest> {
+    yaml_files(dir).iter().flat_map(|p| load_file(p)).collect()
+}
+
+/// Every document of one YAML file.
+fn load_file(path: &Path) -> Vec<Manifest> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let file = file_name(path);
     let mut out = Vec::new();
-    for path in yaml_files(dir) {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let file = file_name(&path);
-        for de in yaml_serde::Deserializer::from_str(&text) {
-            let doc = Value::deserialize(de)
-                .unwrap_or_else(|e| panic!("{}: not valid YAML: {e}", path.display()));
-            if !doc.is_null() {
-                out.push(Manifest {
-                    file: file.clone(),
-                    doc,
-                });
-            }
+    for de in yaml_serde::Deserializer::from_str(&text) {
+        let doc = Value::deserialize(de)
+            .unwrap_or_else(|e| panic!("{}: not valid YAML: {e}", path.display()));
+        if !doc.is_null() {
+            out.push(Manifest {
+                file: file.clone(),
+                doc,
+            });
         }
     }
     out
@@ -377,17 +382,26 @@ fn env_var<'a>(c: &'a Value, n: &str) -> Option<&'a Value> {
     seq(&c["env"]).iter().find(|e| s(&e["name"]) == Some(n))
 }
 
-fn server_violations(ms: &[Manifest]) -> Vec<String> {
-    let mut v = Vec::new();
+/// The one workload running `planguard serve`.
+fn the_server(ms: &[Manifest]) -> Result<&Manifest, String> {
     let servers: Vec<&Manifest> = ms
         .iter()
         .filter(|m| server_container(m).is_some())
         .collect();
-    let [m] = servers[..] else {
-        return vec![format!(
+    match servers[..] {
+        [m] => Ok(m),
+        _ => Err(format!(
             "expected exactly one workload running planguard serve, found {}",
             servers.len()
-        )];
+        )),
+    }
+}
+
+fn server_violations(ms: &[Manifest]) -> Vec<String> {
+    let mut v = Vec::new();
+    let m = match the_server(ms) {
+        Ok(m) => m,
+        Err(e) => return vec![e],
     };
     let (pod, c) = server_container(m).unwrap();
     let at = format!("{} container {:?}", what(m), s(&c["name"]).unwrap_or("?"));
@@ -1270,4 +1284,207 @@ fn image_tags_parse() {
     assert_eq!(image_tag("localhost:5000/a/b:1"), Ok(Some("1")));
     assert_eq!(image_tag("a/b@sha256:00"), Ok(None));
     assert_eq!(image_tag("debian"), Err(()));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The replicas variant: deploy/kubernetes-replicas, the base with kustomize's patches applied.
+
+fn replicas_dir() -> PathBuf {
+    root().join("deploy/kubernetes-replicas")
+}
+
+/// Applies a JSON patch (RFC 6902): `add` and `replace`, all the variant uses.
+fn json_patch(doc: &mut Value, ops: &Value) {
+    for op in seq(ops) {
+        let path = s(&op["path"]).unwrap().trim_start_matches('/');
+        let (parent, key) = path.rsplit_once('/').unwrap();
+        let target = node(doc, parent);
+        let value = op["value"].clone();
+        match (s(&op["op"]).unwrap(), key.parse::<usize>()) {
+            ("add", _) if key == "-" => target.as_sequence_mut().unwrap().push(value),
+            ("add" | "replace", Ok(i)) => target.as_sequence_mut().unwrap()[i] = value,
+            ("add" | "replace", Err(_)) => {
+                target.as_mapping_mut().unwrap().insert(key.into(), value);
+            }
+            (other, _) => panic!("unsupported patch op {other}"),
+        }
+    }
+}
+
+/// What `kubectl apply -k deploy/kubernetes-replicas` applies: its resources (directories
+/// are bases), minus what a `$patch: delete` patch deletes, with its JSON patches applied.
+fn replicas_variant() -> Vec<Manifest> {
+    let dir = replicas_dir();
+    let k: Value =
+        yaml_serde::from_str(&std::fs::read_to_string(dir.join("kustomization.yaml")).unwrap())
+            .unwrap();
+    let mut ms = Vec::new();
+    for r in seq(&k["resources"]).iter().filter_map(s) {
+        let p = dir.join(r);
+        ms.extend(if p.is_dir() {
+            load_dir(&p)
+        } else {
+            load_file(&p)
+        });
+    }
+    for patch in seq(&k["patches"]) {
+        let text = std::fs::read_to_string(dir.join(s(&patch["path"]).unwrap())).unwrap();
+        let body: Value = yaml_serde::from_str(&text).unwrap();
+        if s(&body["$patch"]) == Some("delete") {
+            ms.retain(|m| {
+                !(kind(m) == kind_of(&body) && name(m) == s(&body["metadata"]["name"]).unwrap())
+            });
+            continue;
+        }
+        let target = &patch["target"];
+        for m in ms.iter_mut() {
+            if Some(kind(m)) == s(&target["kind"]) && Some(name(m)) == s(&target["name"]) {
+                json_patch(&mut m.doc, &body);
+            }
+        }
+    }
+    ms
+}
+
+fn kind_of(doc: &Value) -> &str {
+    s(&doc["kind"]).unwrap_or("")
+}
+
+/// The variant's own rules: several replicas, rolling updates, no volume, the database URL from
+/// a Secret, distinct replica names, and a disruption budget.
+fn replicas_violations(ms: &[Manifest]) -> Vec<String> {
+    let m = match the_server(ms) {
+        Ok(m) => m,
+        Err(e) => return vec![e],
+    };
+    let (pod, c) = server_container(m).unwrap();
+    let at = what(m);
+    let mut v = Vec::new();
+    let replicas = m.doc["spec"]["replicas"].as_u64().unwrap_or(1);
+    if replicas < 2 {
+        v.push(format!(
+            "{at}: replicas is {replicas}; this variant runs several"
+        ));
+    }
+    if s(&m.doc["spec"]["strategy"]["type"]) == Some("Recreate") {
+        v.push(format!(
+            "{at}: the Recreate strategy stops every replica at once; use RollingUpdate"
+        ));
+    }
+    for pvc in ms.iter().filter(|x| kind(x) == "PersistentVolumeClaim") {
+        v.push(format!(
+            "{}: the replicas share no disk, so no PersistentVolumeClaim",
+            what(pvc)
+        ));
+    }
+    for vol in seq(&pod["volumes"]) {
+        if present(&vol["persistentVolumeClaim"]) {
+            v.push(format!(
+                "{at}: volume {:?} is a PersistentVolumeClaim; the replicas share no disk",
+                s(&vol["name"]).unwrap_or("?")
+            ));
+        }
+    }
+    match env_var(c, "PLANGUARD_DATABASE") {
+        Some(e) if e["valueFrom"]["secretKeyRef"].is_mapping() => {}
+        _ => v.push(format!(
+            "{at}: PLANGUARD_DATABASE must come from a secretKeyRef (the URL holds a password)"
+        )),
+    }
+    match env_var(c, "PLANGUARD_REPLICA") {
+        Some(e) if s(&e["valueFrom"]["fieldRef"]["fieldPath"]) == Some("metadata.name") => {}
+        _ => v.push(format!(
+            "{at}: PLANGUARD_REPLICA must be the pod's name (fieldRef metadata.name), so the replicas' names differ"
+        )),
+    }
+    let labels = &m.doc["spec"]["template"]["metadata"]["labels"];
+    let budget = ms.iter().find(|p| {
+        kind(p) == "PodDisruptionBudget"
+            && p.doc["spec"]["selector"]["matchLabels"]
+                .as_mapping()
+                .is_some_and(|sel| !sel.is_empty() && sel.iter().all(|(k, val)| &labels[k] == val))
+    });
+    match budget {
+        None => v.push(format!("{at}: no PodDisruptionBudget selects its pods")),
+        Some(p) => {
+            let min = p.doc["spec"]["minAvailable"].as_u64();
+            if !min.is_some_and(|n| n >= 1 && n < replicas) {
+                v.push(format!(
+                    "{}: minAvailable must be between 1 and {} (replicas - 1), not {min:?}",
+                    what(p),
+                    replicas - 1
+                ));
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn the_replicas_variant_follows_the_cluster_rules() {
+    let ms = replicas_variant();
+    assert!(ms.iter().any(|m| kind(m) == "PodDisruptionBudget"));
+    assert_none("deploy/kubernetes-replicas", workload_violations(&ms));
+    assert_none("deploy/kubernetes-replicas", config_violations(&ms));
+}
+
+#[test]
+fn the_replicas_variant_shares_only_the_database() {
+    assert_none(
+        "deploy/kubernetes-replicas",
+        replicas_violations(&replicas_variant()),
+    );
+    // Every file is used: a resource, a patch, the kustomization or an example.
+    let k = std::fs::read_to_string(replicas_dir().join("kustomization.yaml")).unwrap();
+    for f in yaml_files(&replicas_dir()) {
+        let f = file_name(&f);
+        assert!(
+            f == "kustomization.yaml" || f.contains(".example.") || k.contains(&f),
+            "deploy/kubernetes-replicas/{f} is not used by kustomization.yaml"
+        );
+    }
+}
+
+#[test]
+fn a_replicas_variant_with_a_volume_one_replica_or_a_literal_url_is_caught() {
+    let edit = |f: &dyn Fn(&mut Value)| {
+        let mut ms = replicas_variant();
+        f(&mut ms.iter_mut().find(|m| kind(m) == "Deployment").unwrap().doc);
+        replicas_violations(&ms)
+    };
+    assert_caught(
+        edit(&|d| *node(d, "spec/replicas") = 1u64.into()),
+        &["Deployment/planguard", "replicas is 1"],
+    );
+    assert_caught(
+        edit(&|d| *node(d, "spec/strategy/type") = "Recreate".into()),
+        &["Recreate strategy stops every replica"],
+    );
+    assert_caught(
+        edit(&|d| {
+            *node(d, "spec/template/spec/volumes/0") =
+                yaml_serde::from_str("{name: data, persistentVolumeClaim: {claimName: x}}").unwrap()
+        }),
+        &["volume \"data\" is a PersistentVolumeClaim"],
+    );
+    assert_caught(
+        edit(&|d| {
+            let env = node(d, &format!("{SERVER}/env"));
+            for e in env.as_sequence_mut().unwrap() {
+                if s(&e["name"]) == Some("PLANGUARD_DATABASE") {
+                    *e = yaml_serde::from_str(
+                        "{name: PLANGUARD_DATABASE, value: 'postgres://u:p@h/d'}",
+                    )
+                    .unwrap();
+                }
+            }
+        }),
+        &["PLANGUARD_DATABASE must come from a secretKeyRef"],
+    );
+    let mut ms = replicas_variant();
+    ms.retain(|m| kind(m) != "PodDisruptionBudget");
+    assert_caught(replicas_violations(&ms), &["no PodDisruptionBudget"]);
+    let mut ms = replicas_variant();
+    ms.extend(load_file(&root().join("deploy/kubernetes/pvc.yaml")));
+    assert_caught(replicas_violations(&ms), &["no PersistentVolumeClaim"]);
 }

@@ -27,7 +27,13 @@ async fn fast_world() -> (World, Arc<FakeTofu>) {
 }
 
 /// A commit on `branch` whose stack `dir` plans to create `terraform_data.store` with `input`.
-fn push_plan(w: &World, branch: &str, pr: u64, dir: &str, input: serde_json::Value) -> String {
+pub(crate) fn push_plan(
+    w: &World,
+    branch: &str,
+    pr: u64,
+    dir: &str,
+    input: serde_json::Value,
+) -> String {
     let tf = format!("{dir}/main.tf");
     // The code changes with the plan, so every push touches the stack.
     let code = format!(

@@ -12,6 +12,7 @@ mod github_fixes;
 mod http;
 mod masking;
 mod replay;
+mod replicas;
 mod sandbox;
 mod store;
 mod trust;

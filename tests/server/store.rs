@@ -1,7 +1,8 @@
 //! The store story: one sequence of store calls per scenario, each run on SQLite and on
 //! PostgreSQL (a throwaway server, see `tests/common/postgres.rs`), so both backends keep the
 //! same promises: deliveries stored once, one stack never running twice, fair claims, leases
-//! that let another replica take a dead one's jobs, plan files shared, retention.
+//! that let another replica take a dead one's jobs (and keep the dead one from ending them),
+//! holds between replicas, plan files shared, retention.
 
 use std::time::Duration;
 
@@ -9,7 +10,7 @@ use planguard::serve::domain::{CommitSha, PrNumber, RepoName, StackName};
 use planguard::serve::store::{
     Accepted, Approval, ApprovalStore, AuditEntry, AuditFilter, AuditStore, Database,
     DeliveryStore, JobKind, JobState, JobStore, LockKey, LockOutcome, LockStore, NewJob,
-    PlanRecord, PlanStore, PrRecord, ReportStore, SqlStore, Store, StoreOptions,
+    PlanRecord, PlanStore, PrRecord, ReportStore, SqlStore, Store, StoreError, StoreOptions,
 };
 
 /// Where a scenario's database lives; [`Fixture::replica`] opens it as one replica.
@@ -83,6 +84,9 @@ on_both_backends!(
     replicas_racing_for_jobs_never_run_one_twice,
     a_plan_file_saved_by_one_replica_is_read_by_another,
     retention_prunes_what_finished_long_ago_and_keeps_the_audit,
+    a_replica_that_lost_its_claim_cannot_end_the_job,
+    a_cancelled_job_stops_on_the_replica_running_it,
+    holds_serialise_one_update_between_replicas,
 );
 
 fn repo() -> RepoName {
@@ -197,14 +201,14 @@ async fn one_stack_never_runs_twice_at_once(fx: Fixture) {
     s.enqueue(plan_job(1, "data")).await.unwrap();
     let a = s.claim().await.unwrap().unwrap();
     let b = s.claim().await.unwrap().unwrap();
-    assert_eq!(a.stack.unwrap().as_str(), "net");
+    assert_eq!(a.stack.as_ref().unwrap().as_str(), "net");
     assert_eq!(
         b.stack.unwrap().as_str(),
         "data",
         "the second net job must wait"
     );
     assert!(s.claim().await.unwrap().is_none());
-    s.finish(a.id, JobState::Done, None).await.unwrap();
+    s.finish(&a, JobState::Done, None).await.unwrap();
     let c = s.claim().await.unwrap().unwrap();
     assert_eq!((c.pr, c.stack.unwrap().as_str()), (PrNumber(2), "net"));
 }
@@ -319,7 +323,7 @@ async fn workers_are_shared_fairly_between_pull_requests(fx: Fixture) {
     );
     // With one running job each, the PR whose job started longest ago goes next.
     s.enqueue(plan_job(2, "more")).await.unwrap();
-    s.finish(first.id, JobState::Done, None).await.unwrap();
+    s.finish(&first, JobState::Done, None).await.unwrap();
     assert_eq!(s.claim().await.unwrap().unwrap().pr, PrNumber(1));
 }
 
@@ -344,7 +348,7 @@ async fn locks_belong_to_one_pr_and_waiting_jobs_wake_on_release(fx: Fixture) {
     }
     let waiting = s.enqueue(plan_job(2, "net")).await.unwrap();
     let job = s.claim().await.unwrap().unwrap();
-    s.wait_for_lock(job.id).await.unwrap();
+    s.wait_for_lock(&job).await.unwrap();
     assert!(s.claim().await.unwrap().is_none());
     let released = other.release_pr(&repo(), PrNumber(1)).await.unwrap();
     assert_eq!(released.len(), 1);
@@ -434,9 +438,10 @@ async fn a_dead_replicas_job_is_taken_over_when_its_lease_expires(fx: Fixture) {
     let dying = fx.replica_with_lease("a", 1).await;
     let survivor = fx.replica_with_lease("b", 1).await;
     let id = dying.enqueue(plan_job(1, "net")).await.unwrap();
-    assert_eq!(dying.claim().await.unwrap().unwrap().id, id);
+    let claimed = dying.claim().await.unwrap().unwrap();
+    assert_eq!(claimed.id, id);
     assert!(
-        dying.renew(id).await.unwrap(),
+        dying.renew(&claimed).await.unwrap(),
         "a live replica keeps its lease"
     );
     assert!(
@@ -462,8 +467,8 @@ async fn a_dead_replicas_job_is_taken_over_when_its_lease_expires(fx: Fixture) {
     );
     // Should a comes back, its renewal tells it the job is no longer its own.
     let back = fx.replica_with_lease("a", 1).await;
-    assert!(!back.renew(id).await.unwrap());
-    assert!(survivor.renew(id).await.unwrap());
+    assert!(!back.renew(&claimed).await.unwrap());
+    assert!(survivor.renew(&job).await.unwrap());
 }
 
 async fn replicas_racing_for_jobs_never_run_one_twice(fx: Fixture) {
@@ -502,7 +507,7 @@ async fn replicas_racing_for_jobs_never_run_one_twice(fx: Fixture) {
                             "{lock} runs twice"
                         );
                         tokio::time::sleep(Duration::from_millis(2)).await;
-                        s.finish(job.id, JobState::Done, None).await.unwrap();
+                        s.finish(&job, JobState::Done, None).await.unwrap();
                         ran.push(job.id);
                     }
                     None => {
@@ -551,8 +556,9 @@ async fn a_plan_file_saved_by_one_replica_is_read_by_another(fx: Fixture) {
 async fn retention_prunes_what_finished_long_ago_and_keeps_the_audit(fx: Fixture) {
     let s = fx.replica("a").await;
     let done = s.enqueue(plan_job(1, "net")).await.unwrap();
-    s.claim().await.unwrap().unwrap();
-    s.finish(done, JobState::Done, None).await.unwrap();
+    let claimed = s.claim().await.unwrap().unwrap();
+    assert_eq!(claimed.id, done);
+    s.finish(&claimed, JobState::Done, None).await.unwrap();
     let queued = s.enqueue(plan_job(2, "net")).await.unwrap();
     s.accept_delivery("d-old", "push", None).await.unwrap();
     let mut closed = pr_record(1);
@@ -611,6 +617,95 @@ async fn retention_prunes_what_finished_long_ago_and_keeps_the_audit(fx: Fixture
         Accepted::Queued(0),
         "a pruned delivery id is new again"
     );
+}
+
+async fn a_replica_that_lost_its_claim_cannot_end_the_job(fx: Fixture) {
+    let (a, b) = (fx.replica("a").await, fx.replica("b").await);
+    let id = a.enqueue(plan_job(1, "net")).await.unwrap();
+    let lost = a.claim().await.unwrap().unwrap();
+    // Replica a stalls; its job is requeued (as when its lease expires) and b claims it.
+    fx.replica("a").await.recover(3, true).await.unwrap();
+    let taken = b.claim().await.unwrap().unwrap();
+    assert_eq!((taken.id, taken.owner.as_deref()), (id, Some("b")));
+    // Replica a wakes up with its old result: every way of ending the job is refused.
+    let conflict = |r: Result<(), StoreError>| matches!(r, Err(StoreError::Conflict(_)));
+    assert!(conflict(a.finish(&lost, JobState::Done, None).await));
+    assert!(conflict(a.finish(&lost, JobState::Failed, Some("x")).await));
+    assert!(conflict(a.retry(&lost, 0, "transient").await));
+    assert!(conflict(a.wait_for_lock(&lost).await));
+    assert!(!a.renew(&lost).await.unwrap());
+    let row = b.job(id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.state, row.owner.as_deref(), row.error),
+        (JobState::Running, Some("b"), None),
+        "the job is b's, untouched"
+    );
+    // Even a claims the job again: its older claim still cannot end the newer one.
+    b.retry(&taken, 0, "transient").await.unwrap();
+    let again = a.claim().await.unwrap().unwrap();
+    assert_eq!((again.id, again.attempts), (id, 3));
+    assert!(conflict(a.finish(&lost, JobState::Done, None).await));
+    assert!(conflict(b.finish(&taken, JobState::Done, None).await));
+    a.finish(&again, JobState::Done, None).await.unwrap();
+    assert_eq!(b.job(id).await.unwrap().unwrap().state, JobState::Done);
+}
+
+async fn a_cancelled_job_stops_on_the_replica_running_it(fx: Fixture) {
+    let (a, b) = (fx.replica("a").await, fx.replica("b").await);
+    let id = a.enqueue(plan_job(1, "net")).await.unwrap();
+    let running = a.claim().await.unwrap().unwrap();
+    assert!(a.renew(&running).await.unwrap());
+    b.cancel(id, "cancelled by alice").await.unwrap();
+    assert!(
+        !a.renew(&running).await.unwrap(),
+        "the renewal tells a to stop"
+    );
+    assert!(matches!(
+        a.finish(&running, JobState::Done, None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let row = a.job(id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.state, row.error.as_deref()),
+        (JobState::Cancelled, Some("cancelled by alice"))
+    );
+    // A job that ended stays as it ended.
+    b.cancel(id, "again").await.unwrap();
+    assert_eq!(
+        a.job(id).await.unwrap().unwrap().error.as_deref(),
+        Some("cancelled by alice")
+    );
+}
+
+async fn holds_serialise_one_update_between_replicas(fx: Fixture) {
+    let (a, b) = (fx.replica("a").await, fx.replica("b").await);
+    let key = "comment acme/infra#1";
+    let later = planguard::serve::store::now() + 60;
+    assert!(a.try_hold(key, "a 1", later).await.unwrap());
+    assert!(!b.try_hold(key, "b 1", later).await.unwrap(), "a holds it");
+    assert!(
+        a.try_hold(key, "a 1", later).await.unwrap(),
+        "the holder may refresh it"
+    );
+    b.release_hold(key, "b 1").await.unwrap();
+    assert!(
+        !b.try_hold(key, "b 1", later).await.unwrap(),
+        "only the holder releases it"
+    );
+    assert!(
+        b.try_hold("comment acme/infra#2", "b 1", later)
+            .await
+            .unwrap(),
+        "another key is free"
+    );
+    a.release_hold(key, "a 1").await.unwrap();
+    assert!(b.try_hold(key, "b 1", later).await.unwrap());
+    // A hold that expired (its replica died) is taken over.
+    let expired = "check acme/infra@abc plan";
+    let past = planguard::serve::store::now() - 1;
+    assert!(a.try_hold(expired, "a 2", past).await.unwrap());
+    assert!(b.try_hold(expired, "b 2", later).await.unwrap());
+    assert!(!a.try_hold(expired, "a 2", later).await.unwrap());
 }
 
 fn pr_record(pr: u64) -> PrRecord {

@@ -100,11 +100,47 @@ pub struct Binary {
 
 impl Binary {
     pub fn spawn(&self) -> std::process::Child {
-        std::process::Command::new(env!("CARGO_BIN_EXE_planguard"))
-            .args(["serve", "--config", self.config_path.to_str().unwrap()])
-            .env("PLANGUARD_LOG", "warn")
+        self.command().spawn().unwrap()
+    }
+
+    /// Starts it as replica `name` (`PLANGUARD_REPLICA`).
+    pub fn spawn_as(&self, name: &str) -> std::process::Child {
+        self.command()
+            .env("PLANGUARD_REPLICA", name)
             .spawn()
             .unwrap()
+    }
+
+    fn command(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_planguard"));
+        c.args(["serve", "--config", self.config_path.to_str().unwrap()])
+            .env("PLANGUARD_LOG", "warn");
+        c
+    }
+}
+
+/// Another replica of a world's server, in this process: the same config and database, a
+/// data directory (working copies) of its own (see [`World::add_replica`]).
+pub struct Replica {
+    pub services: Arc<Services>,
+    pub url: String,
+    shutdown: CancellationToken,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Replica {
+    /// Stops it, letting running jobs finish.
+    pub async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(h) = self.server.take() {
+            h.await.unwrap();
+        }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
     }
 }
 
@@ -317,6 +353,40 @@ token = "audit-token-123"
             deliveries: AtomicU64::new(1),
             client: Client::builder(TokioExecutor::new()).build_http(),
         }
+    }
+
+    /// Starts another replica named `name` on this world's config: the same database (so a
+    /// PostgreSQL world's), the same GitHub fake and runner, its own data directory.
+    pub async fn add_replica(&self, name: &str) -> Replica {
+        let data = self.tmp.path().join(format!("data-{name}"));
+        let config = format!(
+            "replica = \"{name}\"\n{}",
+            self.config_text.replace(
+                &format!("data_dir = \"{}\"", self.data_dir.display()),
+                &format!("data_dir = \"{}\"", data.display()),
+            )
+        );
+        let (services, url, shutdown, server) = boot(&config, self.runner.clone()).await;
+        Replica {
+            services,
+            url,
+            shutdown,
+            server: Some(server),
+        }
+    }
+
+    /// Signs and posts a delivery with id `delivery` to the server at `url` (a replica).
+    pub async fn deliver_to(
+        &self,
+        url: &str,
+        event: &str,
+        delivery: &str,
+        payload: &Value,
+    ) -> (u16, Value) {
+        let body = serde_json::to_vec(payload).unwrap();
+        let sig = planguard::serve::webhook::sign(SECRET.as_bytes(), &body);
+        self.post_raw_to(url, event, delivery, Some(&sig), body)
+            .await
     }
 
     /// Starts the server again on the same data directory (after [`World::stop`]).
@@ -581,9 +651,7 @@ token = "audit-token-123"
     }
 
     pub async fn deliver_as(&self, event: &str, delivery: &str, payload: &Value) -> (u16, Value) {
-        let body = serde_json::to_vec(payload).unwrap();
-        let sig = planguard::serve::webhook::sign(SECRET.as_bytes(), &body);
-        self.post_raw(event, delivery, Some(&sig), body).await
+        self.deliver_to(&self.url, event, delivery, payload).await
     }
 
     pub async fn post_raw(
@@ -616,7 +684,7 @@ token = "audit-token-123"
             .client
             .request(req.body(Full::new(Bytes::from(body))).unwrap())
             .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("POST {url}: {e:?}"));
         let status = resp.status().as_u16();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
         (

@@ -324,15 +324,27 @@ pub trait JobStore: Send + Sync {
     /// then the oldest. So a PR that queued a thousand jobs gets no more workers than a PR
     /// that queued one.
     async fn claim(&self) -> Result<Option<Job>>;
-    /// Extends the lease of a job this replica runs; false when the job is no longer this
-    /// replica's (its lease expired and another replica took it over).
-    async fn renew(&self, id: JobId) -> Result<bool>;
+    /// Extends the lease of a job this replica claimed (`job` as [`JobStore::claim`] returned
+    /// it); false when the claim is no longer this replica's (its lease expired and the job
+    /// was requeued, or another replica took it over, or this replica claimed it afresh).
+    async fn renew(&self, job: &Job) -> Result<bool>;
     async fn job(&self, id: JobId) -> Result<Option<Job>>;
-    async fn finish(&self, id: JobId, state: JobState, error: Option<&str>) -> Result<()>;
-    /// Puts a job back in the queue, due after `delay_secs`.
-    async fn retry(&self, id: JobId, delay_secs: i64, error: &str) -> Result<()>;
-    /// Parks a job until its lock key is released.
-    async fn wait_for_lock(&self, id: JobId) -> Result<()>;
+    /// Ends a job. `job` is the row as the caller last saw it, and the write is conditional on
+    /// it: a claim (`running`) ends only while it is still this replica's same claim (same
+    /// owner, same attempt), a queued or waiting job only while it is still so. Otherwise
+    /// nothing changes and the answer is [`StoreError::Conflict`]: a replica whose lease
+    /// expired never overwrites the job another replica took over.
+    async fn finish(&self, job: &Job, state: JobState, error: Option<&str>) -> Result<()>;
+    /// Cancels an active (queued, waiting or running) job, whoever runs it: a running job's
+    /// replica learns it at its next lease renewal and stops the job. A job that already ended
+    /// is left alone.
+    async fn cancel(&self, id: JobId, why: &str) -> Result<()>;
+    /// Puts a claimed job back in the queue, due after `delay_secs` (conditional on the claim
+    /// as [`JobStore::finish`] is).
+    async fn retry(&self, job: &Job, delay_secs: i64, error: &str) -> Result<()>;
+    /// Parks a claimed job until its lock key is released (conditional on the claim as
+    /// [`JobStore::finish`] is).
+    async fn wait_for_lock(&self, job: &Job) -> Result<()>;
     /// Requeues the jobs waiting on this lock key; returns their ids.
     async fn wake(&self, lock_key: &str) -> Result<Vec<JobId>>;
     /// Running jobs that were interrupted: those whose lease expired (their replica died),
@@ -372,6 +384,14 @@ pub trait LockStore: Send + Sync {
     async fn unlock(&self, key: &LockKey) -> Result<Option<Lock>>;
     /// Releases every lock of a PR; returns them.
     async fn release_pr(&self, repo: &RepoName, pr: PrNumber) -> Result<Vec<Lock>>;
+    /// Takes the hold `key` for `token` until `until` (Unix seconds), unless another token
+    /// holds it and it has not expired; returns whether `token` holds it now. A hold is a
+    /// short, expiring lock between replicas: it serialises the updates of one thing on GitHub
+    /// (a PR comment, a check run), so two replicas never both create it. A replica that dies
+    /// holding one delays the others until it expires.
+    async fn try_hold(&self, key: &str, token: &str, until: i64) -> Result<bool>;
+    /// Releases the hold `key` if `token` still holds it.
+    async fn release_hold(&self, key: &str, token: &str) -> Result<()>;
 }
 
 /// Saved plans: their records, and the binary plan files themselves, so a plan made on one

@@ -494,7 +494,10 @@ impl Services {
         let (ok, output) = {
             let guard = self.update_lock(format!("workdir {}#{} {name}", pr.repo, pr.pr.0));
             let _busy = guard.lock().await;
-            self.apply_stack(&run, at.cancel).await
+            match self.restore_working_copy(pr, &run, at.cancel).await? {
+                Some(init_failed) => (false, init_failed),
+                None => self.apply_stack(&run, at.cancel).await,
+            }
         };
         let (state, result) = if ok {
             self.store

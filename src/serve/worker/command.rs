@@ -485,11 +485,7 @@ impl Services {
         {
             if job.kind != JobKind::Event && job.state != JobState::Running {
                 self.store
-                    .finish(
-                        job.id,
-                        JobState::Cancelled,
-                        Some(&format!("cancelled by {actor}")),
-                    )
+                    .cancel(job.id, &format!("cancelled by {actor}"))
                     .await?;
                 dropped += 1;
             }

@@ -150,8 +150,9 @@ impl Services {
         }
         .render();
         {
-            let lock = self.update_lock(format!("comment {}#{}", ev.repo, ev.number.0));
-            let _guard = lock.lock().await;
+            let _hold = self
+                .hold(format!("comment {}#{}", ev.repo, ev.number.0))
+                .await?;
             self.write_comment(&ev.repo, ev.number, &[body]).await?;
         }
         let check = failed_check(
@@ -248,11 +249,7 @@ impl Services {
         for job in self.store.active_jobs(&ev.repo, ev.number, None).await? {
             if job.kind != JobKind::Event {
                 self.store
-                    .finish(
-                        job.id,
-                        crate::serve::store::JobState::Cancelled,
-                        Some("the pull request was closed"),
-                    )
+                    .cancel(job.id, "the pull request was closed")
                     .await?;
             }
         }

@@ -3,17 +3,20 @@
 //! A running job's lease is renewed every third of `limits.job_lease_secs` by a task beside
 //! it; if the renewal finds the job no longer this replica's (the lease expired, say after a
 //! long pause, and another replica took the job over), the job is cancelled here, so it never
-//! runs twice. The upkeep task takes over the jobs of dead replicas (expired leases, no restart
+//! runs twice. *Holds* serialise the updates of one thing on GitHub (a PR comment, a check
+//! run) between replicas: an in-process mutex, then a row in the database that expires after a
+//! lease. The upkeep task takes over the jobs of dead replicas (expired leases, no restart
 //! needed) and prunes what retention allows.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use super::Services;
-use crate::serve::store::JobId;
+use super::{JobError, Services};
+use crate::serve::store::{self, Job, Store};
 
 /// How often retention runs.
 const PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -23,28 +26,89 @@ impl Services {
         Duration::from_secs(self.config.limits.job_lease_secs.max(1))
     }
 
-    /// Starts renewing the lease of job `id`; cancels `cancel` if the job was taken over.
+    /// Starts renewing the lease of the claimed `job`; cancels `cancel` if the job was taken
+    /// over or cancelled.
     pub(super) fn keep_lease(
         self: &Arc<Self>,
-        id: JobId,
+        job: &Job,
         cancel: CancellationToken,
     ) -> tokio::task::JoinHandle<()> {
         let s = self.clone();
+        let job = job.clone();
         tokio::spawn(async move {
             let every = s.lease() / 3;
             loop {
                 tokio::time::sleep(every).await;
-                match s.store.renew(id).await {
+                match s.store.renew(&job).await {
                     Ok(true) => {}
                     Ok(false) => {
-                        warn!(job = id, "another replica took this job over; stopping it");
+                        warn!(
+                            job = job.id,
+                            "the job was taken over or cancelled elsewhere; stopping it"
+                        );
                         cancel.cancel();
                         return;
                     }
-                    Err(e) => warn!(job = id, error = %e, "cannot renew the job's lease"),
+                    Err(e) => warn!(job = job.id, error = %e, "cannot renew the job's lease"),
                 }
             }
         })
+    }
+
+    /// Holds `key` (what is updated on GitHub: a PR comment, a check run) on this replica and
+    /// in the database, so no other job of any replica updates it at the same time. Waits
+    /// while another holds it; a hold of a replica that died expires after a lease (an update
+    /// that outlasts a whole lease is not protected).
+    pub(super) async fn hold(&self, key: String) -> Result<Hold, JobError> {
+        let local = self.update_lock(key.clone()).lock_owned().await;
+        let token = format!(
+            "{} {}",
+            self.config.replica,
+            HOLDS.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut pause = Duration::from_millis(5);
+        loop {
+            let until = store::now() + self.lease().as_secs() as i64;
+            if self.store.try_hold(&key, &token, until).await? {
+                return Ok(Hold {
+                    store: self.store.clone(),
+                    key,
+                    token,
+                    _local: local,
+                });
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Numbers the holds of this process, so each has a token of its own.
+static HOLDS: AtomicU64 = AtomicU64::new(0);
+
+/// A held update key (see [`Services::hold`]); released when dropped.
+pub(crate) struct Hold {
+    store: Arc<dyn Store>,
+    key: String,
+    token: String,
+    _local: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl Drop for Hold {
+    fn drop(&mut self) {
+        let (store, key, token) = (
+            self.store.clone(),
+            std::mem::take(&mut self.key),
+            std::mem::take(&mut self.token),
+        );
+        // Released in the background; if that fails, the hold expires after a lease.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = store.release_hold(&key, &token).await {
+                    warn!(key, error = %e, "cannot release a hold; it expires after a lease");
+                }
+            });
+        }
     }
 }
 

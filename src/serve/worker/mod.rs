@@ -32,6 +32,7 @@ mod lease;
 mod plan;
 mod replay;
 mod report;
+mod working_copy;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -316,7 +317,7 @@ impl Services {
             pr = job.pr.0,
             stack = job.stack.as_ref().map(|s| s.as_str()).unwrap_or("")
         );
-        let lease = self.keep_lease(job.id, cancel.clone());
+        let lease = self.keep_lease(&job, cancel.clone());
         let result = CatchPanic(Box::pin(async {
             info!(attempt = job.attempts, "started");
             // The App installation serving the repository, remembered from its PR (a job
@@ -347,31 +348,35 @@ impl Services {
             }
         };
         let stored = match result {
-            Ok(Outcome::Done) => self.store.finish(job.id, JobState::Done, None).await,
-            Ok(Outcome::Cancelled) => self.store.finish(job.id, JobState::Cancelled, None).await,
-            Ok(Outcome::Waiting) => self.store.wait_for_lock(job.id).await,
+            Ok(Outcome::Done) => self.store.finish(&job, JobState::Done, None).await,
+            Ok(Outcome::Cancelled) => self.store.finish(&job, JobState::Cancelled, None).await,
+            Ok(Outcome::Waiting) => self.store.wait_for_lock(&job).await,
             Ok(Outcome::Failed(why)) => {
                 warn!(error = %why, "job failed");
-                self.store
-                    .finish(job.id, JobState::Failed, Some(&why))
-                    .await
+                self.store.finish(&job, JobState::Failed, Some(&why)).await
             }
             Err(JobError::Transient(why)) if job.attempts < MAX_ATTEMPTS => {
                 let delay = 2i64.pow(job.attempts.min(8));
                 warn!(error = %why, retry_in_secs = delay, "transient failure; will retry");
-                self.store.retry(job.id, delay, &why).await
+                self.store.retry(&job, delay, &why).await
             }
             Err(e) => {
                 error!(error = %e, "job failed");
                 failure = Some(e.to_string());
                 self.store
-                    .finish(job.id, JobState::Failed, Some(&e.to_string()))
+                    .finish(&job, JobState::Failed, Some(&e.to_string()))
                     .await
             }
         };
-        if let Err(e) = stored {
+        match stored {
+            Ok(()) => {}
+            Err(StoreError::Conflict(e)) => {
+                // The lease expired and another replica took the job over: its run counts.
+                warn!(error = %e, "the job is no longer this replica's; dropping this result");
+                failure = None;
+            }
             // The row stays `running`; the next start requeues it.
-            error!(error = %e, "cannot record the job's end");
+            Err(e) => error!(error = %e, "cannot record the job's end"),
         }
         if let Some(why) = failure {
             if let Err(e) = self.report_failure(&job, &why).await {

@@ -135,8 +135,7 @@ impl Services {
         repo: &RepoName,
         pr: PrNumber,
     ) -> Result<(), JobError> {
-        let lock = self.update_lock(format!("comment {repo}#{}", pr.0));
-        let _guard = lock.lock().await;
+        let _hold = self.hold(format!("comment {repo}#{}", pr.0)).await?;
         let (views, head) = self.views(repo, pr).await?;
         if views.is_empty() {
             return Ok(());
@@ -212,8 +211,9 @@ impl Services {
 
     /// Sets (creates or updates) a check for a commit.
     pub(super) async fn set_check(&self, repo: &RepoName, check: Check) -> Result<(), JobError> {
-        let lock = self.update_lock(format!("check {repo}@{} {}", check.head_sha, check.name));
-        let _guard = lock.lock().await;
+        let _hold = self
+            .hold(format!("check {repo}@{} {}", check.head_sha, check.name))
+            .await?;
         let existing = self
             .store
             .check_run(repo, &check.head_sha, &check.name)

@@ -16,6 +16,7 @@ use super::{int, parsed, Backend, SqlStore};
 use crate::serve::domain::{PrNumber, RepoName, StackName};
 use crate::serve::store::{
     now, Accepted, DeliveryStore, Job, JobId, JobKind, JobState, JobStore, NewJob, Result,
+    StoreError,
 };
 
 const JOB_COLUMNS: &str =
@@ -70,9 +71,18 @@ impl DeliveryStore for SqlStore {
         &self,
         batch: Vec<(String, String, Option<NewJob>)>,
     ) -> Result<Vec<Accepted>> {
+        // Rows are inserted in delivery id order, whatever the batch's order: two replicas
+        // storing overlapping batches (a delivery and its replay) then take their row locks
+        // in the same order and never deadlock.
+        let mut order: Vec<usize> = (0..batch.len()).collect();
+        order.sort_by(|a, b| batch[*a].0.cmp(&batch[*b].0));
+        let mut slots: Vec<_> = batch.into_iter().map(Some).collect();
+        let mut out = vec![Accepted::Duplicate; slots.len()];
         let mut tx = self.pool.begin().await?;
-        let mut out = Vec::with_capacity(batch.len());
-        for (delivery, event, job) in batch {
+        for i in order {
+            let Some((delivery, event, job)) = slots[i].take() else {
+                continue;
+            };
             let fresh = sqlx::query(
                 "INSERT INTO deliveries (id, event, received_at) VALUES ($1, $2, $3)
                  ON CONFLICT DO NOTHING",
@@ -85,7 +95,6 @@ impl DeliveryStore for SqlStore {
             .rows_affected()
                 == 1;
             if !fresh {
-                out.push(Accepted::Duplicate);
                 continue;
             }
             let id = match job {
@@ -100,7 +109,7 @@ impl DeliveryStore for SqlStore {
                 }
                 None => 0,
             };
-            out.push(Accepted::Queued(id));
+            out[i] = Accepted::Queued(id);
         }
         tx.commit().await?;
         Ok(out)
@@ -134,6 +143,39 @@ impl SqlStore {
                ORDER BY prs.running, prs.last_started, j.id LIMIT 1 {lock_rows})
              RETURNING {JOB_COLUMNS}"
         )
+    }
+
+    /// Sets `assignments` (`$5`, `$6`, `$7`: a state, an error, a time) on `job`'s row if it
+    /// is still as the caller saw it (see [`JobStore::finish`]); else a conflict.
+    async fn update_as_seen(
+        &self,
+        job: &Job,
+        assignments: &str,
+        (state, error, at): (&str, Option<String>, i64),
+    ) -> Result<()> {
+        let done = sqlx::query(&format!(
+            "UPDATE jobs SET {assignments}
+             WHERE id = $1 AND state = $2 AND attempts = $3
+               AND (state <> 'running' OR owner = $4)"
+        ))
+        .bind(job.id)
+        .bind(job.state.as_str())
+        .bind(job.attempts as i64)
+        .bind(&self.replica)
+        .bind(state)
+        .bind(error)
+        .bind(at)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+        Err(StoreError::Conflict(format!(
+            "job {} is no longer {} as this replica saw it (another replica took it over, or \
+             it was cancelled)",
+            job.id,
+            job.state.as_str()
+        )))
     }
 
     /// Requeues or fails the running jobs `scope` selects (see [`JobStore::recover`]).
@@ -223,12 +265,14 @@ impl JobStore for SqlStore {
         row.as_ref().map(job_from_row).transpose()
     }
 
-    async fn renew(&self, id: JobId) -> Result<bool> {
+    async fn renew(&self, job: &Job) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE jobs SET lease_until = $3 WHERE id = $1 AND owner = $2 AND state = 'running'",
+            "UPDATE jobs SET lease_until = $4
+             WHERE id = $1 AND owner = $2 AND attempts = $3 AND state = 'running'",
         )
-        .bind(id)
+        .bind(job.id)
         .bind(&self.replica)
+        .bind(job.attempts as i64)
         .bind(self.lease_until())
         .execute(&self.pool)
         .await?;
@@ -243,33 +287,48 @@ impl JobStore for SqlStore {
         row.as_ref().map(job_from_row).transpose()
     }
 
-    async fn finish(&self, id: JobId, state: JobState, error: Option<&str>) -> Result<()> {
-        sqlx::query("UPDATE jobs SET state = $2, error = $3, finished_at = $4 WHERE id = $1")
-            .bind(id)
-            .bind(state.as_str())
-            .bind(error.map(str::to_owned))
-            .bind(now())
-            .execute(&self.pool)
-            .await?;
+    async fn finish(&self, job: &Job, state: JobState, error: Option<&str>) -> Result<()> {
+        self.update_as_seen(
+            job,
+            "state = $5, error = $6, finished_at = $7",
+            (state.as_str(), error.map(str::to_owned), now()),
+        )
+        .await
+    }
+
+    async fn cancel(&self, id: JobId, why: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'cancelled', error = $2, finished_at = $3
+             WHERE id = $1 AND state IN ('queued', 'waiting', 'running')",
+        )
+        .bind(id)
+        .bind(why)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
-    async fn retry(&self, id: JobId, delay_secs: i64, error: &str) -> Result<()> {
-        sqlx::query("UPDATE jobs SET state = 'queued', error = $2, not_before = $3 WHERE id = $1")
-            .bind(id)
-            .bind(error)
-            .bind(now() + delay_secs)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    async fn retry(&self, job: &Job, delay_secs: i64, error: &str) -> Result<()> {
+        self.update_as_seen(
+            job,
+            "state = $5, error = $6, not_before = $7",
+            (
+                JobState::Queued.as_str(),
+                Some(error.to_owned()),
+                now() + delay_secs,
+            ),
+        )
+        .await
     }
 
-    async fn wait_for_lock(&self, id: JobId) -> Result<()> {
-        sqlx::query("UPDATE jobs SET state = 'waiting' WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    async fn wait_for_lock(&self, job: &Job) -> Result<()> {
+        self.update_as_seen(
+            job,
+            "state = $5, error = $6, not_before = $7",
+            (JobState::Waiting.as_str(), job.error.clone(), 0),
+        )
+        .await
     }
 
     async fn wake(&self, lock_key: &str) -> Result<Vec<JobId>> {

@@ -1,5 +1,6 @@
 //! Stack locks: a row per (repo, stack, workspace), taken with one conditional insert so two
-//! replicas racing for one stack get one winner.
+//! replicas racing for one stack get one winner; and holds, the short expiring locks that
+//! serialise updates of one thing on GitHub between replicas (see [`LockStore::try_hold`]).
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
@@ -81,6 +82,31 @@ impl LockStore for SqlStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(lock_from_row).collect()
+    }
+
+    async fn try_hold(&self, key: &str, token: &str, until: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO holds (key, token, held_until) VALUES ($1, $2, $3)
+             ON CONFLICT (key) DO UPDATE SET token = excluded.token,
+                                             held_until = excluded.held_until
+             WHERE holds.token = excluded.token OR holds.held_until < $4",
+        )
+        .bind(key)
+        .bind(token)
+        .bind(until)
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn release_hold(&self, key: &str, token: &str) -> Result<()> {
+        sqlx::query("DELETE FROM holds WHERE key = $1 AND token = $2")
+            .bind(key)
+            .bind(token)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }
 

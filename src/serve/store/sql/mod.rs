@@ -105,13 +105,25 @@ const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[
         "replicas",
         include_str!("../migrations/sqlite/0002_replicas.sql"),
     ),
+    (
+        3,
+        "holds",
+        include_str!("../migrations/sqlite/0003_holds.sql"),
+    ),
 ];
 
-const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "schema",
-    include_str!("../migrations/postgres/0001_schema.sql"),
-)];
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "schema",
+        include_str!("../migrations/postgres/0001_schema.sql"),
+    ),
+    (
+        2,
+        "holds",
+        include_str!("../migrations/postgres/0002_holds.sql"),
+    ),
+];
 
 fn migrator(backend: Backend) -> Migrator {
     let list = match backend {

@@ -42,6 +42,11 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        // Holds whose replica died holding them.
+        sqlx::query("DELETE FROM holds WHERE held_until < $1")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(Pruned {
             jobs,
