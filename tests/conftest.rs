@@ -124,7 +124,11 @@ fn without_its_data_file_a_negated_lookup_in_data_is_undefined_not_true() {
     let (_, report) = check_json(&["-p", "testdata/conftest/policy", PLAN]);
     assert!(messages(&report, "warning").is_empty());
     // deny, violation and deny_tags of aws_instance.web (legacy is exempted from deny_tags).
-    assert_eq!(messages(&report, "error").len(), 3, "the other rules still report");
+    assert_eq!(
+        messages(&report, "error").len(),
+        3,
+        "the other rules still report"
+    );
 }
 
 #[test]

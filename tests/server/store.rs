@@ -70,6 +70,7 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     a_delivery_is_stored_once,
+    a_batch_queues_each_fresh_deliverys_own_job,
     a_comment_drives_one_job_only,
     one_stack_never_runs_twice_at_once,
     a_restart_requeues_interrupted_jobs,
@@ -171,6 +172,42 @@ async fn a_delivery_is_stored_once(fx: Fixture) {
         .unwrap();
     assert_eq!(batch, [Accepted::Queued(0), Accepted::Duplicate]);
     assert_eq!(a.job_counts().await.unwrap()[&JobState::Queued], 1);
+}
+
+async fn a_batch_queues_each_fresh_deliverys_own_job(fx: Fixture) {
+    let s = fx.replica("a").await;
+    s.accept_delivery("d-4", "pull_request", Some(plan_job(4, "old")))
+        .await
+        .unwrap();
+    // Out of id order, with a delivery seen before, one without a job and one twice.
+    let batch = s
+        .accept_deliveries(vec![
+            ("d-9".into(), "pull_request".into(), Some(plan_job(9, "c"))),
+            ("d-3".into(), "pull_request".into(), Some(plan_job(3, "a"))),
+            ("d-4".into(), "pull_request".into(), Some(plan_job(44, "x"))),
+            ("d-5".into(), "push".into(), None),
+            ("d-3".into(), "pull_request".into(), Some(plan_job(33, "y"))),
+            ("d-7".into(), "pull_request".into(), Some(plan_job(7, "b"))),
+        ])
+        .await
+        .unwrap();
+    let mut queued = Vec::new();
+    for accepted in &batch {
+        queued.push(match accepted {
+            Accepted::Queued(0) => "no job".to_owned(),
+            Accepted::Queued(id) => {
+                let job = s.job(*id).await.unwrap().expect("a queued job");
+                format!("#{} {}", job.pr.0, job.stack.unwrap())
+            }
+            Accepted::Duplicate => "duplicate".to_owned(),
+        });
+    }
+    assert_eq!(
+        queued,
+        ["#9 c", "#3 a", "duplicate", "no job", "duplicate", "#7 b"],
+        "each delivery gets its own job, the first of a repeated id wins"
+    );
+    assert_eq!(s.job_counts().await.unwrap()[&JobState::Queued], 4);
 }
 
 async fn a_comment_drives_one_job_only(fx: Fixture) {

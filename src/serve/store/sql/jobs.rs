@@ -49,20 +49,74 @@ fn jobs_from(rows: Vec<AnyRow>) -> Result<Vec<Job>> {
 }
 
 async fn insert_job(tx: &mut Transaction<'_, Any>, job: &NewJob) -> Result<JobId> {
-    let row = sqlx::query(
-        "INSERT INTO jobs (kind, repo, pr, stack, lock_key, payload, state, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, 'queued', $7) RETURNING id",
-    )
-    .bind(job.kind.as_str())
-    .bind(job.repo.to_string())
-    .bind(job.pr.0 as i64)
-    .bind(job.stack.as_ref().map(|s| s.to_string()))
-    .bind(job.lock_key.clone())
-    .bind(job.payload.to_string())
-    .bind(now())
-    .fetch_one(&mut **tx)
-    .await?;
-    int(&row, "id")
+    let ids = insert_jobs(tx, &[job]).await?;
+    Ok(ids[0])
+}
+
+/// Queues `jobs` in one statement; returns their ids in the order given.
+async fn insert_jobs(tx: &mut Transaction<'_, Any>, jobs: &[&NewJob]) -> Result<Vec<JobId>> {
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "INSERT INTO jobs (kind, repo, pr, stack, lock_key, payload, state, created_at) VALUES {} \
+         RETURNING id",
+        placeholders(jobs.len(), 8, Some((6, "'queued'")))
+    );
+    let at = now();
+    let mut query = sqlx::query(&sql);
+    for job in jobs {
+        query = query
+            .bind(job.kind.as_str())
+            .bind(job.repo.to_string())
+            .bind(job.pr.0 as i64)
+            .bind(job.stack.as_ref().map(|s| s.to_string()))
+            .bind(job.lock_key.clone())
+            .bind(job.payload.to_string())
+            .bind(at);
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    // Ids come from one sequence (PostgreSQL) or the next rowid (SQLite), taken row by row in
+    // the order of the VALUES list, so sorted ids are the jobs' ids in the order given,
+    // whatever order RETURNING lists them in.
+    let mut ids = rows
+        .iter()
+        .map(|row| int(row, "id"))
+        .collect::<Result<Vec<_>>>()?;
+    ids.sort_unstable();
+    if ids.len() != jobs.len() {
+        return Err(StoreError::Permanent(format!(
+            "{} jobs queued but {} ids returned",
+            jobs.len(),
+            ids.len()
+        )));
+    }
+    Ok(ids)
+}
+
+/// `rows` tuples of `width` numbered placeholders (`($1, $2), ($3, $4)`); `fixed` puts a
+/// literal in one column of every tuple, which then takes no placeholder.
+fn placeholders(rows: usize, width: usize, fixed: Option<(usize, &str)>) -> String {
+    let per_row = width - usize::from(fixed.is_some());
+    let mut out = String::new();
+    for r in 0..rows {
+        out.push_str(if r == 0 { "(" } else { ", (" });
+        let mut n = r * per_row;
+        for c in 0..width {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            match fixed {
+                Some((at, literal)) if at == c => out.push_str(literal),
+                _ => {
+                    n += 1;
+                    out.push_str(&format!("${n}"));
+                }
+            }
+        }
+        out.push(')');
+    }
+    out
 }
 
 #[async_trait]
@@ -71,49 +125,96 @@ impl DeliveryStore for SqlStore {
         &self,
         batch: Vec<(String, String, Option<NewJob>)>,
     ) -> Result<Vec<Accepted>> {
-        // Rows are inserted in delivery id order, whatever the batch's order: two replicas
-        // storing overlapping batches (a delivery and its replay) then take their row locks
-        // in the same order and never deadlock.
+        // A batch is three statements, however many deliveries it holds: the deliveries, the
+        // jobs of the fresh ones, and the links between them. Rows are inserted in delivery id
+        // order, whatever the batch's order: two replicas storing overlapping batches (a
+        // delivery and its replay) then take their row locks in the same order and never
+        // deadlock. A delivery id twice in one batch counts once (its first occurrence).
         let mut order: Vec<usize> = (0..batch.len()).collect();
         order.sort_by(|a, b| batch[*a].0.cmp(&batch[*b].0));
-        let mut slots: Vec<_> = batch.into_iter().map(Some).collect();
-        let mut out = vec![Accepted::Duplicate; slots.len()];
+        order.dedup_by(|later, first| batch[*later].0 == batch[*first].0);
+        let mut out = vec![Accepted::Duplicate; batch.len()];
         let mut tx = self.pool.begin().await?;
-        for i in order {
-            let Some((delivery, event, job)) = slots[i].take() else {
-                continue;
-            };
-            let fresh = sqlx::query(
-                "INSERT INTO deliveries (id, event, received_at) VALUES ($1, $2, $3)
-                 ON CONFLICT DO NOTHING",
+        for chunk in order.chunks(DELIVERIES_PER_STATEMENT) {
+            let fresh = insert_deliveries(&mut tx, chunk.iter().map(|&i| &batch[i])).await?;
+            let fresh: Vec<usize> = chunk
+                .iter()
+                .copied()
+                .filter(|&i| fresh.contains(&batch[i].0))
+                .collect();
+            let queued: Vec<usize> = fresh
+                .iter()
+                .copied()
+                .filter(|&i| batch[i].2.is_some())
+                .collect();
+            let jobs: Vec<&NewJob> = queued.iter().filter_map(|&i| batch[i].2.as_ref()).collect();
+            let ids = insert_jobs(&mut tx, &jobs).await?;
+            link_deliveries(
+                &mut tx,
+                queued.iter().map(|&i| batch[i].0.as_str()).zip(&ids),
             )
-            .bind(&delivery)
-            .bind(&event)
-            .bind(now())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if !fresh {
-                continue;
+            .await?;
+            for i in fresh {
+                out[i] = Accepted::Queued(0);
             }
-            let id = match job {
-                Some(job) => {
-                    let id = insert_job(&mut tx, &job).await?;
-                    sqlx::query("UPDATE deliveries SET job_id = $1 WHERE id = $2")
-                        .bind(id)
-                        .bind(&delivery)
-                        .execute(&mut *tx)
-                        .await?;
-                    id
-                }
-                None => 0,
-            };
-            out[i] = Accepted::Queued(id);
+            for (&i, &id) in queued.iter().zip(&ids) {
+                out[i] = Accepted::Queued(id);
+            }
         }
         tx.commit().await?;
         Ok(out)
     }
+}
+
+/// Deliveries stored per statement: 3 parameters each, far below both databases' limits.
+const DELIVERIES_PER_STATEMENT: usize = 1000;
+
+/// Stores the deliveries not seen before; returns the ids of those that were fresh.
+async fn insert_deliveries<'b>(
+    tx: &mut Transaction<'_, Any>,
+    deliveries: impl Iterator<Item = &'b (String, String, Option<NewJob>)>,
+) -> Result<std::collections::HashSet<String>> {
+    let deliveries: Vec<_> = deliveries.collect();
+    let sql = format!(
+        "INSERT INTO deliveries (id, event, received_at) VALUES {} ON CONFLICT DO NOTHING \
+         RETURNING id",
+        placeholders(deliveries.len(), 3, None)
+    );
+    let at = now();
+    let mut query = sqlx::query(&sql);
+    for (delivery, event, _) in deliveries {
+        query = query.bind(delivery).bind(event).bind(at);
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    rows.iter()
+        .map(|row| Ok(row.try_get::<String, _>("id")?))
+        .collect()
+}
+
+/// Records which job each fresh delivery queued, in one statement.
+async fn link_deliveries<'b>(
+    tx: &mut Transaction<'_, Any>,
+    links: impl Iterator<Item = (&'b str, &'b JobId)>,
+) -> Result<()> {
+    let links: Vec<_> = links.collect();
+    if links.is_empty() {
+        return Ok(());
+    }
+    let mut sql = String::from("UPDATE deliveries SET job_id = CASE id");
+    for n in 0..links.len() {
+        sql.push_str(&format!(" WHEN ${} THEN ${}", 2 * n + 1, 2 * n + 2));
+    }
+    sql.push_str(" END WHERE id IN (");
+    for n in 0..links.len() {
+        sql.push_str(&format!("{}${}", if n == 0 { "" } else { ", " }, 2 * n + 1));
+    }
+    sql.push(')');
+    let mut query = sqlx::query(&sql);
+    for (delivery, job) in links {
+        query = query.bind(delivery).bind(*job);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
 }
 
 impl SqlStore {
