@@ -19,7 +19,8 @@
 //! GNU time (`/usr/bin/time -f %M`), and shows as `n/a` where that is not installed.
 //!
 //! Bounded by design: up to 3 runs per plan (median reported), a single run when one takes
-//! over 10 s or the plan has 100k resources or more; each run is killed after
+//! over 10 s (so OPA at 100k runs once, and planguard's seconds-long runs three times: a
+//! single run of a few seconds is at the mercy of the page cache and the machine's load); each run is killed after
 //! `PLANGUARD_BENCH_TIMEOUT` seconds (default 60), and measurements that would start after
 //! `PLANGUARD_BENCH_BUDGET` seconds (default 170) are skipped. `PLANGUARD_BENCH_SIZES`
 //! (e.g. `1000,10000`) and `PLANGUARD_BENCH_VARIANTS` (`builtin,conftest,thirdparty`) narrow
@@ -345,7 +346,8 @@ fn export_library(s: &Settings) -> Result<(), String> {
         .ok_or_else(|| format!("`planguard policies export` failed: {status}"))
 }
 
-/// Runs one variant on one plan: up to 3 runs, the median wall time and the highest peak RSS.
+/// Runs one variant on one plan: up to 3 runs (one when a run takes over 10 s), the median
+/// wall time and the highest peak RSS.
 fn measure(
     s: &Settings,
     what: (Variant, Runner),
@@ -353,7 +355,7 @@ fn measure(
     n: usize,
     started: Instant,
 ) -> RowResult {
-    let max_runs = if n >= 100_000 { 1 } else { 3 };
+    let max_runs = 3;
     let mut runs: Vec<Run> = Vec::new();
     while runs.len() < max_runs {
         let left = s.budget.saturating_sub(started.elapsed());
