@@ -87,8 +87,9 @@ fn builtins_agree_with_their_rego_on_every_real_plan() {
 fn builtins_agree_with_their_rego_on_a_synthetic_plan() {
     let mut plan = Vec::new();
     synth::write_plan(2_000, 7, &mut plan).expect("synthetic plan");
+    let mut engine = engine();
     let (found, checked, blocks) =
-        disagreements(&mut engine(), &String::from_utf8(plan).expect("UTF-8"));
+        disagreements(&mut engine, &String::from_utf8(plan).expect("UTF-8"));
     assert!(
         found.is_empty(),
         "builtins disagree: {:?}",
@@ -96,4 +97,10 @@ fn builtins_agree_with_their_rego_on_a_synthetic_plan() {
     );
     assert!(checked > 20_000, "only {checked} cases checked");
     assert!(blocks > 1_000, "only {blocks} configuration blocks found");
+    let merged = engine
+        .eval_rule("data.native_spec.merged_reports".into())
+        .expect("merged_reports evaluates")
+        .as_u64()
+        .expect("a count");
+    assert!(merged > 1_000, "only {merged} merged tag reports compared");
 }

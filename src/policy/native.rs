@@ -19,6 +19,8 @@
 //! conftest and OPA do not have these builtins: `planguard policies export` ([`super::export`])
 //! writes the library with `pure.rego` in their place.
 
+use std::collections::BTreeMap;
+
 use anyhow::{bail, Result};
 use regorus::{Engine, Value};
 
@@ -35,6 +37,7 @@ const BUILTINS: &[Builtin] = &[
     ("planguard.unknown_within", 2, unknown_within),
     ("planguard.module_path", 1, module_path),
     ("planguard.tag_report", 3, tag_report),
+    ("planguard.tag_report_defaults", 3, tag_report_defaults),
 ];
 
 /// The builtin that keeps an index between calls (see [`BlockIndex`]).
@@ -420,26 +423,58 @@ fn index_module(
 /// `lib.unknown` does).
 fn tag_report(args: &[Value]) -> Result<Value> {
     let (rc, attr, keys) = (&args[0], &args[1], &args[2]);
-    let a = after(rc);
-    let map = &a[attr];
+    Ok(match map_states(rc, attr, keys) {
+        Some(states) => report_of(&states, keys)?,
+        None => Value::Undefined,
+    })
+}
+
+/// A tag's state, as the tagging helpers' `{"state": ...}` objects say it.
+#[derive(Clone, Copy)]
+enum TagState<'a> {
+    Unknown,
+    Known(&'a Value),
+    Absent,
+}
+
+/// `map_state(rc, attr, key)` for each of `keys`, or `None` unless the map at `attr` is known.
+fn map_states<'a>(
+    rc: &'a Value,
+    attr: &Value,
+    keys: &'a Value,
+) -> Option<BTreeMap<&'a Value, TagState<'a>>> {
+    let map = &rc["change"]["after"][attr];
     if !matches!(map, Value::Object(_)) || unknown(rc, &Value::from(vec![attr.clone()])) {
-        return Ok(Value::Undefined);
+        return None;
     }
+    let state = |key: &'a Value| {
+        if unknown(rc, &Value::from(vec![attr.clone(), key.clone()])) {
+            TagState::Unknown
+        } else {
+            match &map[key] {
+                Value::Undefined | Value::Null => TagState::Absent,
+                v => TagState::Known(v),
+            }
+        }
+    };
+    Some(members(keys).into_iter().map(|k| (k, state(k))).collect())
+}
+
+/// The tagging helpers' `report_of(states, keys)` (see [`tag_report`]).
+fn report_of(states: &BTreeMap<&Value, TagState>, keys: &Value) -> Result<Value> {
     let (mut missing, mut unknown_keys) = (Vec::new(), Vec::new());
     let mut values = Value::new_object();
     let known = values.as_object_mut()?;
     for key in members(keys) {
-        if unknown(rc, &Value::from(vec![attr.clone(), key.clone()])) {
-            unknown_keys.push(key.clone());
-            continue;
-        }
-        match &map[key] {
-            Value::Undefined | Value::Null => missing.push(key.clone()),
-            v => {
+        match states.get(key) {
+            None => {}
+            Some(TagState::Unknown) => unknown_keys.push(key.clone()),
+            Some(TagState::Absent) => missing.push(key.clone()),
+            Some(TagState::Known(v)) => {
                 if blank(v) {
                     missing.push(key.clone());
                 }
-                known.insert(key.clone(), v.clone());
+                known.insert(key.clone(), (*v).clone());
             }
         }
     }
@@ -449,6 +484,63 @@ fn tag_report(args: &[Value]) -> Result<Value> {
     o.insert(s("unknown"), Value::from(unknown_keys));
     o.insert(s("values"), values);
     Ok(report)
+}
+
+/// What a resource's own `tags` merged over the provider's default tags will hold for `keys`,
+/// when `tags_all` is not known: `defaults` is the provider's `default_tags` map (`{}` without
+/// one), or null when the plan cannot tell them. The tagging helpers' Rego, with `report_of` and
+/// `map_state` as in [`tag_report`]:
+/// ```rego
+/// tag_report_defaults(rc, keys, defaults) := with_defaults(own, keys, defaults) if {
+///     own := tag_report(rc, "tags", keys)
+/// } else := with_defaults({"missing": [k | some k in keys], "unknown": [], "values": {}}, keys, defaults) if {
+///     object.get(after(rc), "tags", null) == null
+///     not is_object(object.get(rc.change, ["after_unknown", "tags"], null))
+/// }
+///
+/// with_defaults(own, keys, defaults) := own if {
+///     count(absent_keys(own)) == 0
+/// } else := report_of(object.union(own_states(own), default_states(absent_keys(own), defaults)), keys)
+///
+/// absent_keys(own) := {k | some k in own.missing; not k in object.keys(own.values)}
+///
+/// own_states(own) := object.union({k: {"state": "unknown"} | some k in own.unknown},
+///                                 {k: {"state": "known", "value": v} | some k, v in own.values})
+///
+/// default_states(absent, defaults) := {k: {"state": "unknown"} | some k in absent} if {
+///     defaults == null
+/// } else := object.union({k: {"state": "absent"} | some k in absent},
+///                        {k: {"state": "known", "value": v} | some k in absent; v := defaults[k]; v != null})
+/// ```
+/// A key the resource's `tags` leave unset takes the default's state; a key they set (even to
+/// a blank value) or leave unknown keeps its own.
+fn tag_report_defaults(args: &[Value]) -> Result<Value> {
+    let (rc, keys, defaults) = (&args[0], &args[1], &args[2]);
+    let mut states = match map_states(rc, &s("tags"), keys) {
+        Some(states) => states,
+        None => {
+            let tags = &rc["change"]["after"]["tags"];
+            let marker = &rc["change"]["after_unknown"]["tags"];
+            if !matches!(tags, Value::Undefined | Value::Null) || matches!(marker, Value::Object(_))
+            {
+                return Ok(Value::Undefined);
+            }
+            members(keys)
+                .into_iter()
+                .map(|k| (k, TagState::Absent))
+                .collect()
+        }
+    };
+    for (key, state) in states.iter_mut() {
+        if let TagState::Absent = state {
+            *state = match (defaults, &defaults[*key]) {
+                (Value::Null, _) => TagState::Unknown,
+                (_, Value::Undefined | Value::Null) => TagState::Absent,
+                (_, v) => TagState::Known(v),
+            };
+        }
+    }
+    report_of(&states, keys)
 }
 
 /// `trim_space(sprintf("%v", [v])) == ""`: only a string of whitespace prints as blank.

@@ -145,3 +145,35 @@ report_of(states, keys) := {
 	"unknown": [k | some k in keys; states[k].state == "unknown"],
 	"values": {k: s.value | some k in keys; s := states[k]; s.state == "known"},
 }
+
+# What a resource's own `tags` merged over the provider's default tags (`defaults`: a map, or
+# null when the plan cannot tell them) will hold for `keys`, when `tags_all` is not known. A key
+# that `tags` leaves unset takes the default's state; a key it sets (even blank) or leaves
+# unknown keeps its own. Undefined when `tags` is neither a known map nor null.
+tag_report_defaults(rc, keys, defaults) := with_defaults(own, keys, defaults) if {
+	own := tag_report(rc, "tags", keys)
+} else := with_defaults({"missing": [k | some k in keys], "unknown": [], "values": {}}, keys, defaults) if {
+	object.get(after(rc), "tags", null) == null
+	not tags_marker_is_object(rc)
+}
+
+tags_marker_is_object(rc) if is_object(rc.change.after_unknown.tags)
+
+with_defaults(own, keys, defaults) := own if {
+	count(absent_keys(own)) == 0
+} else := report_of(object.union(own_states(own), default_states(absent_keys(own), defaults)), keys)
+
+# The keys a report lists as missing because they are not set at all (not blank).
+absent_keys(own) := {k | some k in own.missing; not k in object.keys(own.values)}
+
+own_states(own) := object.union(
+	{k: {"state": "unknown"} | some k in own.unknown},
+	{k: {"state": "known", "value": v} | some k, v in own.values},
+)
+
+default_states(absent, defaults) := {k: {"state": "unknown"} | some k in absent} if {
+	defaults == null
+} else := object.union(
+	{k: {"state": "absent"} | some k in absent},
+	{k: {"state": "known", "value": v} | some k in absent; v := defaults[k]; v != null},
+)

@@ -30,6 +30,8 @@ ref_changes_in(kinds, check_unchanged) := pure.changes(changes, kinds, check_unc
 
 ref_tag_report(rc, attr, keys) := pure.tag_report(rc, attr, keys)
 
+ref_tag_report_defaults(rc, keys, defaults) := pure.tag_report_defaults(rc, keys, defaults)
+
 # --- The cases ---------------------------------------------------------------------------------
 
 # The plan's changes, plus changes with awkward module addresses and unknown markers.
@@ -38,6 +40,10 @@ changes := array.concat(object.get(input, "resource_changes", []), [
 	{"address": "x2", "type": "t", "name": "n", "mode": "managed", "module_address": "module.a[\"k[1\"]", "change": {"actions": ["no-op"], "after": null, "after_unknown": true}},
 	{"address": "x3", "type": "t", "name": "n", "mode": "data", "change": {"actions": ["update"], "after": {"b": [{"c": 1}]}, "after_unknown": {"b": [{"c": true}]}}},
 	{"address": "x4", "type": "u", "name": "n", "mode": "managed", "module_address": false, "change": {"actions": ["delete", "create"], "after": {"tags_all": null}, "after_unknown": {"tags_all": true}}},
+	{"address": "x5", "type": "t", "name": "n", "mode": "managed", "change": {"actions": ["create"], "after": {"tags": {"Owner": "me", "Blank": "", "N": null}}, "after_unknown": {"tags": {"CostCenter": true}, "tags_all": true}}},
+	{"address": "x6", "type": "t", "name": "n", "mode": "managed", "change": {"actions": ["create"], "after": {"tags": null}, "after_unknown": {"tags_all": true}}},
+	{"address": "x7", "type": "t", "name": "n", "mode": "managed", "change": {"actions": ["create"], "after": {}, "after_unknown": {"tags": {}, "tags_all": true}}},
+	{"address": "x8", "type": "t", "name": "n", "mode": "managed", "change": {"actions": ["create"], "after": {"tags": ["not", "a", "map"]}, "after_unknown": {}}},
 ])
 
 # Paths into each change: every attribute and marker, their keys and first elements, and
@@ -166,6 +172,40 @@ disagreements contains ["tag_report undefined", rc.address, attr] if {
 	some keys in key_lists(rc, attr)
 	ref_tag_report(rc, attr, keys)
 	not planguard.tag_report(rc, attr, keys)
+}
+
+# Reports the merge gave (so the comparisons below are not vacuous).
+merged_reports := count([1 |
+	some rc in changes
+	some keys in key_lists(rc, "tags")
+	some defaults in default_tag_maps
+	ref_tag_report_defaults(rc, keys, defaults)
+])
+
+# Provider default tags: none, some (one blank, one null), and unknown.
+default_tag_maps := [{}, {"Owner": "platform", "CostCenter": " ", "Environment": null, "A": "x"}, null]
+
+disagreements contains ["tag_report_defaults", rc.address, i] if {
+	some rc in changes
+	some keys in key_lists(rc, "tags")
+	some i, defaults in default_tag_maps
+	ref_tag_report_defaults(rc, keys, defaults) != planguard.tag_report_defaults(rc, keys, defaults)
+}
+
+disagreements contains ["tag_report_defaults defined", rc.address, i] if {
+	some rc in changes
+	some keys in key_lists(rc, "tags")
+	some i, defaults in default_tag_maps
+	not ref_tag_report_defaults(rc, keys, defaults)
+	planguard.tag_report_defaults(rc, keys, defaults)
+}
+
+disagreements contains ["tag_report_defaults undefined", rc.address, i] if {
+	some rc in changes
+	some keys in key_lists(rc, "tags")
+	some i, defaults in default_tag_maps
+	ref_tag_report_defaults(rc, keys, defaults)
+	not planguard.tag_report_defaults(rc, keys, defaults)
 }
 
 disagreements contains ["changes", kind, check] if {
