@@ -1,0 +1,11 @@
+package main
+
+deny[msg] {
+  p := data.rules.tags.policy[_]
+  not p.valid
+  msg := sprintf("%s: untagged", [p.id])
+}
+
+warn[msg] {
+  msg := sprintf("%d taggable, %d listed, %d judged", [count(data.rules.tags.taggable_resources), count(data.rules.tags.taggable_list), count(data.rules.tags.policy)])
+}
