@@ -2807,12 +2807,17 @@ impl Interpreter {
             }
         }
 
-        let v = match builtin.0(
+        // The builtin's loops observe the time limit (and the memory probe) themselves.
+        let limits =
+            crate::utils::limits::BuiltinLimitsScope::enter(self.execution_timer.start_and_limit());
+        let result = builtin.0(
             span,
             params,
             &args[..],
             self.compiled_policy.strict_builtin_errors,
-        ) {
+        );
+        drop(limits);
+        let v = match result {
             Ok(v) => v,
             // Resource-limit errors must always propagate, even in non-strict
             // mode, to prevent `not builtin(...)` from silently flipping to true.

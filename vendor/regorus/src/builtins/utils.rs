@@ -28,9 +28,28 @@ pub fn ensure_generated_size(span: &Span, fcn: &str, elements: u128) -> Result<(
     Ok(())
 }
 
+/// Checks the memory limit before a builtin allocates a result of `bytes` at once (the
+/// embedder's probe; see `limits::check_memory_probe_for`): a result assembled from shared
+/// values (`concat` of a million references to one 1 MB string is 1 TB) must be refused
+/// before it is allocated, as a failed allocation aborts the process.
+pub fn ensure_allocation(bytes: usize) -> Result<()> {
+    crate::utils::limits::check_memory_probe_for(u64::try_from(bytes).unwrap_or(u64::MAX))
+        .map_err(anyhow::Error::new)
+}
+
+/// Checks the limits from a builtin's loop: one unit of work.
 #[inline]
 pub fn enforce_limit() -> Result<()> {
-    crate::utils::limits::check_memory_limit_if_needed().map_err(anyhow::Error::new)
+    enforce_limit_for(1)
+}
+
+/// Checks the limits from a builtin's loop after `work` units of work (elements visited,
+/// bytes scanned): the memory limit, and every so often the evaluation's time limit and
+/// the embedder's memory probe (`limits::builtin_tick`).
+#[inline]
+pub fn enforce_limit_for(work: usize) -> Result<()> {
+    crate::utils::limits::check_memory_limit_if_needed().map_err(anyhow::Error::new)?;
+    crate::utils::limits::builtin_tick(work).map_err(anyhow::Error::new)
 }
 
 pub fn ensure_args_count(
