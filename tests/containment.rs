@@ -184,6 +184,10 @@ const HOSTILE: &[(&str, &str)] = &[
         "huge_replace.rego:7",
         "evaluation used more memory than its limit of 2048 MiB",
     ),
+    (
+        "huge_json.rego:7",
+        "evaluation used more memory than its limit of 2048 MiB",
+    ),
 ];
 
 fn hostile(file_and_line: &str) -> String {

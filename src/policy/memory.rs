@@ -8,9 +8,9 @@
 //! holdings by more than the limit fails with regorus's `MemoryLimitExceeded` error, which becomes
 //! a policy failure at the rule's file and line; the memory is freed as the evaluation unwinds and
 //! the other policies still run. Builtins that build a result of a size known up front (`concat`,
-//! `replace`, `strings.replace_n`) ask the probe for that size before allocating it, so `concat` of
-//! a million references to one 1 MB string is refused instead of aborting the process on a failed
-//! 1 TB allocation.
+//! `replace`, `strings.replace_n`, `json.marshal`) ask the probe for that size first, so `concat`
+//! of a million references to one 1 MB string is refused instead of aborting the process on a
+//! failed 1 TB allocation.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;

@@ -37,6 +37,36 @@ pub fn ensure_allocation(bytes: usize) -> Result<()> {
         .map_err(anyhow::Error::new)
 }
 
+/// Checks the memory limit before a builtin serializes `value` (`json.marshal`,
+/// `yaml.marshal`): a value of shared parts holds little and serializes to a lot (a million
+/// references to one 1 MB string is 1 TB of JSON), and a serializer's output grows without a
+/// check. Walks the value once, checking the limits as it goes, and asks the memory probe for
+/// a lower bound of the output (each string's bytes, one byte per other value) each time the
+/// bound doubles.
+pub fn ensure_serialized_allocation(value: &Value) -> Result<()> {
+    fn walk(value: &Value, bound: &mut usize, next_check: &mut usize) -> Result<()> {
+        enforce_limit()?;
+        *bound = bound.saturating_add(match value {
+            Value::String(s) => s.len().saturating_add(1),
+            _ => 1,
+        });
+        if *bound >= *next_check {
+            ensure_allocation(*bound)?;
+            *next_check = bound.saturating_mul(2);
+        }
+        match value {
+            Value::Array(items) => items.iter().try_for_each(|v| walk(v, bound, next_check)),
+            Value::Set(items) => items.iter().try_for_each(|v| walk(v, bound, next_check)),
+            Value::Object(fields) => fields.iter().try_for_each(|(k, v)| {
+                walk(k, bound, next_check)?;
+                walk(v, bound, next_check)
+            }),
+            _ => Ok(()),
+        }
+    }
+    walk(value, &mut 0, &mut (1 << 20))
+}
+
 /// Checks the limits from a builtin's loop: one unit of work.
 #[inline]
 pub fn enforce_limit() -> Result<()> {
