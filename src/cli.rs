@@ -60,12 +60,29 @@ pub struct PolicyArgs {
     /// Accept Rego v0 syntax (no `if`/`contains` keywords).
     #[arg(long)]
     pub rego_v0: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// The limits of one policy evaluation (or one test).
+#[derive(Debug, Args)]
+pub struct LimitArgs {
     /// Time limit for one policy evaluation, in seconds (at least 1).
     #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = parse_seconds)]
     pub timeout: u64,
     /// Memory limit for one policy evaluation, in MiB (at least 1).
     #[arg(long, default_value_t = 2048, value_name = "MIB", value_parser = parse_mib)]
     pub memory_limit: u64,
+}
+
+impl LimitArgs {
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout)
+    }
+
+    fn memory_limit_bytes(&self) -> u64 {
+        self.memory_limit << 20
+    }
 }
 
 impl PolicyArgs {
@@ -78,8 +95,8 @@ impl PolicyArgs {
             namespaces: self.namespaces.clone(),
             rego_v0: self.rego_v0,
             with_tests,
-            timeout: Duration::from_secs(self.timeout),
-            memory_limit: self.memory_limit << 20,
+            timeout: self.limits.timeout(),
+            memory_limit: self.limits.memory_limit_bytes(),
         }
     }
 }
@@ -164,6 +181,8 @@ pub struct TestArgs {
     /// Accept Rego v0 syntax.
     #[arg(long)]
     pub rego_v0: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -297,6 +316,8 @@ fn run_test(args: TestArgs) -> Result<i32> {
         data_files: args.data.clone(),
         rego_v0: args.rego_v0,
         with_tests: true,
+        timeout: args.limits.timeout(),
+        memory_limit: args.limits.memory_limit_bytes(),
         ..LoadOptions::default()
     };
     let set = match load(&opts) {

@@ -1,9 +1,10 @@
-//! Failures stay contained: a broken policy is reported with its file and line and exits 2,
-//! and never hides the other policies' results; policies that could silently pass in regorus
-//! are refused when they are loaded. Hostile policies (recursion, huge generated collections,
-//! huge format widths, deeply nested literals, evaluations past the memory limit, bodies that
-//! take too long to compile) and hostile plans (numbers beyond `f64`, deep nesting) end in a
-//! reported error, never in a crash, a hang or a silently dropped change.
+//! Failures stay contained: a broken policy is reported with its file and line and exits 2, and
+//! never hides the other policies' results; policies that could silently pass in regorus are
+//! refused when they are loaded. Hostile policies (recursion, huge generated collections, huge
+//! format widths, deeply nested literals, evaluations past the memory limit, bodies that take too
+//! long to compile, single builtin calls that run past the time limit) and hostile plans (numbers
+//! beyond `f64`, deep nesting) end in a reported error, never in a crash, a hang or a silently
+//! dropped change.
 
 mod common;
 
@@ -175,6 +176,18 @@ const HOSTILE: &[(&str, &str)] = &[
         "wide_sprintf.rego:6",
         "format width or precision larger than 1000000",
     ),
+    (
+        "huge_concat.rego:6",
+        "evaluation used more memory than its limit of 2048 MiB",
+    ),
+    (
+        "huge_replace.rego:7",
+        "evaluation used more memory than its limit of 2048 MiB",
+    ),
+    (
+        "huge_json.rego:7",
+        "evaluation used more memory than its limit of 2048 MiB",
+    ),
 ];
 
 fn hostile(file_and_line: &str) -> String {
@@ -244,6 +257,35 @@ fn one_process_survives_every_hostile_policy_at_once() {
     );
     assert_fine_findings(&text);
     insta::assert_snapshot!("hostile_policies", policy_errors(&text));
+}
+
+/// Policies whose one builtin call ran for minutes to hours past the time limit: the
+/// builtin now observes the deadline itself (`testdata/containment/slow_*.rego`).
+const SLOW_BUILTINS: &[&str] = &[
+    "slow_prefix.rego:6",
+    "slow_replace_n.rego:6",
+    "slow_union_n.rego:6",
+    "slow_subset.rego:7",
+    "slow_regex_replace.rego:6",
+];
+
+#[test]
+fn a_builtin_call_running_past_the_time_limit_is_a_located_policy_error_and_the_others_still_report(
+) {
+    let mut policies: Vec<String> = SLOW_BUILTINS.iter().map(|f| hostile(f)).collect();
+    policies.push(FINE.to_owned());
+    let args: Vec<&str> = policies.iter().map(String::as_str).collect();
+    let out = check_policies(&args, PLAN, &["--timeout", "1"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}{}", stderr(&out));
+    for file_and_line in SLOW_BUILTINS {
+        let located = format!(
+            "policy error: testdata/containment/{file_and_line}: evaluation exceeded the 1s time \
+             limit; simplify the rule or raise --timeout"
+        );
+        assert!(text.contains(&located), "expected `{located}` in:\n{text}");
+    }
+    assert_fine_findings(&text);
 }
 
 #[test]
@@ -349,6 +391,36 @@ fn an_evaluation_past_the_memory_limit_is_a_located_policy_error_and_the_others_
         "{text}"
     );
     assert_fine_findings(&text);
+}
+
+#[test]
+fn a_test_past_the_memory_limit_fails_alone_and_the_other_tests_still_run() {
+    let dir = policy_dir(&[(
+        "hog_test.rego",
+        "package hog_test\nimport rego.v1\n\
+         test_fine if count(numbers.range(1, 10)) == 10\n\
+         test_hog if {\n\
+         \tcount([[x, y] | some x in numbers.range(1, 1000); some y in numbers.range(1, 10000)]) > 0\n\
+         }\n\
+         test_after if upper(\"a\") == \"A\"\n",
+    )]);
+    let out = planguard(&["test", "--memory-limit", "64", dir.path().to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("hog_test.rego:4 data.hog_test.test_hog")
+            && text.contains(
+                "evaluation used more memory than its limit of 64 MiB; simplify the rule or \
+                 raise --memory-limit"
+            ),
+        "{text}"
+    );
+    assert!(
+        text.contains("PASS  ") && text.contains("test_fine"),
+        "{text}"
+    );
+    assert!(text.contains("test_after"), "{text}");
+    assert!(text.trim_end().ends_with("2 passed, 1 failed"), "{text}");
 }
 
 #[test]

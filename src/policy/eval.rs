@@ -522,13 +522,25 @@ fn failure(id: &str, rule_name: Option<&str>, rule: &Rule, text: &str) -> Policy
         .and_then(|loc| loc.rsplitn(3, ':').nth(2))
         .map(str::to_owned)
         .unwrap_or_else(|| rule.file.clone());
-    let message = if located.message.contains("exceeded memory limit") {
+    PolicyFailure {
+        policy_id: id.to_owned(),
+        rule: rule_name.map(str::to_owned),
+        file,
+        line: located.line.unwrap_or(rule.line),
+        message: limit_message(text, located.message),
+    }
+}
+
+/// What a user reads for an evaluation error `text` (already located as `message`): the
+/// memory and time limits in planguard's words, with the option that raises them.
+pub(super) fn limit_message(text: &str, message: String) -> String {
+    if message.contains("exceeded memory limit") {
         format!(
             "evaluation used more memory than its limit of {} MiB; simplify the rule or raise \
              --memory-limit",
             super::memory::limit() >> 20
         )
-    } else if located.message.contains("exceeded time limit") {
+    } else if message.contains("exceeded time limit") {
         let limit = text.split("limit=").nth(1).and_then(|l| {
             l.trim_end_matches(|c: char| !c.is_ascii_digit())
                 .parse::<u64>()
@@ -539,14 +551,7 @@ fn failure(id: &str, rule_name: Option<&str>, rule: &Rule, text: &str) -> Policy
             .unwrap_or_default();
         format!("evaluation exceeded the {secs}time limit; simplify the rule or raise --timeout")
     } else {
-        located.message
-    };
-    PolicyFailure {
-        policy_id: id.to_owned(),
-        rule: rule_name.map(str::to_owned),
-        file,
-        line: located.line.unwrap_or(rule.line),
-        message,
+        message
     }
 }
 

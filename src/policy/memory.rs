@@ -1,14 +1,16 @@
 //! The memory limit of a policy evaluation.
 //!
-//! regorus's own allocation accounting (its `allocator-memory-limits` feature) needs its
-//! mimalloc fork as the global allocator; planguard has its own. So the binary's global
-//! allocator is [`CountingAlloc`], which counts the bytes each thread holds, and regorus calls
-//! the probe installed by [`install`] wherever it checks its limits (every statement and loop
-//! step, and while compiling). An evaluation ([`with_budget`]) that grows its thread's holdings
-//! by more than the limit fails with regorus's `MemoryLimitExceeded` error, which becomes a
-//! policy failure at the rule's file and line; the memory is freed as the evaluation unwinds
-//! and the other policies still run. One allocation is not refused while it happens: a
-//! builtin that asks for gigabytes at once is only stopped by the bounds on generated sizes.
+//! regorus's own allocation accounting (its `allocator-memory-limits` feature) needs its mimalloc
+//! fork as the global allocator; planguard has its own. So the binary's global allocator is
+//! [`CountingAlloc`], which counts the bytes each thread holds, and regorus calls the probe
+//! installed by [`install`] wherever it checks its limits (every statement and loop step, inside
+//! builtins' loops, and while compiling). An evaluation ([`with_budget`]) that grows its thread's
+//! holdings by more than the limit fails with regorus's `MemoryLimitExceeded` error, which becomes
+//! a policy failure at the rule's file and line; the memory is freed as the evaluation unwinds and
+//! the other policies still run. Builtins that build a result of a size known up front (`concat`,
+//! `replace`, `strings.replace_n`, `json.marshal`) ask the probe for that size first, so `concat`
+//! of a million references to one 1 MB string is refused instead of aborting the process on a
+//! failed 1 TB allocation.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
@@ -90,11 +92,14 @@ pub fn with_budget<R>(f: impl FnOnce() -> R) -> R {
     result
 }
 
-fn probe() -> Result<(), LimitError> {
+/// Whether the running evaluation holds, or with `additional` bytes more would hold, more than
+/// the limit.
+fn probe(additional: u64) -> Result<(), LimitError> {
     let Some(baseline) = BASELINE.with(Cell::get) else {
         return Ok(());
     };
-    let usage = HELD.with(Cell::get).saturating_sub(baseline).max(0) as u64;
+    let held = HELD.with(Cell::get).saturating_sub(baseline).max(0) as u64;
+    let usage = held.saturating_add(additional);
     let limit = LIMIT.load(Ordering::Relaxed);
     if usage > limit {
         return Err(LimitError::MemoryLimitExceeded { usage, limit });
@@ -110,17 +115,21 @@ mod tests {
     fn an_evaluation_over_its_budget_fails_the_probe_and_the_next_one_starts_afresh() {
         install(1 << 20);
         with_budget(|| {
+            assert!(
+                probe(2 << 20).is_err(),
+                "a 2 MiB allocation would pass the limit"
+            );
             count(2 << 20);
             assert!(matches!(
-                probe(),
+                probe(0),
                 Err(LimitError::MemoryLimitExceeded { usage, limit: 1_048_576 }) if usage >= 2 << 20
             ));
             count(-(2 << 20));
         });
-        with_budget(|| assert!(probe().is_ok()));
+        with_budget(|| assert!(probe(0).is_ok()));
         // Outside an evaluation there is no limit.
         count(4 << 20);
-        assert!(probe().is_ok());
+        assert!(probe(u64::MAX).is_ok());
         count(-(4 << 20));
     }
 }

@@ -1,7 +1,8 @@
 //! `planguard test`: running `test_*` rules, as `opa test` and `conftest verify` do.
 //!
 //! A test passes when its rule evaluates to `true`. Each test runs on a fresh clone of the
-//! engine with no input, under the same time limit as policy evaluation.
+//! engine with no input, under the same time and memory limits as policy evaluation: a test
+//! past either fails on its own and the others still run.
 
 use std::time::{Duration, Instant};
 
@@ -9,6 +10,7 @@ use rayon::prelude::*;
 use regorus::Value;
 use serde::Serialize;
 
+use super::eval::limit_message;
 use super::load::{regorus_error, PolicySet};
 
 /// One test's result.
@@ -41,7 +43,8 @@ pub fn run_tests(set: &PolicySet, filter: Option<&str>) -> Vec<TestReport> {
             |engine, test| {
                 let started = Instant::now();
                 engine.set_input(Value::new_object());
-                let outcome = match engine.eval_rule(test.name.clone()) {
+                let result = super::memory::with_budget(|| engine.eval_rule(test.name.clone()));
+                let outcome = match result {
                     Ok(Value::Bool(true)) => TestOutcome::Pass,
                     Ok(_) => TestOutcome::Fail,
                     Err(e) => {
@@ -50,7 +53,8 @@ pub fn run_tests(set: &PolicySet, filter: Option<&str>) -> Vec<TestReport> {
                             .line
                             .map(|l| format!("line {l}: "))
                             .unwrap_or_default();
-                        TestOutcome::Error(format!("{at}{}", located.message))
+                        let message = limit_message(&e.to_string(), located.message);
+                        TestOutcome::Error(format!("{at}{message}"))
                     }
                 };
                 TestReport {

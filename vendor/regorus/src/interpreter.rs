@@ -1210,7 +1210,15 @@ impl Interpreter {
     /// except `==` and `=`, which unify), into statements that run before the negation:
     /// `not f(input.missing)` and `not [input.missing][0]` fail on OPA, while
     /// `not input.missing`, `not input.missing == 1` and `not f(1)` with `f(1)` undefined hold.
-    fn negation_hoists_undefined(&mut self, expr: &ExprRef) -> Result<bool> {
+    ///
+    /// As on OPA, each hoisted call is evaluated once, inner calls first: its value is kept
+    /// as the loop value of its expression (which `eval_call_impl` returns, as for `walk`)
+    /// and the expressions are added to `calls`, for the caller to drop after the negation.
+    fn negation_hoists_undefined(
+        &mut self,
+        expr: &ExprRef,
+        calls: &mut Vec<ExprRef>,
+    ) -> Result<bool> {
         let mut hoisted: Vec<ExprRef> = vec![];
         let operands: Vec<&ExprRef> = match expr.as_ref() {
             Expr::Call { fcn, params, .. } => {
@@ -1255,12 +1263,65 @@ impl Interpreter {
                 _ => Ok(true),
             }
         })?;
+        let mut inner_calls = vec![];
+        for term in &hoisted {
+            Self::calls_inner_first(term, &mut inner_calls)?;
+        }
+        for call in inner_calls {
+            let value = self.eval_expr(&call)?;
+            if value == Value::Undefined {
+                return Ok(true);
+            }
+            self.set_loop_var_value(&call, value)?;
+            calls.push(call);
+        }
         for term in hoisted {
             if self.eval_expr(&term)? == Value::Undefined {
                 return Ok(true);
             }
         }
         Ok(false)
+    }
+
+    /// The calls in `expr`, itself included, inner first and left to right (not inside
+    /// comprehensions): the order OPA hoists them in.
+    fn calls_inner_first(expr: &ExprRef, out: &mut Vec<ExprRef>) -> Result<()> {
+        traverse(expr, &mut |e| {
+            if e == expr {
+                return Ok(true);
+            }
+            Self::calls_inner_first(e, out)?;
+            Ok(false)
+        })?;
+        if matches!(expr.as_ref(), Expr::Call { .. }) {
+            out.push(expr.clone());
+        }
+        Ok(())
+    }
+
+    /// The value of the negated expression of `not expr`.
+    fn eval_negated_expr(&mut self, expr: &ExprRef) -> Result<Value> {
+        match expr.as_ref() {
+            // Extra parameter is allowed; but a return argument is not allowed.
+            Expr::Call {
+                span: call_span,
+                fcn,
+                params,
+                ..
+            } => self.eval_call(
+                call_span,
+                expr,
+                fcn,
+                params,
+                get_extra_arg(
+                    expr,
+                    Some(self.current_module_path.as_str()),
+                    &self.compiled_policy.functions,
+                ),
+                false,
+            ),
+            _ => self.eval_expr(expr),
+        }
     }
 
     fn eval_stmt_impl(&mut self, stmt: &LiteralStmt, stmts: &[&LiteralStmt]) -> Result<bool> {
@@ -1312,29 +1373,18 @@ impl Interpreter {
                 }
             }
             Literal::NotExpr { span, expr, .. } => {
-                if self.negation_hoists_undefined(expr)? {
-                    return Ok(false);
+                let mut hoisted_calls = vec![];
+                let value = self
+                    .negation_hoists_undefined(expr, &mut hoisted_calls)
+                    .and_then(|fails| match fails {
+                        true => Ok(None),
+                        false => self.eval_negated_expr(expr).map(Some),
+                    });
+                for call in &hoisted_calls {
+                    self.remove_loop_var_value(call);
                 }
-                let value = match expr.as_ref() {
-                    // Extra parameter is allowed; but a return argument is not allowed.
-                    Expr::Call {
-                        span: call_span,
-                        fcn,
-                        params,
-                        ..
-                    } => self.eval_call(
-                        call_span,
-                        expr,
-                        fcn,
-                        params,
-                        get_extra_arg(
-                            expr,
-                            Some(self.current_module_path.as_str()),
-                            &self.compiled_policy.functions,
-                        ),
-                        false,
-                    )?,
-                    _ => self.eval_expr(expr)?,
+                let Some(value) = value? else {
+                    return Ok(false);
                 };
 
                 if let Some(ctx) = self.contexts.last_mut() {
@@ -2807,12 +2857,17 @@ impl Interpreter {
             }
         }
 
-        let v = match builtin.0(
+        // The builtin's loops observe the time limit (and the memory probe) themselves.
+        let limits =
+            crate::utils::limits::BuiltinLimitsScope::enter(self.execution_timer.start_and_limit());
+        let result = builtin.0(
             span,
             params,
             &args[..],
             self.compiled_policy.strict_builtin_errors,
-        ) {
+        );
+        drop(limits);
+        let v = match result {
             Ok(v) => v,
             // Resource-limit errors must always propagate, even in non-strict
             // mode, to prevent `not builtin(...)` from silently flipping to true.

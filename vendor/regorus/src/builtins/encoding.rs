@@ -8,7 +8,8 @@ use crate::builtins;
 use crate::builtins::utils::enforce_limit;
 #[allow(unused)]
 use crate::builtins::utils::{
-    ensure_args_count, ensure_object, ensure_string, ensure_string_collection,
+    ensure_args_count, ensure_object, ensure_serialized_allocation, ensure_string,
+    ensure_string_collection,
 };
 use crate::lexer::Span;
 use crate::value::Value;
@@ -349,6 +350,7 @@ fn yaml_is_valid(
 fn yaml_marshal(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> Result<Value> {
     let name = "yaml.marshal";
     ensure_args_count(span, name, params, args, 1)?;
+    ensure_serialized_allocation(&args[0])?;
 
     let serialized = yaml_serde::to_string(&args[0])
         .map_err(|err| span.error(&format!("could not serialize to yaml: {err}")))?;
@@ -385,6 +387,7 @@ fn json_is_valid(
 fn json_marshal(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> Result<Value> {
     let name = "json.marshal";
     ensure_args_count(span, name, params, args, 1)?;
+    ensure_serialized_allocation(&args[0])?;
     Ok(Value::from(serde_json::to_string(&args[0]).map_err(
         |e| span.error(&format!("could not serialize to json\nCaused by\n{e}")),
     )?))
@@ -398,6 +401,7 @@ fn json_marshal_with_options(
 ) -> Result<Value> {
     let name = "json.marshal_with_options";
     ensure_args_count(span, name, params, args, 2)?;
+    ensure_serialized_allocation(&args[0])?;
 
     let options = ensure_object(name, &params[1], args[1].clone())?;
     let (mut pretty, mut indent, mut prefix) = (true, Some("\t".to_owned()), None);

@@ -5,7 +5,9 @@
 
 use crate::ast::{Expr, Ref};
 use crate::builtins;
-use crate::builtins::utils::{enforce_limit, ensure_args_count, ensure_array, ensure_object};
+use crate::builtins::utils::{
+    enforce_limit, enforce_limit_for, ensure_args_count, ensure_array, ensure_object,
+};
 use crate::lexer::Span;
 use crate::Rc;
 use crate::Value;
@@ -342,40 +344,51 @@ fn remove(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> R
     Ok(Value::Object(obj))
 }
 
-fn is_subset(sup: &Value, sub: &Value) -> bool {
-    match (sup, sub) {
+/// Whether `sub` is a subset of `sup` (for arrays: a contiguous run of `sup`). Comparing every
+/// window of a long array is slow, so the limits are checked once per window.
+fn is_subset(sup: &Value, sub: &Value) -> Result<bool> {
+    Ok(match (sup, sub) {
         (Value::Object(sup), Value::Object(sub)) => {
-            sub.iter().all(|(k, vsub)| {
+            for (k, vsub) in sub.iter() {
+                enforce_limit()?;
                 match sup.get(k) {
-                    //		    Some(vsup @ Value::Object(_)) => is_subset(vsup, vsub),
-                    Some(vsup) => is_subset(vsup, vsub),
-                    _ => false,
+                    Some(vsup) if is_subset(vsup, vsub)? => (),
+                    _ => return Ok(false),
                 }
-            })
+            }
+            true
         }
         (Value::Set(sup), Value::Set(sub)) => sub.is_subset(sup),
-        (Value::Array(sup), Value::Array(sub)) => sup
-            .as_slice()
-            .windows(sub.len())
-            .any(|w| w == sub.as_slice()),
+        (Value::Array(_), Value::Array(sub)) if sub.is_empty() => true,
+        (Value::Array(sup), Value::Array(sub)) => {
+            for w in sup.as_slice().windows(sub.len()) {
+                enforce_limit_for(sub.len())?;
+                if w == sub.as_slice() {
+                    return Ok(true);
+                }
+            }
+            false
+        }
         (Value::Array(sup), Value::Set(_)) => {
             let sup = Value::from_set(sup.iter().cloned().collect());
-            is_subset(&sup, sub)
+            is_subset(&sup, sub)?
         }
         (sup, sub) => sup == sub,
-    }
+    })
 }
 
 fn subset(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> Result<Value> {
     let name = "object.subset";
     ensure_args_count(span, name, params, args, 2)?;
 
-    Ok(Value::Bool(is_subset(&args[0], &args[1])))
+    Ok(Value::Bool(is_subset(&args[0], &args[1])?))
 }
 
 fn union(obj1: &Value, obj2: &Value) -> Result<Value> {
     match (obj1, obj2) {
         (Value::Object(m1), Value::Object(m2)) => {
+            // `u` is a copy of `m1` (object.union_n copies its growing result at each step).
+            enforce_limit_for(m1.len() + m2.len())?;
             let mut u = obj1.clone();
             let um = u.as_object_mut()?;
 

@@ -4,7 +4,9 @@
 
 use crate::ast::{Expr, Ref};
 use crate::builtins;
-use crate::builtins::utils::{enforce_limit, ensure_args_count, ensure_numeric, ensure_string};
+use crate::builtins::utils::{
+    enforce_limit, enforce_limit_for, ensure_args_count, ensure_numeric, ensure_string,
+};
 use crate::lexer::Span;
 use crate::value::Value;
 use crate::*;
@@ -235,7 +237,32 @@ fn regex_replace(
         _ => return Ok(Value::Undefined),
     };
 
-    Ok(Value::String(re.replace_all(&s, value.as_ref()).into()))
+    Ok(Value::String(replace_all(&re, &s, &value)?.into()))
+}
+
+/// `Regex::replace_all` with a `&str` replacement (`$name` expands), checking the limits at
+/// each match: a string of many matches takes long to rewrite.
+fn replace_all(re: &Regex, s: &str, replacement: &str) -> Result<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    if replacement.contains('$') {
+        for caps in re.captures_iter(s) {
+            let m = caps.get(0).expect("group 0 is the match");
+            enforce_limit_for(m.end() - last)?;
+            out.push_str(&s[last..m.start()]);
+            caps.expand(replacement, &mut out);
+            last = m.end();
+        }
+    } else {
+        for m in re.find_iter(s) {
+            enforce_limit_for(m.end() - last)?;
+            out.push_str(&s[last..m.start()]);
+            out.push_str(replacement);
+            last = m.end();
+        }
+    }
+    out.push_str(&s[last..]);
+    Ok(out)
 }
 
 fn regex_split(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> Result<Value> {

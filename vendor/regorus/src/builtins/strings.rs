@@ -10,8 +10,8 @@
 use crate::ast::{Expr, Ref};
 use crate::builtins;
 use crate::builtins::utils::{
-    enforce_limit, ensure_args_count, ensure_array, ensure_numeric, ensure_object, ensure_string,
-    ensure_string_collection,
+    enforce_limit, enforce_limit_for, ensure_allocation, ensure_args_count, ensure_array,
+    ensure_numeric, ensure_object, ensure_string, ensure_string_collection,
 };
 use crate::lexer::Span;
 use crate::number::Number;
@@ -57,6 +57,11 @@ fn concat(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> R
     ensure_args_count(span, name, params, args, 2)?;
     let delimiter = ensure_string(name, &params[0], &args[0])?;
     let collection = ensure_string_collection(name, &params[1], &args[1])?;
+    let joined = collection
+        .iter()
+        .fold(0usize, |n, s| n.saturating_add(s.len()))
+        .saturating_add(delimiter.len().saturating_mul(collection.len()));
+    ensure_allocation(joined)?;
     Ok(Value::String(collection.join(&delimiter).into()))
 }
 
@@ -150,7 +155,21 @@ fn replace(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
     let s = ensure_string(name, &params[0], &args[0])?;
     let old = ensure_string(name, &params[1], &args[1])?;
     let new = ensure_string(name, &params[2], &args[2])?;
+    ensure_allocation(replaced_len(&s, &old, &new))?;
     Ok(Value::String(s.replace(old.as_ref(), new.as_ref()).into()))
+}
+
+/// The length of `s` with every `old` replaced by `new` (at every character boundary when
+/// `old` is empty, as `str::replace` does), if it grows: a 1 MB replacement of each character
+/// of a 1 MB string is 1 TB.
+fn replaced_len(s: &str, old: &str, new: &str) -> usize {
+    if new.len() <= old.len() {
+        return s.len();
+    }
+    s.matches(old)
+        .count()
+        .saturating_mul(new.len() - old.len())
+        .saturating_add(s.len())
 }
 
 fn split(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> Result<Value> {
@@ -459,9 +478,7 @@ fn any_prefix_match(
         _ => return Ok(Value::Undefined),
     };
 
-    Ok(Value::Bool(
-        search.iter().any(|s| base.iter().any(|b| s.starts_with(b))),
-    ))
+    any_pair(&search, &base, |s, b| s.starts_with(b))
 }
 
 fn any_suffix_match(
@@ -509,9 +526,19 @@ fn any_suffix_match(
         _ => return Ok(Value::Undefined),
     };
 
-    Ok(Value::Bool(
-        search.iter().any(|s| base.iter().any(|b| s.ends_with(b))),
-    ))
+    any_pair(&search, &base, |s, b| s.ends_with(b))
+}
+
+/// Whether `matches` holds for some pair of `search` and `base`: every pair is compared, so
+/// the limits are checked once per element of `search`.
+fn any_pair(search: &[&str], base: &[&str], matches: impl Fn(&str, &str) -> bool) -> Result<Value> {
+    for s in search {
+        enforce_limit_for(base.len())?;
+        if base.iter().any(|b| matches(s, b)) {
+            return Ok(Value::Bool(true));
+        }
+    }
+    Ok(Value::Bool(false))
 }
 
 fn strings_count(
@@ -553,6 +580,9 @@ fn replace_n(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -
     for item in obj.as_ref().iter_sorted() {
         match item {
             (Value::String(k), Value::String(v)) => {
+                // Each pattern scans the whole string.
+                enforce_limit_for(s.len())?;
+                ensure_allocation(replaced_len(&s, k, v))?;
                 s = s.replace(k.as_ref(), v.as_ref()).into();
             }
             _ => {

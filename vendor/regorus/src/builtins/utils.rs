@@ -28,9 +28,58 @@ pub fn ensure_generated_size(span: &Span, fcn: &str, elements: u128) -> Result<(
     Ok(())
 }
 
+/// Checks the memory limit before a builtin allocates a result of `bytes` at once (the
+/// embedder's probe; see `limits::check_memory_probe_for`): a result assembled from shared
+/// values (`concat` of a million references to one 1 MB string is 1 TB) must be refused
+/// before it is allocated, as a failed allocation aborts the process.
+pub fn ensure_allocation(bytes: usize) -> Result<()> {
+    crate::utils::limits::check_memory_probe_for(u64::try_from(bytes).unwrap_or(u64::MAX))
+        .map_err(anyhow::Error::new)
+}
+
+/// Checks the memory limit before a builtin serializes `value` (`json.marshal`,
+/// `yaml.marshal`): a value of shared parts holds little and serializes to a lot (a million
+/// references to one 1 MB string is 1 TB of JSON), and a serializer's output grows without a
+/// check. Walks the value once, checking the limits as it goes, and asks the memory probe for
+/// a lower bound of the output (each string's bytes, one byte per other value) each time the
+/// bound doubles.
+pub fn ensure_serialized_allocation(value: &Value) -> Result<()> {
+    fn walk(value: &Value, bound: &mut usize, next_check: &mut usize) -> Result<()> {
+        enforce_limit()?;
+        *bound = bound.saturating_add(match value {
+            Value::String(s) => s.len().saturating_add(1),
+            _ => 1,
+        });
+        if *bound >= *next_check {
+            ensure_allocation(*bound)?;
+            *next_check = bound.saturating_mul(2);
+        }
+        match value {
+            Value::Array(items) => items.iter().try_for_each(|v| walk(v, bound, next_check)),
+            Value::Set(items) => items.iter().try_for_each(|v| walk(v, bound, next_check)),
+            Value::Object(fields) => fields.iter().try_for_each(|(k, v)| {
+                walk(k, bound, next_check)?;
+                walk(v, bound, next_check)
+            }),
+            _ => Ok(()),
+        }
+    }
+    walk(value, &mut 0, &mut (1 << 20))
+}
+
+/// Checks the limits from a builtin's loop: one unit of work.
 #[inline]
 pub fn enforce_limit() -> Result<()> {
-    crate::utils::limits::check_memory_limit_if_needed().map_err(anyhow::Error::new)
+    enforce_limit_for(1)
+}
+
+/// Checks the limits from a builtin's loop after `work` units of work (elements visited,
+/// bytes scanned): the memory limit, and every so often the evaluation's time limit and
+/// the embedder's memory probe (`limits::builtin_tick`).
+#[inline]
+pub fn enforce_limit_for(work: usize) -> Result<()> {
+    crate::utils::limits::check_memory_limit_if_needed().map_err(anyhow::Error::new)?;
+    crate::utils::limits::builtin_tick(work).map_err(anyhow::Error::new)
 }
 
 pub fn ensure_args_count(

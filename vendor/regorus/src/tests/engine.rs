@@ -1009,3 +1009,64 @@ fn execution_time_limit_applies_to_compiling() -> Result<()> {
     assert!(err.contains("limits.rego:"), "{err}");
     Ok(())
 }
+
+#[test]
+fn execution_time_limit_applies_inside_a_builtin_call() -> Result<()> {
+    // A check interval the interpreter never reaches, so only the builtins read the clock:
+    // each call below does at least `TICK_INTERVAL` units of work and must observe the
+    // 1 ns limit itself (each ran for minutes on inputs a policy can build).
+    let n = crate::utils::limits::TICK_INTERVAL as usize * 2;
+    let xs: alloc::vec::Vec<String> = (0..n).map(|i| format!("x{i}")).collect();
+    let keys: serde_json::Map<String, serde_json::Value> =
+        xs.iter().map(|x| (x.clone(), 1.into())).collect();
+    let input = serde_json::json!({ "xs": xs, "s": "a".repeat(n), "obj": keys });
+    let calls = [
+        ("prefix", "strings.any_prefix_match(input.xs, [\"zz\"])"),
+        ("suffix", "strings.any_suffix_match(input.xs, [\"zz\"])"),
+        ("replace_n", "strings.replace_n({\"b\": \"c\"}, input.s)"),
+        ("union_n", "object.union_n([input.obj, input.obj])"),
+        ("subset", "object.subset(input.xs, input.xs)"),
+        ("regex_replace", "regex.replace(input.s, \"a\", \"b\")"),
+        ("find_n", "regex.find_n(\"a\", input.s, -1)"),
+        ("walk", "[p | walk(input.xs, [p, _])]"),
+    ];
+    let mut policy = String::from("package limits\nimport rego.v1\nsmall := count(input.xs)\n");
+    for (rule, call) in calls {
+        policy.push_str(&format!("{rule} := {call}\nnot_{rule} if not {call}\n"));
+    }
+    let mut engine = Engine::new();
+    engine.add_policy("limits.rego".to_string(), policy)?;
+    engine.set_input(Value::from_json_str(&input.to_string())?);
+    let limit = |limit| crate::utils::limits::ExecutionTimerConfig {
+        limit,
+        check_interval: NonZeroU32::new(u32::MAX).expect("non-zero"),
+    };
+    engine.set_execution_timer_config(limit(core::time::Duration::from_nanos(1)));
+    assert_eq!(
+        engine.eval_rule("data.limits.small".to_string())?,
+        Value::from(n)
+    );
+    for (rule, _) in calls {
+        for rule in [rule.to_string(), format!("not_{rule}")] {
+            let err = engine
+                .eval_rule(format!("data.limits.{rule}"))
+                .expect_err(&rule)
+                .to_string();
+            assert!(
+                err.contains("execution exceeded time limit"),
+                "{rule}: {err}"
+            );
+        }
+    }
+    // Within the limit the calls complete.
+    engine.set_execution_timer_config(limit(core::time::Duration::from_secs(3600)));
+    assert_eq!(
+        engine.eval_rule("data.limits.prefix".to_string())?,
+        Value::from(false)
+    );
+    assert_eq!(
+        engine.eval_rule("data.limits.subset".to_string())?,
+        Value::from(true)
+    );
+    Ok(())
+}

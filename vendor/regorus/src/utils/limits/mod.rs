@@ -5,12 +5,14 @@
 
 #![allow(dead_code)]
 
+mod builtin;
 mod error;
 mod length;
 #[cfg(all(feature = "allocator-memory-limits", not(miri)))]
 mod memory;
 mod time;
 
+pub use builtin::{tick as builtin_tick, BuiltinLimitsScope, TICK_INTERVAL};
 #[allow(unused_imports)]
 pub use error::LimitError;
 
@@ -88,24 +90,34 @@ pub const fn check_memory_limit_if_needed() -> core::result::Result<(), LimitErr
 
 /// A memory check the embedder supplies when regorus does not count allocations itself
 /// (without `allocator-memory-limits`, e.g. because the embedder has its own global allocator):
-/// it returns `LimitError::MemoryLimitExceeded` when the current evaluation uses too much.
+/// given the bytes about to be allocated (0 when none is), it returns
+/// `LimitError::MemoryLimitExceeded` when the current evaluation uses, or would use, too much.
 #[cfg(feature = "std")]
-static MEMORY_PROBE: std::sync::OnceLock<fn() -> core::result::Result<(), LimitError>> =
+static MEMORY_PROBE: std::sync::OnceLock<fn(u64) -> core::result::Result<(), LimitError>> =
     std::sync::OnceLock::new();
 
 /// Installs the embedder's memory probe, called where the interpreter and the compiler check
-/// their limits. Returns `false` if a probe was already installed (the first one stays).
+/// their limits, and by builtins before one large allocation. Returns `false` if a probe was
+/// already installed (the first one stays).
 #[cfg(feature = "std")]
-pub fn set_memory_probe(probe: fn() -> core::result::Result<(), LimitError>) -> bool {
+pub fn set_memory_probe(probe: fn(u64) -> core::result::Result<(), LimitError>) -> bool {
     MEMORY_PROBE.set(probe).is_ok()
 }
 
 /// Runs the embedder's memory probe, if one is installed.
 #[inline]
 pub fn check_memory_probe() -> core::result::Result<(), LimitError> {
+    check_memory_probe_for(0)
+}
+
+/// Runs the embedder's memory probe, if one is installed, for `additional` bytes about to be
+/// allocated at once: a builtin asks before building a result whose size it knows.
+#[inline]
+pub fn check_memory_probe_for(additional: u64) -> core::result::Result<(), LimitError> {
     #[cfg(feature = "std")]
     if let Some(probe) = MEMORY_PROBE.get() {
-        return probe();
+        return probe(additional);
     }
+    let _ = additional;
     Ok(())
 }

@@ -242,6 +242,15 @@ impl ExecutionTimer {
         }
     }
 
+    /// The start instant and the limit, when the timer is configured and started: what a
+    /// [`super::BuiltinLimitsScope`] publishes to the builtins.
+    pub const fn start_and_limit(&self) -> Option<(Duration, Duration)> {
+        match (self.start, self.config) {
+            (Some(start), Some(config)) => Some((start, config.limit)),
+            _ => None,
+        }
+    }
+
     /// Returns the last elapsed duration recorded by a check.
     pub const fn last_elapsed(&self) -> Duration {
         self.last_elapsed
