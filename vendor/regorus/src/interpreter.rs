@@ -4329,7 +4329,7 @@ impl Interpreter {
         )?);
         let components = Rc::new(components);
         if self.module_components.len() <= index {
-            self.module_components.resize(index + 1, None);
+            self.module_components.resize(index.saturating_add(1), None);
         }
         if let Some(slot) = self.module_components.get_mut(index) {
             *slot = Some(components.clone());
@@ -4346,7 +4346,7 @@ impl Interpreter {
         let path: Rc<str> = get_path_string(&module.package.refr, Some("data"))?.into();
         if index < self.compiled_policy.modules.len() {
             if self.module_paths.len() <= index {
-                self.module_paths.resize(index + 1, None);
+                self.module_paths.resize(index.saturating_add(1), None);
             }
             if let Some(slot) = self.module_paths.get_mut(index) {
                 *slot = Some(path.clone());
