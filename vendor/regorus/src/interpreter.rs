@@ -78,6 +78,57 @@ enum RuleValueMerge {
 
 type RuleValues = BTreeMap<Vec<Value>, (Value, Ref<Expr>)>;
 
+/// What a call expression names, resolved once per call site and module (see
+/// [`Interpreter::call_targets`]): the path lookups, import-alias rewriting, module
+/// searches and binding-plan copies a call needs do not depend on the call's arguments.
+#[derive(Debug)]
+struct CallTarget {
+    /// Address of the call expression resolved, checked on every use of the cache slot.
+    expr: usize,
+    /// Address of the module the call was resolved in (its imports and package path).
+    module: usize,
+    kind: CallTargetKind,
+}
+
+#[derive(Debug)]
+enum CallTargetKind {
+    Builtin {
+        path: &'static str,
+        builtin: BuiltinFcn,
+    },
+    Function(FunctionTarget),
+}
+
+/// A user function's definitions with what evaluating each needs.
+#[derive(Debug)]
+struct FunctionTarget {
+    /// The path as called (after import aliases), for the `default` function lookup.
+    selected_path: Rc<str>,
+    /// The function's full `data.` path, which tells functions apart in recursion detection.
+    full_path: Rc<str>,
+    definitions: Vec<FunctionDefinition>,
+}
+
+#[derive(Debug)]
+struct FunctionDefinition {
+    rule: Ref<Rule>,
+    /// The module of the definition: a function defined in several files of a package has
+    /// its binding plans, schedules and imports in each definition's own module.
+    module: Option<Ref<Module>>,
+    module_index: u32,
+    /// The binding plan of each parameter, in order.
+    parameter_plans: Vec<ParameterPlan>,
+}
+
+#[derive(Debug)]
+enum ParameterPlan {
+    Plan(DestructuringPlan),
+    /// No parameter binding plan was recorded for the parameter.
+    Missing,
+    /// The loop hoisting table had no slot for the parameter.
+    OutOfBounds(String),
+}
+
 // Path components in processed_paths are strings, and the ordinary processed marker uses
 // Undefined. This boolean key records an explicit data WITH replacement without colliding
 // with either.
@@ -101,7 +152,7 @@ pub struct Interpreter {
 
     extensions: Map<String, (u8, Rc<Box<dyn Extension>>)>,
     module: Option<Ref<Module>>,
-    current_module_path: String,
+    current_module_path: Rc<str>,
     current_module_index: u32,
     query_schedule: Option<Schedule>,
     query_loop_hoisting: HoistedLoopsLookup,
@@ -121,7 +172,16 @@ pub struct Interpreter {
     rule_values: RuleValues,
     active_rules: Vec<Ref<Rule>>,
     // Paths of the user functions being evaluated, outermost first.
-    active_functions: Vec<String>,
+    active_functions: Vec<Rc<str>>,
+    // Resolved call targets by (module index, call expression index); see `CallTarget`.
+    call_targets: Lookup<Rc<CallTarget>>,
+    // The extra (output) argument of call statements, by the same key as `call_targets`, with
+    // the addresses of the call expression and module it was worked out for.
+    call_extra_args: Lookup<(usize, usize, Option<ExprRef>)>,
+    // The package path of each module of the policy, by module index, once worked out.
+    module_paths: Vec<Option<Rc<str>>>,
+    // The package path components of each module of the policy, `data` first, once worked out.
+    module_components: Vec<Option<Rc<Vec<String>>>>,
     builtins_cache: BTreeMap<(&'static str, Vec<Value>), Value>,
     no_rules_lookup: bool,
     execution_timer: ExecutionTimer,
@@ -169,8 +229,12 @@ impl Clone for Interpreter {
             builtins_cache: BTreeMap::default(),
             active_rules: Vec::default(),
             active_functions: Vec::default(),
+            call_targets: Lookup::default(),
+            call_extra_args: Lookup::default(),
+            module_paths: Vec::new(),
+            module_components: Vec::new(),
             contexts: Vec::default(),
-            current_module_path: String::default(),
+            current_module_path: Rc::from(""),
             current_module_index: 0,
             query_schedule: None,
             query_loop_hoisting: HoistedLoopsLookup::new(),
@@ -229,7 +293,7 @@ impl Interpreter {
             data: Value::new_object(),
             module: None,
 
-            current_module_path: String::default(),
+            current_module_path: Rc::from(""),
             current_module_index: 0,
             query_schedule: None,
             query_loop_hoisting: HoistedLoopsLookup::new(),
@@ -248,6 +312,10 @@ impl Interpreter {
             rule_values: BTreeMap::default(),
             active_rules: Vec::default(),
             active_functions: Vec::default(),
+            call_targets: Lookup::default(),
+            call_extra_args: Lookup::default(),
+            module_paths: Vec::new(),
+            module_components: Vec::new(),
             builtins_cache: BTreeMap::default(),
             no_rules_lookup: false,
             traces: None,
@@ -270,7 +338,7 @@ impl Interpreter {
             data: Value::new_object(),
             module: None,
 
-            current_module_path: String::default(),
+            current_module_path: Rc::from(""),
             current_module_index: 0,
             query_module: None,
             query_schedule: None,
@@ -288,6 +356,10 @@ impl Interpreter {
             rule_values: BTreeMap::default(),
             active_rules: Vec::default(),
             active_functions: Vec::default(),
+            call_targets: Lookup::default(),
+            call_extra_args: Lookup::default(),
+            module_paths: Vec::new(),
+            module_components: Vec::new(),
             builtins_cache: BTreeMap::default(),
             no_rules_lookup: false,
             traces: None,
@@ -339,6 +411,11 @@ impl Interpreter {
     }
 
     fn compiled_policy_mut(&mut self) -> &mut CompiledPolicyData {
+        // Call targets are resolved against the policy: any change to it invalidates them.
+        self.call_targets = Lookup::default();
+        self.call_extra_args = Lookup::default();
+        self.module_paths.clear();
+        self.module_components.clear();
         Rc::make_mut(&mut self.compiled_policy)
     }
 
@@ -1308,18 +1385,10 @@ impl Interpreter {
                 fcn,
                 params,
                 ..
-            } => self.eval_call(
-                call_span,
-                expr,
-                fcn,
-                params,
-                get_extra_arg(
-                    expr,
-                    Some(self.current_module_path.as_str()),
-                    &self.compiled_policy.functions,
-                ),
-                false,
-            ),
+            } => {
+                let extra_arg = self.call_extra_arg(expr);
+                self.eval_call(call_span, expr, fcn, params, extra_arg, false)
+            }
             _ => self.eval_expr(expr),
         }
     }
@@ -1335,18 +1404,10 @@ impl Interpreter {
                         fcn,
                         params,
                         ..
-                    } => self.eval_call(
-                        call_span,
-                        expr,
-                        fcn,
-                        params,
-                        get_extra_arg(
-                            expr,
-                            Some(self.current_module_path.as_str()),
-                            &self.compiled_policy.functions,
-                        ),
-                        true,
-                    )?,
+                    } => {
+                        let extra_arg = self.call_extra_arg(expr);
+                        self.eval_call(call_span, expr, fcn, params, extra_arg, true)?
+                    }
                     _ => self.eval_expr(expr)?,
                 };
 
@@ -1620,7 +1681,7 @@ impl Interpreter {
                                 // Function replaced by another function.
                                 // Lookup by with current module path prefixed.
                                 let mut function_path =
-                                    get_path_string(&wm.r#as, Some(&self.current_module_path))?;
+                                    get_path_string(&wm.r#as, Some(self.current_module_path.as_ref()))?;
                                 if self.lookup_function_by_name(&function_path).is_none() {
                                     // Lookup without current module path prefixed.
                                     function_path = get_path_string(&wm.r#as, None)?;
@@ -1840,7 +1901,7 @@ impl Interpreter {
                 // Handle walk(obj, output_param)
                 let extra_arg = get_extra_arg(
                     &collection_expr,
-                    Some(self.current_module_path.as_str()),
+                    Some(self.current_module_path.as_ref()),
                     &self.compiled_policy.functions,
                 );
                 // If there is an extra arg, ignore it while computing the loop value.
@@ -3014,15 +3075,27 @@ impl Interpreter {
             return Ok(v.clone());
         }
 
+        if let Some(target) = self.cached_call_target(expr) {
+            let param_values = self.eval_call_params(params)?;
+            return match &target.kind {
+                CallTargetKind::Builtin { path, builtin } => {
+                    self.eval_builtin_call(span, path, *builtin, params, param_values)
+                }
+                CallTargetKind::Function(function) => {
+                    if param_values.iter().any(|v| v == &Value::Undefined) {
+                        return Ok(Value::Undefined);
+                    }
+                    self.eval_function_call(span, fcn, params, &param_values, function)
+                }
+            };
+        }
+
         let fcn_path = match get_path_string(fcn, None) {
             Ok(p) => p,
             _ => bail!(span.error("invalid function expression")),
         };
 
-        let mut param_values = Vec::with_capacity(params.len());
-        for p in params {
-            param_values.push(self.eval_expr(p)?);
-        }
+        let param_values = self.eval_call_params(params)?;
 
         // Resolve a leading import alias before the `with` override and builtin
         // lookups, so an override keyed by the full path reaches aliased calls
@@ -3030,6 +3103,10 @@ impl Interpreter {
         let fcn_path = self
             .resolve_fcn_path_through_imports(&fcn_path)
             .unwrap_or(fcn_path);
+
+        // Without `with` replacements, what the call names depends only on the call site and
+        // the module: the resolution below is kept for the next call from here.
+        let cacheable = self.with_functions.is_empty();
 
         let orig_fcn_path = fcn_path.clone();
 
@@ -3072,7 +3149,7 @@ impl Interpreter {
                     || self
                         .compiled_policy
                         .default_rules
-                        .contains_key(&get_path_string(fcn, Some(&self.current_module_path))?)
+                        .contains_key(&get_path_string(fcn, Some(self.current_module_path.as_ref()))?)
                 {
                     // process default functions later.
                     (&empty, self.module.clone())
@@ -3085,16 +3162,20 @@ impl Interpreter {
                     return self.eval_print(span, params, param_values);
                 }
                 // Look up builtin function.
-                else if let Some(builtin) = Self::lookup_builtin(span, &selected_fcn_path)?
+                else if let Some((path, builtin)) = builtins::BUILTINS
+                    .get_key_value(selected_fcn_path.as_str())
                     .filter(|_| self.builtin_available(&selected_fcn_path))
                 {
-                    let r = self.eval_builtin_call(
-                        span,
-                        &selected_fcn_path.clone(),
-                        *builtin,
-                        params,
-                        param_values,
-                    );
+                    if cacheable && with_functions_saved.is_none() {
+                        self.cache_call_target(
+                            expr,
+                            CallTargetKind::Builtin {
+                                path,
+                                builtin: *builtin,
+                            },
+                        );
+                    }
+                    let r = self.eval_builtin_call(span, path, *builtin, params, param_values);
                     if let Some(with_functions) = with_functions_saved {
                         self.with_functions = with_functions;
                     }
@@ -3129,13 +3210,180 @@ impl Interpreter {
         }
 
         let fcns = fcns_rules.clone();
+        let function = self.function_target(selected_fcn_path, full_fcn_path, fcns, fcn_module)?;
+        let r = self.eval_function_call(span, fcn, params, &param_values, &function);
+        if let Some(with_functions) = with_functions_saved {
+            self.with_functions = with_functions;
+        } else if cacheable && !function.definitions.is_empty() {
+            self.cache_call_target(expr, CallTargetKind::Function(function));
+        }
+        r
+    }
 
+    /// The extra (output) argument of a call statement (`f(x, y)` for a one-parameter `f`),
+    /// worked out once per call site and module.
+    fn call_extra_arg(&mut self, expr: &ExprRef) -> Option<ExprRef> {
+        let slot = self.call_target_module();
+        let address = core::ptr::from_ref(expr.as_ref()).addr();
+        if let Some((module_index, module)) = slot {
+            if let Ok(Some((e, m, arg))) = self.call_extra_args.get_checked(module_index, expr.eidx())
+            {
+                if *e == address && *m == module {
+                    return arg.clone();
+                }
+            }
+        }
+        let arg = get_extra_arg(
+            expr,
+            Some(self.current_module_path.as_ref()),
+            &self.compiled_policy.functions,
+        );
+        if let Some((module_index, module)) = slot {
+            self.call_extra_args
+                .ensure_capacity(module_index, expr.eidx());
+            let _ = self.call_extra_args.set_checked(
+                module_index,
+                expr.eidx(),
+                (address, module, arg.clone()),
+            );
+        }
+        arg
+    }
+
+    fn eval_call_params(&mut self, params: &[ExprRef]) -> Result<Vec<Value>> {
+        let mut param_values = Vec::with_capacity(params.len());
+        for p in params {
+            param_values.push(self.eval_expr(p)?);
+        }
+        Ok(param_values)
+    }
+
+    /// The index of the current module and its address, when it is a module of the policy
+    /// (not a query's) and its index is the one in effect: the slot of call targets to use.
+    fn call_target_module(&self) -> Option<(u32, usize)> {
+        let module = self.module.as_ref()?;
+        let index = usize::try_from(self.current_module_index).ok()?;
+        let listed = self.compiled_policy.modules.get(index)?;
+        core::ptr::eq(listed.as_ref(), module.as_ref()).then(|| {
+            (
+                self.current_module_index,
+                core::ptr::from_ref(module.as_ref()).addr(),
+            )
+        })
+    }
+
+    fn cached_call_target(&self, expr: &ExprRef) -> Option<Rc<CallTarget>> {
+        if !self.with_functions.is_empty() {
+            return None;
+        }
+        let (module_index, module) = self.call_target_module()?;
+        let target = self
+            .call_targets
+            .get_checked(module_index, expr.eidx())
+            .ok()??;
+        (target.expr == core::ptr::from_ref(expr.as_ref()).addr() && target.module == module)
+            .then(|| target.clone())
+    }
+
+    fn cache_call_target(&mut self, expr: &ExprRef, kind: CallTargetKind) {
+        let Some((module_index, module)) = self.call_target_module() else {
+            return;
+        };
+        if let CallTargetKind::Function(function) = &kind {
+            // A definition evaluated with the query's loop hoisting table changes per query.
+            let queries = u32::try_from(self.compiled_policy.modules.len()).unwrap_or(u32::MAX);
+            if function.definitions.iter().any(|d| d.module_index >= queries) {
+                return;
+            }
+        }
+        let target = CallTarget {
+            expr: core::ptr::from_ref(expr.as_ref()).addr(),
+            module,
+            kind,
+        };
+        self.call_targets.ensure_capacity(module_index, expr.eidx());
+        let _ = self
+            .call_targets
+            .set_checked(module_index, expr.eidx(), Rc::new(target));
+    }
+
+    /// Gathers what evaluating each definition of a function needs: its module (a function
+    /// defined in several files has each definition's plans in its own module), the module's
+    /// index and the binding plans of its parameters.
+    fn function_target(
+        &self,
+        selected_path: String,
+        full_path: String,
+        rules: Vec<Ref<Rule>>,
+        fcn_module: Option<Ref<Module>>,
+    ) -> Result<FunctionTarget> {
+        let defined_in_several_places = rules.len() > 1;
+        let mut definitions = Vec::with_capacity(rules.len());
+        for rule in rules {
+            let in_other_module = defined_in_several_places
+                && !fcn_module
+                    .as_ref()
+                    .is_some_and(|m| m.policy.iter().any(|r| r == &rule));
+            let module = if in_other_module {
+                Some(self.get_rule_module(&rule)?)
+            } else {
+                fcn_module.clone()
+            };
+            let module_index = module
+                .as_ref()
+                .map(|module| self.find_module_index(module))
+                .unwrap_or(self.current_module_index);
+            let args: &[ExprRef] = match rule.as_ref() {
+                Rule::Spec {
+                    head: RuleHead::Func { args, .. },
+                    ..
+                } => args,
+                _ => &[],
+            };
+            let parameter_plans = args
+                .iter()
+                .map(|a| {
+                    match self
+                        .loop_hoisting_table(module_index)
+                        .get_expr_binding_plan(module_index, a.as_ref().eidx())
+                    {
+                        Ok(Some(BindingPlan::Parameter {
+                            destructuring_plan, ..
+                        })) => ParameterPlan::Plan(destructuring_plan.clone()),
+                        Ok(_) => ParameterPlan::Missing,
+                        Err(err) => ParameterPlan::OutOfBounds(err.to_string()),
+                    }
+                })
+                .collect();
+            definitions.push(FunctionDefinition {
+                rule,
+                module,
+                module_index,
+                parameter_plans,
+            });
+        }
+        Ok(FunctionTarget {
+            selected_path: selected_path.into(),
+            full_path: full_path.into(),
+            definitions,
+        })
+    }
+
+    /// Evaluates each definition of a user function with the given arguments (none
+    /// undefined), then the function's `default` if no definition produced a value.
+    fn eval_function_call(
+        &mut self,
+        span: &Span,
+        fcn: &ExprRef,
+        params: &[ExprRef],
+        param_values: &[Value],
+        function: &FunctionTarget,
+    ) -> Result<Value> {
         let mut results: Vec<Value> = Vec::new();
         let mut errors: Vec<anyhow::Error> = Vec::new();
 
-        let defined_in_several_places = fcns.len() > 1;
-        'outer: for fcn_rule in fcns {
-            let (args, output_expr, bodies) = match fcn_rule.as_ref() {
+        'outer: for definition in &function.definitions {
+            let (args, output_expr, bodies) = match definition.rule.as_ref() {
                 Rule::Spec {
                     head: RuleHead::Func { args, assign, .. },
                     bodies,
@@ -3165,51 +3413,27 @@ impl Interpreter {
             let args_scope = Scope::new();
             self.scopes.push(args_scope);
 
-            // The module of this definition: a function defined in several files of a package
-            // has its binding plans, schedules and imports in each definition's own module.
-            let in_other_module = defined_in_several_places
-                && !fcn_module
-                    .as_ref()
-                    .is_some_and(|m| m.policy.iter().any(|r| r == &fcn_rule));
-            let rule_module = if in_other_module {
-                Some(self.get_rule_module(&fcn_rule)?)
-            } else {
-                fcn_module.clone()
-            };
-
-            // Determine the module index for the callee so we can fetch binding plans
-            let callee_module_idx = rule_module
-                .as_ref()
-                .map(|module| self.find_module_index(module))
-                .unwrap_or(self.current_module_index);
-
-            for (idx, a) in args.iter().enumerate() {
-                // Fetch the binding plan for this function parameter
-                let module_idx = callee_module_idx;
-                let expr_idx = a.as_ref().eidx();
-
-                let param_value = param_values
-                    .get(idx)
-                    .ok_or_else(|| anyhow!("internal error: missing param value"))?;
-
-                let binding_success = if let Some(BindingPlan::Parameter {
-                    destructuring_plan,
-                    ..
-                }) = self
-                    .loop_hoisting_table(module_idx)
-                    .get_expr_binding_plan(module_idx, expr_idx)
-                    .map_err(|err| anyhow!("loop hoisting table out of bounds: {err}"))?
-                    .cloned()
-                {
+            for ((a, plan), param_value) in args
+                .iter()
+                .zip(&definition.parameter_plans)
+                .zip(param_values)
+            {
+                let binding_success = match plan {
                     // Execute the destructuring plan with the parameter value
-                    self.execute_destructuring_plan(&destructuring_plan, param_value)?
-                        == Value::from(true)
-                } else {
+                    ParameterPlan::Plan(destructuring_plan) => {
+                        self.execute_destructuring_plan(destructuring_plan, param_value)?
+                            == Value::from(true)
+                    }
+                    ParameterPlan::OutOfBounds(err) => {
+                        return Err(anyhow!("loop hoisting table out of bounds: {err}"));
+                    }
                     // Raise error if binding plan is not found
-                    return Err(span.error(&format!(
-                        "binding plan not found for parameter {}",
-                        a.span().text()
-                    )));
+                    ParameterPlan::Missing => {
+                        return Err(span.error(&format!(
+                            "binding plan not found for parameter {}",
+                            a.span().text()
+                        )));
+                    }
                 };
 
                 if !binding_success {
@@ -3224,8 +3448,8 @@ impl Interpreter {
                 ..Context::default()
             };
 
-            let prev_module = self.set_current_module(rule_module)?;
-            let value = match self.eval_function_bodies(&full_fcn_path, ctx, span, bodies) {
+            let prev_module = self.set_current_module(definition.module.clone())?;
+            let value = match self.eval_function_bodies(&function.full_path, ctx, span, bodies) {
                 Ok(v) => v,
                 Err(e) => {
                     // If the rule produces an error, save the error. Restore
@@ -3292,12 +3516,12 @@ impl Interpreter {
                 let rules = match self
                     .compiled_policy
                     .default_rules
-                    .get(&selected_fcn_path)
+                    .get(function.selected_path.as_ref())
                     .cloned()
                 {
                     Some(rules) => Some(rules),
                     None => {
-                        let alt_fcn_path = get_path_string(fcn, Some(&self.current_module_path))?;
+                        let alt_fcn_path = get_path_string(fcn, Some(self.current_module_path.as_ref()))?;
                         self.compiled_policy
                             .default_rules
                             .get(&alt_fcn_path)
@@ -3317,10 +3541,6 @@ impl Interpreter {
                 }
             }
             self.scopes = scopes;
-        }
-
-        if let Some(with_functions) = with_functions_saved {
-            self.with_functions = with_functions;
         }
 
         if results.is_empty() {
@@ -3408,15 +3628,13 @@ impl Interpreter {
 
     fn ensure_module_evaluated(&mut self, path: &[String]) -> Result<()> {
         self.check_execution_time()?;
-        for module in self.compiled_policy.modules.clone().iter().cloned() {
-            if Some(&module) == self.module.as_ref() {
+        for (index, module) in self.compiled_policy.modules.clone().iter().enumerate() {
+            if Some(module) == self.module.as_ref() {
                 // Prevent cyclic evaluation.
                 continue;
             }
-            let mut module_path_components = vec!["data".to_string()];
-            module_path_components.extend(Parser::get_static_string_path_components(
-                &module.package.refr,
-            )?);
+            let module = module.clone();
+            let module_path_components = self.module_components(index, &module)?;
 
             if path.len() > 1 && module_path_components.starts_with(path) {
                 // Ensure that the module is created.
@@ -3913,20 +4131,24 @@ impl Interpreter {
     /// terminate (it overflowed the stack).
     fn eval_function_bodies(
         &mut self,
-        fcn_path: &str,
+        fcn_path: &Rc<str>,
         ctx: Context,
         span: &Span,
         bodies: &[RuleBody],
     ) -> Result<Value> {
         self.check_call_depth(span)?;
-        if let Some(start) = self.active_functions.iter().position(|f| f == fcn_path) {
+        if let Some(start) = self
+            .active_functions
+            .iter()
+            .position(|f| f.as_ref() == fcn_path.as_ref())
+        {
             let cycle = self.active_functions[start..].join(" -> ");
             return Err(span.error(
                 format!("recursion detected when calling function {fcn_path}: {cycle} -> {fcn_path}")
                     .as_str(),
             ));
         }
-        self.active_functions.push(fcn_path.to_string());
+        self.active_functions.push(fcn_path.clone());
         let result = self.eval_rule_bodies(ctx, span, bodies);
         self.active_functions.pop();
         result
@@ -4140,17 +4362,64 @@ impl Interpreter {
             let same = previous_module
                 .as_ref()
                 .is_some_and(|m| core::ptr::eq(m.as_ref(), new_module.as_ref()));
+            let index = self.find_module_index(new_module);
             if !same {
-                self.current_module_path =
-                    get_path_string(&new_module.package.refr, Some("data"))?;
+                self.current_module_path = self.module_path(index, new_module)?;
             }
-            self.current_module_index = self.find_module_index(new_module);
+            self.current_module_index = index;
         }
         self.module = module;
         Ok(previous_module)
     }
 
+    /// The package path components of a module of the policy, `data` first, kept once worked
+    /// out (`ensure_module_evaluated` compares them with every `data` path it is given).
+    fn module_components(&mut self, index: usize, module: &Ref<Module>) -> Result<Rc<Vec<String>>> {
+        if let Some(Some(components)) = self.module_components.get(index) {
+            return Ok(components.clone());
+        }
+        let mut components = vec!["data".to_string()];
+        components.extend(Parser::get_static_string_path_components(
+            &module.package.refr,
+        )?);
+        let components = Rc::new(components);
+        if self.module_components.len() <= index {
+            self.module_components.resize(index.saturating_add(1), None);
+        }
+        if let Some(slot) = self.module_components.get_mut(index) {
+            *slot = Some(components.clone());
+        }
+        Ok(components)
+    }
+
+    /// The package path of a module, kept per module of the policy once worked out.
+    fn module_path(&mut self, index: u32, module: &Ref<Module>) -> Result<Rc<str>> {
+        let index = usize::try_from(index).unwrap_or(usize::MAX);
+        if let Some(Some(path)) = self.module_paths.get(index) {
+            return Ok(path.clone());
+        }
+        let path: Rc<str> = get_path_string(&module.package.refr, Some("data"))?.into();
+        if index < self.compiled_policy.modules.len() {
+            if self.module_paths.len() <= index {
+                self.module_paths.resize(index.saturating_add(1), None);
+            }
+            if let Some(slot) = self.module_paths.get_mut(index) {
+                *slot = Some(path.clone());
+            }
+        }
+        Ok(path)
+    }
+
     fn find_module_index(&self, module: &Ref<Module>) -> u32 {
+        // Most lookups are for the current module (every call within a package): its index
+        // is checked first, and the modules are only searched when it is another one.
+        if usize::try_from(self.current_module_index)
+            .ok()
+            .and_then(|index| self.compiled_policy.modules.get(index))
+            .is_some_and(|current| core::ptr::eq(current.as_ref(), module.as_ref()))
+        {
+            return self.current_module_index;
+        }
         self.compiled_policy
             .modules
             .iter()
@@ -4981,6 +5250,8 @@ impl Interpreter {
     ) -> Result<()> {
         if let MapEntry::Vacant(v) = self.extensions.entry(path) {
             v.insert((nargs, Rc::new(extension)));
+            // An extension takes precedence over a builtin of the same name.
+            self.call_targets = Lookup::default();
             Ok(())
         } else {
             bail!("extension already added");

@@ -221,6 +221,44 @@ fn json_object_sorts_keys_and_last_duplicate_wins() {
     assert_eq!(v, Value::from_json_str(r#"{"a": 5, "b": 4, "c": {"y": 1, "z": 0}}"#).unwrap());
 }
 
+/// String keys are found in a frozen object among keys of every other type, which sort before
+/// (`null`, booleans, numbers) and after (arrays, sets, objects) strings.
+#[test]
+fn frozen_object_finds_string_keys_among_other_key_types() {
+    use alloc::string::String;
+    use alloc::vec;
+
+    let keys = [
+        Value::Null,
+        Value::from(false),
+        Value::from(1),
+        Value::from(""),
+        Value::from("a"),
+        Value::from("ab"),
+        Value::from("b"),
+        Value::from(vec![Value::from("a")]),
+        Value::new_set(),
+        Value::new_object(),
+    ];
+    let entries = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.clone(), Value::from(u64::try_from(i).unwrap())))
+        .collect();
+    let obj = Object::from_entries(entries);
+    for (i, k) in keys.iter().enumerate() {
+        assert_eq!(obj.get(k), Some(&Value::from(u64::try_from(i).unwrap())));
+    }
+    // The same text in another allocation, and strings not there.
+    assert_eq!(obj.get(&Value::from(String::from("ab"))), Some(&Value::from(5_u64)));
+    for missing in ["aa", "abc", "c", " "] {
+        assert_eq!(obj.get(&Value::from(missing)), None);
+    }
+    // Only strings of the search: an object with no string keys.
+    let numbers = Object::from_entries(vec![(Value::from(1), Value::Null)]);
+    assert_eq!(numbers.get(&Value::from("1")), None);
+}
+
 // ---- get_or_insert_with --------------------------------------------------
 
 /// `get_or_insert_with` inserts the default when the key is absent and returns a mutable ref to it.

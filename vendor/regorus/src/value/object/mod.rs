@@ -93,10 +93,17 @@ impl Object {
     pub fn get(&self, key: &Value) -> Option<&Value> {
         match &self.repr {
             Repr::Empty => None,
-            Repr::Frozen(v) => match v.binary_search_by(|(k, _)| k.cmp(key)) {
-                Ok(i) => Some(&v[i].1),
-                Err(_) => None,
-            },
+            Repr::Frozen(v) => {
+                // String keys, by far the most common, are compared as strings directly.
+                let found = match key {
+                    Value::String(s) => v.binary_search_by(|(k, _)| cmp_key_with_str(k, s)),
+                    _ => v.binary_search_by(|(k, _)| k.cmp(key)),
+                };
+                match found {
+                    Ok(i) => Some(&v[i].1),
+                    Err(_) => None,
+                }
+            }
             Repr::BTree(m) => m.get(key),
         }
     }
@@ -246,5 +253,20 @@ impl From<Object> for Value {
     #[inline]
     fn from(o: Object) -> Self {
         o.into_value()
+    }
+}
+
+/// `key.cmp(&Value::String(s))` without going through `Value`'s derived `Ord`: a key of the
+/// same allocation (interned keys) is equal without comparing bytes, and keys of the variants
+/// ordered before or after `String` (the derived order) compare without looking further.
+#[inline]
+fn cmp_key_with_str(key: &Value, s: &crate::Rc<str>) -> core::cmp::Ordering {
+    match key {
+        Value::String(k) if crate::Rc::ptr_eq(k, s) => core::cmp::Ordering::Equal,
+        Value::String(k) => k.as_ref().cmp(s.as_ref()),
+        Value::Null | Value::Bool(_) | Value::Number(_) => core::cmp::Ordering::Less,
+        Value::Array(_) | Value::Set(_) | Value::Object(_) | Value::Undefined => {
+            core::cmp::Ordering::Greater
+        }
     }
 }
