@@ -285,12 +285,7 @@ fn print_profile(report: &check::Report) {
             .filter_map(|p| Some(format!("{} {} MB", p.name, p.peak_rss? / 1_000_000)))
             .collect();
         if !peaks.is_empty() {
-            let _ = writeln!(
-                err,
-                "{}: peak memory after {}",
-                plan.name,
-                peaks.join(", ")
-            );
+            let _ = writeln!(err, "{}: peak memory after {}", plan.name, peaks.join(", "));
         }
         let _ = writeln!(
             err,

@@ -181,7 +181,12 @@ fn profile_names_each_phase_with_its_time_and_the_peak_memory_after_it() {
     std::fs::write(&plan, r#"{"format_version":"1.2","resource_changes":[]}"#).unwrap();
     let out = planguard(&["check", "--profile", plan.to_str().unwrap()]);
     let profile = stderr(&out);
-    for phase in ["read", "parse and index", "evaluate", "redact and summarise"] {
+    for phase in [
+        "read",
+        "parse and index",
+        "evaluate",
+        "redact and summarise",
+    ] {
         assert!(profile.contains(&format!("{phase} ")), "{profile}");
     }
     if cfg!(target_os = "linux") {

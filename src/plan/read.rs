@@ -44,7 +44,10 @@ pub fn read_input(path: &Path, name: &str, limit: u64) -> Result<Input, ReadErro
     let stdin = path == Path::new("-");
     // A FIFO's metadata does not block; opening it does, until a writer comes.
     let metadata = (!stdin).then(|| std::fs::metadata(path).ok()).flatten();
-    let may_wait = stdin || metadata.as_ref().is_some_and(|m| !m.is_file() && !m.is_dir());
+    let may_wait = stdin
+        || metadata
+            .as_ref()
+            .is_some_and(|m| !m.is_file() && !m.is_dir());
     let size_hint = metadata.filter(|m| m.is_file()).map(|m| m.len());
     let watcher = may_wait.then(|| wait_notice(name, stdin));
     let result = (|| {
@@ -222,7 +225,10 @@ fn read_limited(
     if let Some(hint) = size_hint {
         // One byte more than the hint, so that reaching the end needs no growth. Without the
         // room, the buffer would grow by doubling, copying the plan several times over.
-        let room = hint.min(limit).saturating_add(1).saturating_sub(bytes.len() as u64);
+        let room = hint
+            .min(limit)
+            .saturating_add(1)
+            .saturating_sub(bytes.len() as u64);
         let _ = bytes.try_reserve_exact(usize::try_from(room).unwrap_or(usize::MAX));
     }
     reader.take(rest).read_to_end(&mut bytes)?;
@@ -259,7 +265,10 @@ mod tests {
             Err(ReadError::TooLarge { limit: 9_999 })
         ));
         assert_eq!(
-            read_limited(&big[..], 10_000, None, || {}).unwrap().bytes.len(),
+            read_limited(&big[..], 10_000, None, || {})
+                .unwrap()
+                .bytes
+                .len(),
             10_000
         );
         // A length hint sizes the buffer once (beyond the head, which is read first); the input
