@@ -94,9 +94,42 @@ pub struct PlanReport {
     pub changes: Vec<ChangeLine>,
     #[serde(flatten)]
     pub evaluation: Evaluation,
-    /// Time per phase (read, parse, index, evaluate, redact), for `--profile`.
+    /// Time and peak memory per phase (read, parse, index, evaluate, redact), for `--profile`.
     #[serde(skip)]
-    pub phases: Vec<(&'static str, Duration)>,
+    pub phases: Vec<Phase>,
+}
+
+/// One phase of checking a plan, for `--profile`.
+#[derive(Debug, Clone, Copy)]
+pub struct Phase {
+    pub name: &'static str,
+    pub duration: Duration,
+    /// The process's peak resident memory when the phase ended, in bytes (Linux only).
+    pub peak_rss: Option<u64>,
+}
+
+impl Phase {
+    fn ended(name: &'static str, duration: Duration) -> Self {
+        Phase {
+            name,
+            duration,
+            peak_rss: peak_rss(),
+        }
+    }
+}
+
+/// The process's peak resident set size so far (`VmHWM`), where the system reports it.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .strip_suffix("kB")?
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(kb * 1024)
 }
 
 /// The result of checking one or more plans.
@@ -172,9 +205,9 @@ pub fn check(inputs: &[PathBuf], show: &ShowOptions, set: &PolicySet) -> Report 
         .map(|path| {
             let t = Instant::now();
             let text = PlanText::read(path, show);
-            let read = t.elapsed();
+            let read = Phase::ended("read", t.elapsed());
             let mut report = check_one(text, set);
-            report.phases.insert(0, ("read", read));
+            report.phases.insert(0, read);
             report
         })
         .collect();
@@ -208,8 +241,8 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
     };
     let mut phases = Vec::new();
     let mut t = Instant::now();
-    let mut lap = |name: &'static str, phases: &mut Vec<(&'static str, Duration)>| {
-        phases.push((name, t.elapsed()));
+    let mut lap = |name: &'static str, phases: &mut Vec<Phase>| {
+        phases.push(Phase::ended(name, t.elapsed()));
         t = Instant::now();
     };
     // The typed parse and the scan for raw sections read the same text independently; what

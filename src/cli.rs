@@ -295,9 +295,17 @@ fn print_profile(report: &check::Report) {
         let phases: Vec<String> = plan
             .phases
             .iter()
-            .map(|(n, d)| format!("{n} {d:.3?}"))
+            .map(|p| format!("{} {:.3?}", p.name, p.duration))
             .collect();
         let _ = writeln!(err, "{}: {}", plan.name, phases.join(", "));
+        let peaks: Vec<String> = plan
+            .phases
+            .iter()
+            .filter_map(|p| Some(format!("{} {} MB", p.name, p.peak_rss? / 1_000_000)))
+            .collect();
+        if !peaks.is_empty() {
+            let _ = writeln!(err, "{}: peak memory after {}", plan.name, peaks.join(", "));
+        }
         let _ = writeln!(
             err,
             "{}: policy time (summed over threads and slices)",

@@ -174,6 +174,30 @@ fn policies_are_only_evaluated_on_plans_with_their_types() {
     assert!(!profile.contains("aws-ebs-encryption"), "{profile}");
 }
 
+#[test]
+fn profile_names_each_phase_with_its_time_and_the_peak_memory_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("empty.json");
+    std::fs::write(&plan, r#"{"format_version":"1.2","resource_changes":[]}"#).unwrap();
+    let out = planguard(&["check", "--profile", plan.to_str().unwrap()]);
+    let profile = stderr(&out);
+    for phase in [
+        "read",
+        "parse and index",
+        "evaluate",
+        "redact and summarise",
+    ] {
+        assert!(profile.contains(&format!("{phase} ")), "{profile}");
+    }
+    if cfg!(target_os = "linux") {
+        let peaks = profile
+            .lines()
+            .find(|l| l.contains(": peak memory after read "))
+            .unwrap_or_else(|| panic!("no peak memory line: {profile}"));
+        assert!(peaks.contains(" MB, parse and index "), "{peaks}");
+    }
+}
+
 /// One naming rule ties a policy's id, file and package together: the policy `aws-<name>` of
 /// family `<family>` lives in `policies/<family>/<stem>.rego` with package
 /// `planguard.<family>.<stem>`, where `<stem>` is `<name>` with `-` written `_`; its tests are

@@ -138,19 +138,25 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
-/// `plan -json` writes one object per line, each with `@level` and `@message`.
+/// `plan -json` writes one object per line, each with `@level` and `@message`. `body` starts
+/// with its first line; only a first line shorter than [`HEAD`] is looked at, so a plan (one
+/// long line) is not scanned to its end.
 fn is_log_stream(body: &[u8]) -> bool {
-    let mut lines = body
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.iter().all(u8::is_ascii_whitespace));
-    let Some(first) = lines.next() else {
+    let first_len = body[..body.len().min(HEAD)]
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(body.len());
+    if first_len >= HEAD {
         return false;
-    };
+    }
     let is_message = |l: &[u8]| {
         serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(l)
             .is_ok_and(|m| m.contains_key("@level") && m.contains_key("@message"))
     };
-    first.len() < HEAD && is_message(first) && lines.next().is_none_or(is_message)
+    let mut rest = body[first_len..]
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.iter().all(u8::is_ascii_whitespace));
+    is_message(&body[..first_len]) && rest.next().is_none_or(is_message)
 }
 
 /// Finds the first line that opens a JSON object, for wrapper-prefixed output.

@@ -2,7 +2,8 @@
 //!
 //! An input may be a regular file, a pipe (`<(...)`, `/dev/stdin`, a FIFO) or standard input,
 //! so nothing here trusts the file's metadata length: bytes are read until end of file, up to a
-//! limit. A pipe that stays silent gets a notice on stderr after a few seconds, so a forgotten
+//! limit. A regular file's length only sizes the buffer up front, so that a large plan is read
+//! into one allocation instead of being copied through ever larger ones. A pipe that stays silent gets a notice on stderr after a few seconds, so a forgotten
 //! writer does not look like a hang. Input whose first bytes are UTF-16 or binary is not read
 //! further: what it is can be told from its head, and `/dev/zero` must not fill the memory.
 
@@ -41,12 +42,13 @@ pub enum ReadError {
 /// Reads `path` (`-` is standard input) to the end, or until more than `limit` bytes.
 pub fn read_input(path: &Path, name: &str, limit: u64) -> Result<Input, ReadError> {
     let stdin = path == Path::new("-");
-    let may_wait = if stdin {
-        true
-    } else {
-        // A FIFO's metadata does not block; opening it does, until a writer comes.
-        std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
-    };
+    // A FIFO's metadata does not block; opening it does, until a writer comes.
+    let metadata = (!stdin).then(|| std::fs::metadata(path).ok()).flatten();
+    let may_wait = stdin
+        || metadata
+            .as_ref()
+            .is_some_and(|m| !m.is_file() && !m.is_dir());
+    let size_hint = metadata.filter(|m| m.is_file()).map(|m| m.len());
     let watcher = may_wait.then(|| wait_notice(name, stdin));
     let result = (|| {
         let reader: Box<dyn Read> = if stdin {
@@ -54,7 +56,7 @@ pub fn read_input(path: &Path, name: &str, limit: u64) -> Result<Input, ReadErro
         } else {
             Box::new(File::open(path)?)
         };
-        read_limited(reader, limit, || {
+        read_limited(reader, limit, size_hint, || {
             if let Some((tx, _)) = &watcher {
                 let _ = tx.send(());
             }
@@ -185,10 +187,12 @@ fn wait_notice(name: &str, stdin: bool) -> (mpsc::Sender<()>, std::thread::JoinH
 }
 
 /// Reads the head, calls `started` once the first read returns, stops after the head if it is
-/// UTF-16 or binary, and otherwise reads to the end or to `limit`.
+/// UTF-16 or binary, and otherwise reads to the end or to `limit`. `size_hint` (a regular
+/// file's length) sizes the buffer; the input may still turn out shorter or longer.
 fn read_limited(
     mut reader: impl Read,
     limit: u64,
+    size_hint: Option<u64>,
     started: impl FnOnce(),
 ) -> Result<Input, ReadError> {
     let head_len = (ENCODING_HEAD as u64).min(limit.saturating_add(1));
@@ -218,6 +222,15 @@ fn read_limited(
         });
     }
     let rest = limit.saturating_add(1) - bytes.len() as u64;
+    if let Some(hint) = size_hint {
+        // One byte more than the hint, so that reaching the end needs no growth. Without the
+        // room, the buffer would grow by doubling, copying the plan several times over.
+        let room = hint
+            .min(limit)
+            .saturating_add(1)
+            .saturating_sub(bytes.len() as u64);
+        let _ = bytes.try_reserve_exact(usize::try_from(room).unwrap_or(usize::MAX));
+    }
     reader.take(rest).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(ReadError::TooLarge { limit });
@@ -248,15 +261,31 @@ mod tests {
     fn reading_stops_at_the_limit_and_after_a_binary_head() {
         let big = vec![b' '; 10_000];
         assert!(matches!(
-            read_limited(&big[..], 9_999, || {}),
+            read_limited(&big[..], 9_999, None, || {}),
             Err(ReadError::TooLarge { limit: 9_999 })
         ));
         assert_eq!(
-            read_limited(&big[..], 10_000, || {}).unwrap().bytes.len(),
+            read_limited(&big[..], 10_000, None, || {})
+                .unwrap()
+                .bytes
+                .len(),
             10_000
         );
+        // A length hint sizes the buffer once (beyond the head, which is read first); the input
+        // may be shorter or longer than the hint.
+        let large = vec![b' '; 300_000];
+        let sized = read_limited(&large[..], 400_000, Some(300_000), || {}).unwrap();
+        assert_eq!(sized.bytes.len(), 300_000);
+        assert_eq!(sized.bytes.capacity(), 300_001);
+        let short = read_limited(&large[..], 400_000, Some(200_000), || {}).unwrap();
+        assert_eq!(short.bytes.len(), 300_000);
+        assert!(matches!(
+            read_limited(&large[..], 299_999, Some(300_000), || {}),
+            Err(ReadError::TooLarge { limit: 299_999 })
+        ));
+        // The hint is not trusted before the head is known to be text.
         let zeros = std::io::repeat(0);
-        let input = read_limited(zeros, u64::MAX - 1, || {}).unwrap();
+        let input = read_limited(zeros, u64::MAX - 1, Some(u64::MAX), || {}).unwrap();
         assert!(!input.complete);
         assert_eq!(input.bytes.len(), ENCODING_HEAD);
     }

@@ -238,27 +238,38 @@ impl PolicySet {
             });
         let mut out = self.evaluate_configuration(engine, input, &config_scoped);
         let prepared: Vec<Prepared> = packages
-            .par_iter()
-            .filter(|p| {
-                let meta = p.meta.as_ref().expect("indexed packages have metadata");
+            .iter()
+            .filter_map(|pkg| {
+                let meta = pkg.meta.as_ref().expect("indexed packages have metadata");
                 meta.resource_types
                     .iter()
                     .any(|t| !input.changes_of(t).is_empty())
-            })
-            .map(|pkg| {
-                let meta = pkg.meta.as_ref().expect("indexed packages have metadata");
-                let ctx: Vec<usize> = meta
-                    .context_types
-                    .iter()
-                    .flat_map(|t| input.changes_of(t).iter().copied())
-                    .collect();
-                Prepared {
-                    pkg,
-                    context: input.convert_changes(&ctx),
-                    context_types: meta.context_types.iter().map(String::as_str).collect(),
-                }
+                    .then(|| Prepared {
+                        pkg,
+                        context_order: &meta.context_types,
+                        context_types: meta.context_types.iter().map(String::as_str).collect(),
+                    })
             })
             .collect();
+        // The changes of each context type, converted once however many packages read them
+        // (the three public access policies all carry every public access block).
+        let context_types: BTreeSet<&str> = prepared
+            .iter()
+            .flat_map(|p| p.context_types.iter().copied())
+            .filter(|t| !input.changes_of(t).is_empty())
+            .collect();
+        let contexts: BTreeMap<&str, Vec<Value>> = context_types
+            .into_par_iter()
+            .map(|t| (t, input.convert_changes(input.changes_of(t))))
+            .collect();
+        let context_of = |p: &Prepared| -> Vec<Value> {
+            p.context_order
+                .iter()
+                .filter_map(|t| contexts.get(t.as_str()))
+                .flatten()
+                .cloned()
+                .collect()
+        };
         // Units of work: a chunk of one type's changes, with the packages about that type.
         let mut units: Vec<(&[usize], Vec<&Prepared>)> = Vec::new();
         for (kind, indices) in input.types() {
@@ -277,7 +288,10 @@ impl PolicySet {
             // Every slice carries the context changes of its packages (e.g. all public access
             // blocks, for the bucket policies) and indexes them again, so with context the
             // type is cut into one slice per thread instead of many small ones.
-            let slice = if about.iter().any(|p| !p.context.is_empty()) {
+            let with_context = about
+                .iter()
+                .any(|p| p.context_types.iter().any(|t| contexts.contains_key(t)));
+            let slice = if with_context {
                 SLICE.max(indices.len().div_ceil(rayon::current_num_threads()))
             } else {
                 SLICE
@@ -300,7 +314,7 @@ impl PolicySet {
                     for group in by_context_types(about) {
                         let first = group[0];
                         let mut rcs = changes.clone();
-                        rcs.extend(first.context.iter().cloned());
+                        rcs.extend(context_of(first));
                         let configuration =
                             input.configuration_of(&input.blocks_for(chunk, &first.context_types));
                         engine.set_input(input.slice(rcs, configuration));
@@ -319,11 +333,11 @@ impl PolicySet {
     }
 }
 
-/// A per-resource package ready for slicing: its context changes (converted once) and the
-/// types whose configuration blocks every slice carries (its context types).
+/// A per-resource package ready for slicing, with its context types: every slice carries
+/// their changes (in the declared order) and their configuration blocks.
 struct Prepared<'p> {
     pkg: &'p Package,
-    context: Vec<Value>,
+    context_order: &'p [String],
     context_types: BTreeSet<&'p str>,
 }
 

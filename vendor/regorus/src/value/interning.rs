@@ -94,6 +94,22 @@ pub fn intern_key(rc: crate::Rc<str>) -> crate::Rc<str> {
     })
 }
 
+/// [`intern_key`] for a borrowed key: a key already in the table is returned without
+/// allocating; otherwise it is allocated once (and kept, when a table is installed).
+pub fn intern_str(key: &str) -> crate::Rc<str> {
+    TABLE.with(|t| match t.borrow_mut().as_mut() {
+        Some(table) => match table.set.get(key) {
+            Some(existing) => crate::Rc::clone(existing),
+            None => {
+                let rc: crate::Rc<str> = key.into();
+                table.set.insert(crate::Rc::clone(&rc));
+                rc
+            }
+        },
+        None => key.into(),
+    })
+}
+
 /// Test-only probe: whether an intern table is currently installed on this thread.
 #[cfg(test)]
 pub fn is_installed() -> bool {

@@ -289,7 +289,8 @@ impl<'de> Visitor<'de> for ValueVisitor {
     where
         E: de::Error,
     {
-        Ok(Value::String(s.to_string().into()))
+        // One allocation, straight into the shared string (not a `String` copied again).
+        Ok(Value::String(s.into()))
     }
 
     fn visit_string<E>(self, s: String) -> Result<Self::Value, E>
@@ -316,7 +317,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
     where
         V: MapAccess<'de>,
     {
-        if let Some((key, value)) = visitor.next_entry()? {
+        if let Some((key, value)) = visitor.next_entry_seed(KeySeed, PhantomValue)? {
             if let (Value::String(k), Value::String(v)) = (&key, &value) {
                 if k.as_ref() == "$serde_json::private::Number" {
                     match Number::from_str(v) {
@@ -326,11 +327,11 @@ impl<'de> Visitor<'de> for ValueVisitor {
                 }
             }
             let mut entries = Vec::with_capacity(visitor.size_hint().unwrap_or(4).max(4));
-            entries.push((intern_object_key(key), value));
+            entries.push((key, value));
             // Enforce allocator limit while expanding a deserialized object.
             enforce_limit_for::<V::Error>()?;
-            while let Some((key, value)) = visitor.next_entry()? {
-                entries.push((intern_object_key(key), value));
+            while let Some((key, value)) = visitor.next_entry_seed(KeySeed, PhantomValue)? {
+                entries.push((key, value));
                 // Enforce allocator limit while expanding a deserialized object.
                 enforce_limit_for::<V::Error>()?;
             }
@@ -345,21 +346,95 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 }
 
-/// Key-only interning hook for the JSON deserialization hot path (see
-/// [`crate::value::interning`]). No-op when no interning session is installed
-/// or when built without the `std` feature.
-#[cfg(feature = "std")]
-fn intern_object_key(key: Value) -> Value {
-    match key {
-        Value::String(rc) => Value::String(interning::intern_key(rc)),
-        other => other,
+/// Deserializes an object key: a string key is looked up in the current intern table (see
+/// [`crate::value::interning`]) before anything is allocated, so a repeated key costs no
+/// allocation at all. Other keys deserialize as any value.
+struct KeySeed;
+
+impl<'de> de::DeserializeSeed<'de> for KeySeed {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
     }
 }
 
-/// No-op key hook for builds without the `std` feature (no interning table).
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Value;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("an object key")
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(intern_key_str(s)))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        ValueVisitor.visit_unit()
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        ValueVisitor.visit_bool(v)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        ValueVisitor.visit_none()
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        ValueVisitor.visit_some(deserializer)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        ValueVisitor.visit_u64(v)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        ValueVisitor.visit_i64(v)
+    }
+
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
+        ValueVisitor.visit_u128(v)
+    }
+
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
+        ValueVisitor.visit_i128(v)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        ValueVisitor.visit_f64(v)
+    }
+
+    fn visit_seq<V: SeqAccess<'de>>(self, visitor: V) -> Result<Value, V::Error> {
+        ValueVisitor.visit_seq(visitor)
+    }
+
+    fn visit_map<V: MapAccess<'de>>(self, visitor: V) -> Result<Value, V::Error> {
+        ValueVisitor.visit_map(visitor)
+    }
+}
+
+/// Deserializes an object's value (the seed twin of [`KeySeed`], for `next_entry_seed`).
+struct PhantomValue;
+
+impl<'de> de::DeserializeSeed<'de> for PhantomValue {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        Value::deserialize(deserializer)
+    }
+}
+
+/// An object key's shared string: the interned one when a table is installed and holds it.
+#[cfg(feature = "std")]
+fn intern_key_str(key: &str) -> Rc<str> {
+    interning::intern_str(key)
+}
+
 #[cfg(not(feature = "std"))]
-const fn intern_object_key(key: Value) -> Value {
-    key
+fn intern_key_str(key: &str) -> Rc<str> {
+    key.into()
 }
 
 #[doc(hidden)]
