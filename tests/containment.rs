@@ -288,6 +288,38 @@ fn a_builtin_call_running_past_the_time_limit_is_a_located_policy_error_and_the_
     assert_fine_findings(&text);
 }
 
+/// Values built by doubling (`x1 := [x0, x0]`, ...) are small in memory and exponentially
+/// large when walked: comparing two of them hung the process for hours inside one step, and
+/// writing one into a finding's metadata grew towards terabytes.
+#[test]
+fn values_built_by_doubling_are_compared_within_the_time_limit_and_shown_cut_short() {
+    let out = check_policies(
+        &["testdata/containment/doubled_compare.rego", FINE],
+        PLAN,
+        &["--timeout", "1"],
+    );
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}{}", stderr(&out));
+    let located = "policy error: testdata/containment/doubled_compare.rego:11: evaluation \
+                   exceeded the 1s time limit; simplify the rule or raise --timeout";
+    assert!(text.contains(located), "expected `{located}` in:\n{text}");
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert_fine_findings(&text);
+
+    let out = check_policies(
+        &["testdata/containment/doubled_result.rego"],
+        PLAN,
+        &["--format", "json"],
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    let finding = &json["plans"][0]["findings"][0];
+    assert_eq!(finding["message"], "a doubled value", "{json}");
+    assert_eq!(
+        finding["metadata"], r#"{"value":"(a value of over 64 KiB of JSON, not shown)"}"#,
+        "{json}"
+    );
+}
+
 #[test]
 fn a_long_chain_of_calls_is_an_error_not_a_stack_overflow() {
     let chain = |call: &dyn Fn(usize) -> String, last: &str, use_it: &str| {

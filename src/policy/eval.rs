@@ -17,8 +17,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use rayon::prelude::*;
-use regorus::{Engine, Value};
+use regorus::{Engine, LimitError, Value};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use super::ast::InputUse;
 use super::batch;
@@ -395,9 +396,7 @@ fn whole_groups(packages: &[&Package], threads: usize) -> Vec<Vec<Package>> {
 pub(super) fn eval_group(engine: &mut Engine, packages: &[&Package], out: &mut Evaluation) {
     let mut own = Evaluation::default();
     let run = super::memory::with_budget(|| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            eval_group_unguarded(engine, packages, &mut own)
-        }))
+        catch_engine_panic(|| eval_group_unguarded(engine, packages, &mut own))
     });
     match (run, packages) {
         (Ok(()), _) => out.absorb(own),
@@ -416,11 +415,6 @@ pub(super) fn eval_group(engine: &mut Engine, packages: &[&Package], out: &mut E
 
 /// The failure of a package whose evaluation panicked inside regorus.
 fn engine_panic(pkg: &Package, id: &str, panic: &(dyn std::any::Any + Send)) -> PolicyFailure {
-    let what = panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_default();
     let (file, line) = pkg
         .rules
         .first()
@@ -430,11 +424,44 @@ fn engine_panic(pkg: &Package, id: &str, panic: &(dyn std::any::Any + Send)) -> 
         rule: None,
         file,
         line,
-        message: format!(
-            "the policy engine failed while evaluating this policy ({what}); its results are \
-             missing. This is a bug in regorus: please report it with the policy"
-        ),
+        message: panic_message(panic),
     }
+}
+
+/// What an evaluation that unwound means: a limit, when regorus unwound with the
+/// [`LimitError`] of a comparison past the time limit (a comparison cannot return an error),
+/// else a bug in regorus.
+pub(super) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(limit) = panic.downcast_ref::<LimitError>() {
+        let text = limit.to_string();
+        return limit_message(&text, text.clone());
+    }
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    format!(
+        "the policy engine failed while evaluating this policy ({what}); its results are \
+         missing. This is a bug in regorus: please report it with the policy"
+    )
+}
+
+/// Runs `f`, catching a panic. A limit that unwinds (see [`panic_message`]) is an expected
+/// outcome, so the panic hook stays quiet about it; other panics are printed as before.
+pub(super) fn catch_engine_panic<T>(
+    f: impl FnOnce() -> T,
+) -> Result<T, Box<dyn std::any::Any + Send>> {
+    static QUIET_LIMITS: std::sync::Once = std::sync::Once::new();
+    QUIET_LIMITS.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if info.payload().downcast_ref::<LimitError>().is_none() {
+                previous(info);
+            }
+        }));
+    });
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
 }
 
 fn eval_group_unguarded(engine: &mut Engine, packages: &[&Package], out: &mut Evaluation) {
@@ -591,6 +618,44 @@ fn results_of(v: &Value) -> Vec<&Value> {
     }
 }
 
+/// The most JSON one result value is shown as (a finding's message or one metadata key).
+const SHOWN_JSON_LIMIT: usize = 64 * 1024;
+
+/// `v` as JSON for a finding (`pretty` or compact), or a JSON string with a note in its place
+/// when that is over [`SHOWN_JSON_LIMIT`] bytes. Writing stops at the limit: a policy can
+/// build, by doubling (`x1 := [x0, x0]`, ...), a value whose JSON is exponentially larger than
+/// the memory it occupies.
+fn shown_json(v: &Value, pretty: bool) -> String {
+    struct Capped(Vec<u8>);
+    impl std::io::Write for Capped {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.0.len() + buf.len() > SHOWN_JSON_LIMIT {
+                return Err(std::io::Error::other("over the limit"));
+            }
+            self.0.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut out = Capped(Vec::new());
+    let written = match pretty {
+        true => serde_json::to_writer_pretty(&mut out, v),
+        false => serde_json::to_writer(&mut out, v),
+    };
+    written
+        .ok()
+        .and_then(|()| String::from_utf8(out.0).ok())
+        .unwrap_or_else(|| {
+            serde_json::to_string(&format!(
+                "(a value of over {} KiB of JSON, not shown)",
+                SHOWN_JSON_LIMIT / 1024
+            ))
+            .expect("a string serialises")
+        })
+}
+
 /// Builds a finding. A policy whose metadata level is `warning` reports every result as a
 /// warning, whatever rule produced it; otherwise `deny`/`violation` are errors.
 fn finding(
@@ -616,21 +681,23 @@ fn finding(
                     .and_then(|v| v.as_string().ok())
                     .map(|s| s.to_string())
             });
-            let rest: BTreeMap<String, serde_json::Value> = map
+            let rest: BTreeMap<String, Box<RawValue>> = map
                 .iter()
                 .filter_map(|(k, v)| {
                     let k = k.as_string().ok()?.to_string();
                     if matches!(k.as_str(), "msg" | "address" | "resource") {
                         return None;
                     }
-                    Some((k, serde_json::to_value(v).unwrap_or_default()))
+                    let json = RawValue::from_string(shown_json(v, false))
+                        .expect("serde_json wrote valid JSON");
+                    Some((k, json))
                 })
                 .collect();
             let metadata =
                 (!rest.is_empty()).then(|| serde_json::to_string(&rest).unwrap_or_default());
             (msg, address, metadata)
         }
-        other => (other.to_json_str().unwrap_or_default(), None, None),
+        other => (shown_json(other, true), None, None),
     };
     Ok(Finding {
         policy_id: id.to_owned(),

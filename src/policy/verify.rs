@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use regorus::Value;
 use serde::Serialize;
 
-use super::eval::limit_message;
+use super::eval::{catch_engine_panic, limit_message, panic_message};
 use super::load::{regorus_error, PolicySet};
 
 /// One test's result.
@@ -43,11 +43,14 @@ pub fn run_tests(set: &PolicySet, filter: Option<&str>) -> Vec<TestReport> {
             |engine, test| {
                 let started = Instant::now();
                 engine.set_input(Value::new_object());
-                let result = super::memory::with_budget(|| engine.eval_rule(test.name.clone()));
+                let result = super::memory::with_budget(|| {
+                    catch_engine_panic(|| engine.eval_rule(test.name.clone()))
+                });
                 let outcome = match result {
-                    Ok(Value::Bool(true)) => TestOutcome::Pass,
-                    Ok(_) => TestOutcome::Fail,
-                    Err(e) => {
+                    Err(panic) => TestOutcome::Error(panic_message(panic.as_ref())),
+                    Ok(Ok(Value::Bool(true))) => TestOutcome::Pass,
+                    Ok(Ok(_)) => TestOutcome::Fail,
+                    Ok(Err(e)) => {
                         let located = regorus_error(&test.file, &e.to_string());
                         let at = located
                             .line

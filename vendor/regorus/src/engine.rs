@@ -1228,6 +1228,9 @@ impl Engine {
         self.prepare_for_eval(false, false)?;
         self.apply_effective_execution_timer_config();
         self.interpreter.clean_internal_evaluation_state();
+        let _limits = crate::utils::limits::BuiltinLimitsScope::enter(
+            self.interpreter.execution_deadline(),
+        );
         self.interpreter.eval_rule_in_path(rule)
     }
 
@@ -1270,6 +1273,10 @@ impl Engine {
         self.prepare_for_eval(enable_tracing, false)?;
         self.apply_effective_execution_timer_config();
         self.interpreter.clean_internal_evaluation_state();
+        // Comparisons (and builtins) observe the time limit during the whole evaluation.
+        let _limits = crate::utils::limits::BuiltinLimitsScope::enter(
+            self.interpreter.execution_deadline(),
+        );
 
         self.interpreter.create_rule_prefixes()?;
         let (query_module, query_node, query_schedule) = self.make_query(query)?;

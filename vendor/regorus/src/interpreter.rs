@@ -382,6 +382,11 @@ impl Interpreter {
         }
     }
 
+    /// The running evaluation's deadline, for a [`crate::utils::limits::BuiltinLimitsScope`].
+    pub(crate) const fn execution_deadline(&self) -> Option<(core::time::Duration, core::time::Duration)> {
+        self.execution_timer.start_and_limit()
+    }
+
     fn reset_execution_timer_state(&mut self) {
         self.execution_timer.reset();
         if self.execution_timer.limit().is_none() {
@@ -512,6 +517,10 @@ impl Interpreter {
     }
 
     pub fn clean_internal_evaluation_state(&mut self) {
+        // An evaluation that unwound (a comparison past the time limit) left these behind.
+        self.active_rules.clear();
+        self.active_functions.clear();
+        self.with_functions.clear();
         self.data = self.init_data.clone();
         self.processed.clear();
         self.processed_paths = Value::new_object();

@@ -1070,3 +1070,42 @@ fn execution_time_limit_applies_inside_a_builtin_call() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+#[cfg(feature = "std")]
+fn execution_time_limit_applies_inside_a_comparison() -> Result<()> {
+    // Two values of 2^40 elements, built apart by doubling: small in memory, but comparing them
+    // visits every element (hours) inside one step. A comparison cannot return an error, so it
+    // unwinds with the `LimitError` as the panic payload.
+    let policy = "package limits\nimport rego.v1\ndouble(x) := [x, x]\n\
+        d(x) := double(double(double(double(double(double(double(double(double(double(x))))))))))\n\
+        huge if d(d(d(d([1])))) == d(d(d(d([1]))))\n\
+        small if d([1]) == d([1])\n";
+    let mut engine = Engine::new();
+    engine.add_policy("limits.rego".to_string(), policy.to_string())?;
+    engine.set_execution_timer_config(crate::utils::limits::ExecutionTimerConfig {
+        limit: core::time::Duration::from_millis(200),
+        check_interval: NonZeroU32::new(64).expect("non-zero"),
+    });
+    assert_eq!(
+        engine.eval_rule("data.limits.small".to_string())?,
+        Value::from(true)
+    );
+    let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        engine.eval_rule("data.limits.huge".to_string())
+    }))
+    .expect_err("the comparison stops at the time limit");
+    assert!(
+        matches!(
+            unwound.downcast_ref::<LimitError>(),
+            Some(LimitError::TimeLimitExceeded { .. })
+        ),
+        "the payload is the time limit"
+    );
+    // The engine evaluates as before afterwards.
+    assert_eq!(
+        engine.eval_rule("data.limits.small".to_string())?,
+        Value::from(true)
+    );
+    Ok(())
+}

@@ -39,6 +39,7 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::vec::Vec;
 #[cfg(all(feature = "allocator-memory-limits", not(miri)))]
 use core::cell::Cell;
+use core::cmp::Ordering;
 use core::fmt;
 #[cfg(all(feature = "allocator-memory-limits", not(miri)))]
 use core::marker::PhantomData;
@@ -64,7 +65,11 @@ use crate::*;
 ///    - [`Value::Number`] has at least 100 digits of precision for computations.
 ///
 /// Value can be efficiently cloned due to the use of reference counting.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+///
+/// Values compare as a derived `Ord` would (by variant, in declaration order, then by
+/// content); comparing two collections observes the evaluation's time limit (see
+/// [`crate::utils::limits::tick_comparison`]).
+#[derive(Debug, Clone)]
 pub enum Value {
     /// JSON null.
     Null,
@@ -465,6 +470,77 @@ impl fmt::Display for Value {
             Ok(s) => write!(f, "{s}"),
             Err(_e) => Err(fmt::Error),
         }
+    }
+}
+
+impl Value {
+    /// The position of the variant in the declaration, which orders values of different types.
+    const fn rank(&self) -> u8 {
+        match self {
+            Self::Null => 0,
+            Self::Bool(_) => 1,
+            Self::Number(_) => 2,
+            Self::String(_) => 3,
+            Self::Array(_) => 4,
+            Self::Set(_) => 5,
+            Self::Object(_) => 6,
+            Self::Undefined => 7,
+        }
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Null, Self::Null) | (Self::Undefined, Self::Undefined) => true,
+            (Self::Bool(a), Self::Bool(b)) => a == b,
+            (Self::Number(a), Self::Number(b)) => a == b,
+            (Self::String(a), Self::String(b)) => a == b,
+            (Self::Array(a), Self::Array(b)) => {
+                crate::utils::limits::tick_comparison();
+                a == b
+            }
+            (Self::Set(a), Self::Set(b)) => {
+                crate::utils::limits::tick_comparison();
+                a == b
+            }
+            (Self::Object(a), Self::Object(b)) => {
+                crate::utils::limits::tick_comparison();
+                a == b
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Value {}
+
+impl Ord for Value {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Self::Bool(a), Self::Bool(b)) => a.cmp(b),
+            (Self::Number(a), Self::Number(b)) => a.cmp(b),
+            (Self::String(a), Self::String(b)) => a.cmp(b),
+            (Self::Array(a), Self::Array(b)) => {
+                crate::utils::limits::tick_comparison();
+                a.cmp(b)
+            }
+            (Self::Set(a), Self::Set(b)) => {
+                crate::utils::limits::tick_comparison();
+                a.cmp(b)
+            }
+            (Self::Object(a), Self::Object(b)) => {
+                crate::utils::limits::tick_comparison();
+                a.cmp(b)
+            }
+            _ => self.rank().cmp(&other.rank()),
+        }
+    }
+}
+
+impl PartialOrd for Value {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 

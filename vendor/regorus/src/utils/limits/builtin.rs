@@ -29,6 +29,7 @@ struct Deadline {
 std::thread_local! {
     static DEADLINE: core::cell::Cell<Option<Deadline>> = const { core::cell::Cell::new(None) };
     static UNITS: core::cell::Cell<u32> = const { core::cell::Cell::new(0) };
+    static COMPARISONS: core::cell::Cell<u32> = const { core::cell::Cell::new(TICK_INTERVAL) };
 }
 
 /// Publishes an evaluation's deadline to the builtins it calls on this thread until dropped.
@@ -87,6 +88,40 @@ pub fn tick(work: usize) -> Result<(), LimitError> {
     #[cfg(not(feature = "std"))]
     let _ = work;
     Ok(())
+}
+
+/// Records one step of comparing two collections (`Value`'s `PartialEq` and `Ord`). Values
+/// built by doubling (`x1 := [x0, x0]`, ... `x40 := [x39, x39]`) share their parts, so they are
+/// small in memory, but comparing two of them that were built apart visits every path: time
+/// exponential in their size, inside one interpreter step. A comparison cannot return an error,
+/// so past the published deadline (or when the memory probe refuses) this unwinds with the
+/// [`LimitError`] as the panic payload; an embedder that catches panics around an evaluation
+/// can report it as the limit it is. Outside a [`BuiltinLimitsScope`] it does nothing.
+#[inline]
+pub fn tick_comparison() {
+    #[cfg(feature = "std")]
+    {
+        let due = COMPARISONS.with(|c| {
+            let left = c.get();
+            c.set(left.wrapping_sub(1));
+            left == 0
+        });
+        if due {
+            comparisons_due();
+        }
+    }
+}
+
+/// Every [`TICK_INTERVAL`] comparison steps: the deadline and the memory probe.
+#[cfg(feature = "std")]
+#[cold]
+fn comparisons_due() {
+    COMPARISONS.with(|c| c.set(TICK_INTERVAL));
+    if let Some(deadline) = DEADLINE.with(core::cell::Cell::get) {
+        if let Err(e) = check(deadline) {
+            std::panic::panic_any(e);
+        }
+    }
 }
 
 #[cfg(feature = "std")]

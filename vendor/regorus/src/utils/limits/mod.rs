@@ -12,7 +12,7 @@ mod length;
 mod memory;
 mod time;
 
-pub use builtin::{tick as builtin_tick, BuiltinLimitsScope, TICK_INTERVAL};
+pub use builtin::{tick as builtin_tick, tick_comparison, BuiltinLimitsScope, TICK_INTERVAL};
 #[allow(unused_imports)]
 pub use error::LimitError;
 
