@@ -252,17 +252,7 @@ impl PolicySet {
                     })
             })
             .collect();
-        // The changes of each context type, converted once however many packages read them
-        // (the three public access policies all carry every public access block).
-        let context_types: BTreeSet<&str> = prepared
-            .iter()
-            .flat_map(|p| p.context_types.iter().copied())
-            .filter(|t| !input.changes_of(t).is_empty())
-            .collect();
-        let contexts: BTreeMap<&str, Vec<Value>> = context_types
-            .into_par_iter()
-            .map(|t| (t, input.convert_changes(input.changes_of(t))))
-            .collect();
+        let contexts = convert_contexts(input, &prepared);
         let context_of = |p: &Prepared| -> Vec<Value> {
             p.context_order
                 .iter()
@@ -332,6 +322,23 @@ impl PolicySet {
         out.absorb(sliced);
         out
     }
+}
+
+/// The changes of each context type of `prepared`, converted once however many packages read
+/// them (the three public access policies all carry every public access block).
+fn convert_contexts<'p>(
+    input: &PlanInput,
+    prepared: &[Prepared<'p>],
+) -> BTreeMap<&'p str, Vec<Value>> {
+    let context_types: BTreeSet<&str> = prepared
+        .iter()
+        .flat_map(|p| p.context_types.iter().copied())
+        .filter(|t| !input.changes_of(t).is_empty())
+        .collect();
+    context_types
+        .into_par_iter()
+        .map(|t| (t, input.convert_changes(input.changes_of(t))))
+        .collect()
 }
 
 /// A per-resource package ready for slicing, with its context types: every slice carries
