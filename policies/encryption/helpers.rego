@@ -116,12 +116,19 @@ aws_managed_alias(rc, path) if {
 
 # Managed resources of `kind` that exist after this plan: created, updated, replaced or
 # unchanged, but not deleted. Used for context resources (the EBS default, S3 encryption).
+# A function is evaluated again at every call, so callers that test many resources read the
+# rules below, which evaluate once per evaluation (not once per resource tested).
 live(kind) := [rc |
 	some rc in input.resource_changes
 	rc.type == kind
 	rc.mode == "managed"
 	is_object(rc.change.after)
 ]
+
+# The live aws_ebs_encryption_by_default and aws_s3_bucket_logging changes.
+live_ebs_defaults := live("aws_ebs_encryption_by_default")
+
+live_logging := live("aws_s3_bucket_logging")
 
 # The provider configuration a change uses, without its module prefix: "aws", "aws.us_east_1".
 provider_key(rc) := k if {
@@ -149,7 +156,7 @@ same_region(a, b) if {
 
 # `aws_ebs_encryption_by_default` changes in the plan for the region of `rc`.
 ebs_defaults(rc) := [d |
-	some d in live("aws_ebs_encryption_by_default")
+	some d in live_ebs_defaults
 	same_region(rc, d)
 ]
 
@@ -230,7 +237,7 @@ log_targets := lib.targets("aws_s3_bucket_logging", "target_bucket")
 
 # The same for the bucket an encryption configuration applies to.
 sse_on_log_target(sse) if {
-	some lg in live("aws_s3_bucket_logging")
+	some lg in live_logging
 	same_target(sse, "bucket", lg, "target_bucket")
 }
 
