@@ -53,9 +53,12 @@ import rego.v1
 
 tag_values := lib.config("tag_values", {"Environment": ["dev", "staging", "prod"]})
 
+# Each taggable change with its tag report, worked out once for both rules below.
+reports contains [rc, helpers.tag_report(rc, object.keys(tag_values))] if some rc in helpers.taggable_changes
+
 deny contains lib.result(rc, msg) if {
-	some rc in helpers.taggable_changes
-	values := helpers.tag_report(rc, object.keys(tag_values)).values
+	some [rc, report] in reports
+	values := report.values
 	some key, allowed in tag_values
 	value := values[key]
 	not value in allowed
@@ -63,6 +66,6 @@ deny contains lib.result(rc, msg) if {
 }
 
 warn contains lib.unknown_result(rc, sprintf("the value of tag %s", [key])) if {
-	some rc in helpers.taggable_changes
-	some key in helpers.tag_report(rc, object.keys(tag_values)).unknown
+	some [rc, report] in reports
+	some key in report.unknown
 }
