@@ -75,6 +75,36 @@ fn bad_action_lists_name_the_path() {
 }
 
 #[test]
+fn planned_values_resources_are_checked_though_not_kept() {
+    let planned = |second: &str| {
+        format!(
+            r#"{{"format_version":"1.2","planned_values":{{"root_module":{{"resources":[
+            {{"address":"a.b","mode":"managed","type":"a","name":"b","values":{{}}}},{second}]}}}}}}"#
+        )
+    };
+    let text = planned(r#"{"address":"c.d","mode":"data","type":"c","name":"d"}"#);
+    let ok = parse("plan.json", &text).expect("a well-formed planned_values parses");
+    let root = ok.planned_values.as_ref().and_then(|v| v.root_module.as_ref());
+    assert_eq!(root.map(|m| m.resources.len), Some(2));
+    let err = parse(
+        "plan.json",
+        &planned(r#"{"address":"c.d","mode":"sideways","type":"c","name":"d"}"#),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("plan.json: planned_values.root_module.resources[1].mode:"),
+        "{err}"
+    );
+    let err = parse("plan.json", &planned(r#""not a resource""#)).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("plan.json: planned_values.root_module.resources[1]:"),
+        "{err}"
+    );
+}
+
+#[test]
 fn index_modes_modules_markers_and_unknowns() {
     let json = r#"{"format_version":"1.1","terraform_version":"1.6.0",
       "resource_changes":[
