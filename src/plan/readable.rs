@@ -108,7 +108,7 @@ pub fn find_unreadable(json: &str) -> Option<Unreadable> {
                     .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
                     .unwrap_or(bytes.len() - i);
                 let number = &json[i..end];
-                if number.parse::<f64>().is_ok_and(f64::is_infinite) {
+                if may_overflow(number) && number.parse::<f64>().is_ok_and(f64::is_infinite) {
                     return Some(unreadable(
                         &stack,
                         Problem::NumberOutOfRange(number.to_owned()),
@@ -120,6 +120,13 @@ pub fn find_unreadable(json: &str) -> Option<Unreadable> {
         }
     }
     None
+}
+
+/// Whether `number` could be outside the range of `f64`: only with an exponent, or with as
+/// many characters as the largest `f64` has digits (309). Nearly every number in a plan is
+/// neither, and is not parsed.
+fn may_overflow(number: &str) -> bool {
+    number.len() >= 309 || number.bytes().any(|b| matches!(b, b'e' | b'E'))
 }
 
 /// The index just past the closing quote of the string whose contents start at `start`.
@@ -202,6 +209,10 @@ mod tests {
         assert_eq!(found.problem, Problem::NumberOutOfRange("1e400".into()));
         let negative = find_unreadable(r#"{"tags": {"a b": [0, -2E+999]}}"#).expect("found");
         assert_eq!(negative.path, r#"tags["a b"][1]"#);
+        // Without an exponent: 309 digits are enough to pass f64::MAX (about 1.8e308).
+        let digits = "9".repeat(309);
+        let long = find_unreadable(&format!(r#"{{"n": [{}, {digits}]}}"#, &digits[1..]));
+        assert_eq!(long.expect("found").path, "n[1]");
     }
 
     #[test]
