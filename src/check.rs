@@ -7,12 +7,15 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{ChangeCounts, PlanError, PlanText, ShowOptions};
-use crate::policy::{Evaluation, Finding, Level, PlanInput, PolicyMeta, PolicySet, RawSections};
+use crate::plan::{ChangeCounts, Plan, PlanError, PlanText, ShowOptions};
+use crate::policy::{
+    Evaluation, Finding, Level, PlanInput, PolicyMeta, PolicySet, RawSections, WholePlanResults,
+};
 use crate::redact::Redactor;
 
 /// When `check` exits 1.
@@ -223,6 +226,19 @@ pub fn check(inputs: &[PathBuf], show: &ShowOptions, set: &PolicySet) -> Report 
     }
 }
 
+/// The changes a report lists: every resource change that does something.
+fn change_lines(plan: &Plan) -> Vec<ChangeLine> {
+    plan.resource_changes
+        .iter()
+        .filter(|rc| rc.change.actions != crate::plan::Actions::NoOp)
+        .map(|rc| ChangeLine {
+            address: rc.address.to_string(),
+            symbol: rc.change.actions.symbol(),
+            verb: rc.change.actions.verb(),
+        })
+        .collect()
+}
+
 /// Checks one plan that was already read (the server's entry point).
 pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanReport {
     let failed = |name: String, e: &dyn std::fmt::Display| PlanReport {
@@ -245,33 +261,46 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
         phases.push(Phase::ended(name, t.elapsed()));
         t = Instant::now();
     };
-    // The typed parse and the scan for raw sections read the same text independently; what
-    // the whole-plan policies read is converted as soon as the scan is done, while the typed
-    // parse goes on.
-    let (plan, scanned) = rayon::join(
-        || text.parse(),
+    // The typed parse and the scan for raw sections read the same text independently. The
+    // policies that read the whole plan are evaluated on the raw sections as soon as the scan
+    // is done, while the typed parse goes on; then the redactor and the change list are made
+    // from the typed plan. A plan the typed parse refuses is not evaluated further.
+    let refused = AtomicBool::new(false);
+    let (parsed, scanned) = rayon::join(
+        || {
+            let plan = text.parse();
+            refused.store(plan.is_err(), Ordering::Relaxed);
+            plan.map(|plan| {
+                let redactor = Redactor::from_plan(&plan);
+                let changes = change_lines(&plan);
+                (plan, redactor, changes)
+            })
+        },
         || {
             RawSections::scan(&text.json).map(|sections| {
-                let whole = set.convert_ahead(&sections);
-                (sections, whole)
+                let ahead = if refused.load(Ordering::Relaxed) {
+                    WholePlanResults::default()
+                } else {
+                    set.evaluate_ahead(&sections)
+                };
+                (sections, ahead)
             })
         },
     );
-    let plan = match plan {
+    let (plan, redactor, changes) = match parsed {
         Ok(p) => p,
         Err(e) => return failed(text.name.clone(), &e),
     };
-    let input = match scanned.and_then(|(s, whole)| {
-        PlanInput::from_sections(s, &plan).map(|input| input.with_whole(whole))
+    let (input, ahead) = match scanned.and_then(|(s, ahead)| {
+        PlanInput::from_sections(s, &plan).map(|input| (input, ahead))
     }) {
         Ok(i) => i,
         Err(e) => return failed(text.name.clone(), &e),
     };
     lap("parse and index", &mut phases);
-    let mut evaluation = set.evaluate(&input);
+    let mut evaluation = set.evaluate_rest(&input, ahead);
     lap("evaluate", &mut phases);
     attribute_addresses(&mut evaluation, &plan);
-    let redactor = Redactor::from_plan(&plan);
     if !redactor.is_empty() {
         for f in &mut evaluation.findings {
             f.message = redactor.redact(&f.message).into_owned();
@@ -283,16 +312,6 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
             f.message = redactor.redact(&f.message).into_owned();
         }
     }
-    let changes = plan
-        .resource_changes
-        .iter()
-        .filter(|rc| rc.change.actions != crate::plan::Actions::NoOp)
-        .map(|rc| ChangeLine {
-            address: rc.address.to_string(),
-            symbol: rc.change.actions.symbol(),
-            verb: rc.change.actions.verb(),
-        })
-        .collect();
     PlanReport {
         name: text.name.clone(),
         error: None,

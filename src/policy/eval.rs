@@ -23,12 +23,17 @@ use serde_json::value::RawValue;
 
 use super::ast::InputUse;
 use super::batch;
-use super::input::{PlanInput, RawSections, WholeInput};
+use super::input::{PlanInput, RawSections};
 use super::load::{regorus_error, Package, PolicySet, Rule};
 use super::{Finding, Level, RuleKind, Scope};
 
 /// Changes per evaluation of a per-resource policy.
 const SLICE: usize = 1000;
+
+/// The results of the packages that read the whole plan, evaluated ahead of the others (see
+/// [`PolicySet::evaluate_ahead`]).
+#[derive(Debug, Default)]
+pub struct WholePlanResults(Evaluation);
 
 /// A rule or policy that could not be evaluated.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -116,28 +121,37 @@ impl Evaluation {
 impl PolicySet {
     /// Evaluates every package against the plan.
     pub fn evaluate(&self, input: &PlanInput) -> Evaluation {
-        let (indexed, whole): (Vec<&Package>, Vec<&Package>) =
-            self.packages.iter().partition(|p| p.is_indexed());
-        let engine = self.prepared_engine();
-        let mut out = self.evaluate_whole(&engine, input, &whole);
-        out.absorb(self.evaluate_indexed(&engine, input, &indexed));
-        out.finish(self.packages.len())
+        let ahead = self.evaluate_whole_packages(|usage| input.whole(usage));
+        self.evaluate_rest(input, ahead)
     }
 
     /// Evaluates every package on the whole plan, as conftest would. The result must equal
     /// [`PolicySet::evaluate`]'s; tests hold the indexed path to that.
     pub fn evaluate_conftest_style(&self, input: &PlanInput) -> Evaluation {
         let all: Vec<&Package> = self.packages.iter().collect();
-        self.evaluate_whole(&self.prepared_engine(), input, &all)
+        self.evaluate_whole(self.prepared_engine(), |usage| input.whole(usage), &all)
             .finish(self.packages.len())
     }
 
-    /// Converts the whole-plan input that [`PolicySet::evaluate`] will need, from the raw
-    /// sections alone, so that a caller can do it while the typed model is parsed; hand the
-    /// result to [`PlanInput::with_whole`]. `None` when no package is evaluated on the whole plan.
-    pub fn convert_ahead(&self, sections: &RawSections) -> Option<WholeInput> {
-        let whole: Vec<&Package> = self.packages.iter().filter(|p| !p.is_indexed()).collect();
-        (!whole.is_empty()).then(|| sections.whole(&self.whole_usage(&whole)))
+    /// Evaluates the packages that read the whole plan from the raw sections alone, so that a
+    /// caller can do it while the typed model is still parsing. Hand the result to
+    /// [`PolicySet::evaluate_rest`], which evaluates the others.
+    pub fn evaluate_ahead(&self, sections: &RawSections) -> WholePlanResults {
+        self.evaluate_whole_packages(|usage| sections.whole(usage))
+    }
+
+    /// Evaluates the per-resource packages, and completes the evaluation with the whole-plan
+    /// packages' results from [`PolicySet::evaluate_ahead`].
+    pub fn evaluate_rest(&self, input: &PlanInput, ahead: WholePlanResults) -> Evaluation {
+        let indexed: Vec<&Package> = self.packages.iter().filter(|p| p.is_indexed()).collect();
+        let mut out = ahead.0;
+        out.absorb(self.evaluate_indexed(self.prepared_engine(), input, &indexed));
+        out.finish(self.packages.len())
+    }
+
+    fn evaluate_whole_packages(&self, whole: impl FnOnce(&InputUse) -> Value) -> WholePlanResults {
+        let packages: Vec<&Package> = self.packages.iter().filter(|p| !p.is_indexed()).collect();
+        WholePlanResults(self.evaluate_whole(self.prepared_engine(), whole, &packages))
     }
 
     /// What the given packages (and the helper packages they use) read of `input`.
@@ -154,24 +168,26 @@ impl PolicySet {
     /// (statement schedule, loop hoisting) on an engine's first evaluation; every engine cloned
     /// from this one for a worker starts evaluating at once instead of repeating that analysis
     /// (a tenth of the library's evaluation time on a plan of 10,000 resources).
-    fn prepared_engine(&self) -> Engine {
-        let mut engine = self.engine.clone();
-        // A module regorus cannot analyse fails this query and is not prepared; the real
-        // evaluation then fails the same way, located at the package.
-        let _ = engine.eval_query("true".to_owned(), false);
-        engine
+    fn prepared_engine(&self) -> &Engine {
+        self.prepared.get_or_init(|| {
+            let mut engine = self.engine.clone();
+            // A module regorus cannot analyse fails this query and is not prepared; the real
+            // evaluation then fails the same way, located at the package.
+            let _ = engine.eval_query("true".to_owned(), false);
+            engine
+        })
     }
 
     fn evaluate_whole(
         &self,
         engine: &Engine,
-        input: &PlanInput,
+        whole: impl FnOnce(&InputUse) -> Value,
         packages: &[&Package],
     ) -> Evaluation {
         if packages.is_empty() {
             return Evaluation::default();
         }
-        let value = input.take_whole(&self.whole_usage(packages));
+        let value = whole(&self.whole_usage(packages));
         let groups = whole_groups(packages, rayon::current_num_threads());
         let result = groups
             .par_iter()

@@ -8,7 +8,6 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::Mutex;
 
 use rayon::prelude::*;
 use regorus::Value;
@@ -33,8 +32,6 @@ pub struct PlanInput<'a> {
     block_of_change: Vec<Option<usize>>,
     format_version: String,
     terraform_version: Option<String>,
-    /// The whole-plan input converted ahead (see [`PlanInput::with_whole`]).
-    prepared: Mutex<Option<WholeInput>>,
 }
 
 struct ConfigEntry<'a> {
@@ -89,19 +86,11 @@ impl<'a> RawSections<'a> {
     }
 
     /// The whole-plan input for `usage` (what [`PlanInput::whole`] returns), converted from
-    /// the raw sections alone, so that it can run while the typed model is still parsing.
-    pub(super) fn whole(&self, usage: &InputUse) -> WholeInput {
-        WholeInput {
-            usage: usage.clone(),
-            value: whole_of(&self.top, &self.rcs, usage),
-        }
+    /// the raw sections alone, so that whole-plan policies can be evaluated while the typed
+    /// model is still parsing.
+    pub fn whole(&self, usage: &InputUse) -> Value {
+        whole_of(&self.top, &self.rcs, usage)
     }
-}
-
-/// A whole-plan input converted ahead of evaluation, with the input usage it was made for.
-pub struct WholeInput {
-    usage: InputUse,
-    value: Value,
 }
 
 #[derive(Deserialize)]
@@ -194,28 +183,7 @@ impl<'a> PlanInput<'a> {
                 .format_version
                 .map_or_else(|| "1.0".to_owned(), |v| v.to_string()),
             terraform_version: plan.terraform_version.as_deref().map(str::to_owned),
-            prepared: Mutex::new(None),
         })
-    }
-
-    /// Keeps a whole-plan input converted ahead (by `PolicySet::convert_ahead`), which the
-    /// next evaluation takes instead of converting the plan again.
-    pub fn with_whole(self, whole: Option<WholeInput>) -> Self {
-        *self.prepared.lock().expect("not poisoned") = whole;
-        self
-    }
-
-    /// The whole-plan input for `usage`: the one converted ahead when it was made for the same
-    /// usage (it is handed out once), otherwise converted now.
-    pub(super) fn take_whole(&self, usage: &InputUse) -> Value {
-        let mut prepared = self.prepared.lock().expect("not poisoned");
-        match prepared.take() {
-            Some(w) if w.usage == *usage => w.value,
-            other => {
-                *prepared = other;
-                self.whole(usage)
-            }
-        }
     }
 
     /// Resource types present in `resource_changes`, with the indices of their changes.
@@ -455,22 +423,17 @@ mod tests {
     }
 
     #[test]
-    fn a_whole_input_converted_ahead_is_used_once_and_only_for_its_usage() {
+    fn the_whole_input_from_the_raw_sections_is_the_plan_inputs() {
         let plan = crate::plan::parse("plan.json", PLAN).expect("plan parses");
         let sections = RawSections::scan(PLAN).expect("sections");
         let changes = paths(&[&["resource_changes"]]);
         let variables = paths(&[&["variables"]]);
-        let ahead = sections.whole(&changes);
-        let input = PlanInput::from_sections(sections, &plan)
-            .expect("input")
-            .with_whole(Some(ahead));
-        // Another usage is converted afresh, and leaves the prepared value in place.
-        assert_eq!(input.take_whole(&variables), input.whole(&variables));
-        let first = input.take_whole(&changes);
-        assert_eq!(first, input.whole(&changes));
-        assert_eq!(first["resource_changes"][0]["address"], Value::from("a.b"));
-        // Once taken, it is converted again.
-        assert!(input.prepared.lock().expect("lock").is_none());
-        assert_eq!(input.take_whole(&changes), first);
+        let (ahead_changes, ahead_variables) = (sections.whole(&changes), sections.whole(&variables));
+        let input = PlanInput::from_sections(sections, &plan).expect("input");
+        assert_eq!(ahead_changes, input.whole(&changes));
+        assert_eq!(ahead_variables, input.whole(&variables));
+        assert_eq!(ahead_changes["resource_changes"][0]["address"], Value::from("a.b"));
+        assert_eq!(ahead_changes["variables"], Value::Undefined);
+        assert_eq!(ahead_variables["variables"]["region"]["value"], Value::from("eu-west-1"));
     }
 }

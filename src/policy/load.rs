@@ -145,6 +145,9 @@ pub struct PolicySet {
     /// `planguard.lib`) read from `input` on behalf of their callers.
     pub(super) helper_input: InputUse,
     pub(super) catalogue: Vec<(PolicyMeta, String)>,
+    /// A copy of `engine` that has analysed its modules, made at the first evaluation (see
+    /// `PolicySet::prepared_engine`).
+    pub(super) prepared: std::sync::OnceLock<Engine>,
 }
 
 impl std::fmt::Debug for PolicySet {
@@ -331,6 +334,7 @@ impl PolicySet {
             test_rules,
             helper_input,
             catalogue,
+            prepared: std::sync::OnceLock::new(),
         };
         set.engine
             .set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {

@@ -23,8 +23,8 @@ mod verify;
 
 use serde::{Deserialize, Serialize};
 
-pub use eval::{Evaluation, Exempted, PolicyFailure};
-pub use input::{PlanInput, RawSections, WholeInput};
+pub use eval::{Evaluation, Exempted, PolicyFailure, WholePlanResults};
+pub use input::{PlanInput, RawSections};
 pub use load::{builtin_sources, LoadError, LoadOptions, PolicySet, PolicySource, BUILTIN_PREFIX};
 pub use meta::{PolicyMeta, Scope};
 pub use native::register as register_builtins;
