@@ -263,8 +263,8 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
     };
     // The typed parse and the scan for raw sections read the same text independently. The
     // policies that read the whole plan are evaluated on the raw sections as soon as the scan
-    // is done, while the typed parse goes on; then the redactor and the change list are made
-    // from the typed plan. A plan the typed parse refuses is not evaluated further.
+    // is done, while the typed parse goes on; then the redactor is made from the typed plan.
+    // A plan the typed parse refuses is not evaluated further.
     let refused = AtomicBool::new(false);
     let (parsed, scanned) = rayon::join(
         || {
@@ -272,8 +272,7 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
             refused.store(plan.is_err(), Ordering::Relaxed);
             plan.map(|plan| {
                 let redactor = Redactor::from_plan(&plan);
-                let changes = change_lines(&plan);
-                (plan, redactor, changes)
+                (plan, redactor)
             })
         },
         || {
@@ -287,7 +286,7 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
             })
         },
     );
-    let (plan, redactor, changes) = match parsed {
+    let (plan, redactor) = match parsed {
         Ok(p) => p,
         Err(e) => return failed(text.name.clone(), &e),
     };
@@ -318,7 +317,9 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
         format_version: plan.format_version.map(|v| v.to_string()),
         terraform_version: plan.terraform_version.as_deref().map(str::to_owned),
         counts: plan.change_counts(),
-        changes,
+        // Listed after evaluation, not beside the parse: a list of every change held through
+        // the evaluation would raise its memory peak.
+        changes: change_lines(&plan),
         evaluation,
         phases: {
             lap("redact and summarise", &mut phases);
