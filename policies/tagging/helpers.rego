@@ -145,6 +145,18 @@ taggable_changes contains rc if {
 	is_object(rc.change.after) # a planned value to read (some generated plans carry `after: null`)
 }
 
+# The library settings of the tagging policies.
+required_tags := lib.config("required_tags", ["Owner", "CostCenter", "Environment"])
+
+tag_values := lib.config("tag_values", {"Environment": ["dev", "staging", "prod"]})
+
+# Every tag key the two policies read: the required tags, then those with allowed values.
+tracked_tags := array.concat(required_tags, [k | some k, _ in tag_values])
+
+# Each taggable change with the report of its tracked tags (see tag_report), worked out once
+# for both policies and all their rules: each keeps the keys it is about.
+reports contains [rc, tag_report(rc, tracked_tags)] if some rc in taggable_changes
+
 # --- A tag's state ---------------------------------------------------------------------------
 #
 # tag_state(rc, key) is one of

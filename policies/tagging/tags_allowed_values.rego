@@ -51,13 +51,10 @@ import data.planguard.lib
 import data.planguard.tagging.helpers
 import rego.v1
 
-tag_values := lib.config("tag_values", {"Environment": ["dev", "staging", "prod"]})
-
-# Each taggable change with its tag report, worked out once for both rules below.
-reports contains [rc, helpers.tag_report(rc, object.keys(tag_values))] if some rc in helpers.taggable_changes
+tag_values := helpers.tag_values
 
 deny contains lib.result(rc, msg) if {
-	some [rc, report] in reports
+	some [rc, report] in helpers.reports
 	values := report.values
 	some key, allowed in tag_values
 	value := values[key]
@@ -66,6 +63,7 @@ deny contains lib.result(rc, msg) if {
 }
 
 warn contains lib.unknown_result(rc, sprintf("the value of tag %s", [key])) if {
-	some [rc, report] in reports
+	some [rc, report] in helpers.reports
 	some key in report.unknown
+	tag_values[key]
 }

@@ -52,20 +52,17 @@ import data.planguard.lib
 import data.planguard.tagging.helpers
 import rego.v1
 
-required_tags := lib.config("required_tags", ["Owner", "CostCenter", "Environment"])
-
-# Each taggable change with its tag report, worked out once for both rules below.
-reports contains [rc, helpers.tag_report(rc, required_tags)] if some rc in helpers.taggable_changes
+required_tags := helpers.required_tags
 
 deny contains lib.result(rc, msg) if {
-	some [rc, report] in reports
-	keys := report.missing
+	some [rc, report] in helpers.reports
+	keys := [k | some k in required_tags; k in report.missing]
 	count(keys) > 0
 	msg := sprintf("%s: missing or empty required %s (%s)", [rc.address, helpers.tag_list(keys), helpers.source_hint(rc)])
 }
 
 warn contains lib.unknown_result(rc, sprintf("the value of required %s", [helpers.tag_list(keys)])) if {
-	some [rc, report] in reports
-	keys := report.unknown
+	some [rc, report] in helpers.reports
+	keys := [k | some k in required_tags; k in report.unknown]
 	count(keys) > 0
 }
