@@ -290,9 +290,9 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
         Ok(p) => p,
         Err(e) => return failed(text.name.clone(), &e),
     };
-    let (input, ahead) = match scanned.and_then(|(s, ahead)| {
-        PlanInput::from_sections(s, &plan).map(|input| (input, ahead))
-    }) {
+    let (input, ahead) = match scanned
+        .and_then(|(s, ahead)| PlanInput::from_sections(s, &plan).map(|input| (input, ahead)))
+    {
         Ok(i) => i,
         Err(e) => return failed(text.name.clone(), &e),
     };

@@ -84,7 +84,10 @@ fn planned_values_resources_are_checked_though_not_kept() {
     };
     let text = planned(r#"{"address":"c.d","mode":"data","type":"c","name":"d"}"#);
     let ok = parse("plan.json", &text).expect("a well-formed planned_values parses");
-    let root = ok.planned_values.as_ref().and_then(|v| v.root_module.as_ref());
+    let root = ok
+        .planned_values
+        .as_ref()
+        .and_then(|v| v.root_module.as_ref());
     assert_eq!(root.map(|m| m.resources.len), Some(2));
     let err = parse(
         "plan.json",

@@ -428,12 +428,19 @@ mod tests {
         let sections = RawSections::scan(PLAN).expect("sections");
         let changes = paths(&[&["resource_changes"]]);
         let variables = paths(&[&["variables"]]);
-        let (ahead_changes, ahead_variables) = (sections.whole(&changes), sections.whole(&variables));
+        let (ahead_changes, ahead_variables) =
+            (sections.whole(&changes), sections.whole(&variables));
         let input = PlanInput::from_sections(sections, &plan).expect("input");
         assert_eq!(ahead_changes, input.whole(&changes));
         assert_eq!(ahead_variables, input.whole(&variables));
-        assert_eq!(ahead_changes["resource_changes"][0]["address"], Value::from("a.b"));
+        assert_eq!(
+            ahead_changes["resource_changes"][0]["address"],
+            Value::from("a.b")
+        );
         assert_eq!(ahead_changes["variables"], Value::Undefined);
-        assert_eq!(ahead_variables["variables"]["region"]["value"], Value::from("eu-west-1"));
+        assert_eq!(
+            ahead_variables["variables"]["region"]["value"],
+            Value::from("eu-west-1")
+        );
     }
 }
