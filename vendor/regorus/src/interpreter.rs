@@ -683,7 +683,7 @@ impl Interpreter {
         loop {
             if let Some(v) = self.get_loop_var_value(expr)? {
                 path.reverse();
-                return Ok(Self::get_value_chained(v.clone(), &path[..]));
+                return Ok(Self::get_value_chained_ref(v, &path[..]));
             }
             match expr.as_ref() {
                 // Stop path collection upon encountering the leading variable.
@@ -1852,7 +1852,7 @@ impl Interpreter {
         if keys.is_empty() {
             return Ok(None);
         }
-        match Self::get_value_chained(self.data.clone(), &fields) {
+        match Self::get_value_chained_ref(&self.data, &fields) {
             Value::Object(base) => {
                 for key in base.keys() {
                     keys.insert(key.clone(), Value::Null);
@@ -3827,7 +3827,7 @@ impl Interpreter {
 
         // Handle input.
         if name.text() == "input" {
-            return Ok(Self::get_value_chained(self.input.clone(), fields));
+            return Ok(Self::get_value_chained_ref(&self.input, fields));
         }
 
         // TODO: should we return before checking for input?
@@ -3841,7 +3841,7 @@ impl Interpreter {
         // Ensure that rules are evaluated
         if name.text() == "data" {
             if self.is_processed(fields)? {
-                return Ok(Self::get_value_chained(self.data.clone(), fields));
+                return Ok(Self::get_value_chained_ref(&self.data, fields));
             }
 
             // If "data" is used in a query, without any fields, then evaluate all the modules.
@@ -3877,7 +3877,7 @@ impl Interpreter {
                 }
             }
 
-            Ok(Self::get_value_chained(self.data.clone(), fields))
+            Ok(Self::get_value_chained_ref(&self.data, fields))
         } else if !self.compiled_policy.modules.is_empty() {
             let module = self.current_module()?;
             let mut module_var_path =
@@ -3887,7 +3887,7 @@ impl Interpreter {
                 module_var_path.iter().map(String::as_str).collect();
 
             if self.is_processed(&module_var_path_refs)? {
-                let value = Self::get_value_chained(self.data.clone(), &module_var_path_refs);
+                let value = Self::get_value_chained_ref(&self.data, &module_var_path_refs);
                 return Ok(Self::get_value_chained(value, fields));
             }
 
@@ -3953,7 +3953,7 @@ impl Interpreter {
                 }
             }
 
-            let value = Self::get_value_chained(self.data.clone(), &module_var_path_refs[..]);
+            let value = Self::get_value_chained_ref(&self.data, &module_var_path_refs[..]);
             Ok(Self::get_value_chained(value, fields))
         } else {
             Ok(Value::Undefined)
@@ -4297,11 +4297,21 @@ impl Interpreter {
         })
     }
 
-    fn get_value_chained(mut obj: Value, path: &[&str]) -> Value {
-        for p in path {
-            obj = obj[&Value::String(p.to_string().into())].clone();
+    fn get_value_chained(obj: Value, path: &[&str]) -> Value {
+        if path.is_empty() {
+            return obj;
         }
-        obj
+        Self::get_value_chained_ref(&obj, path)
+    }
+
+    /// `obj.p1.p2...`: walked by reference, with string keys that are not allocated, and only
+    /// the value found cloned.
+    fn get_value_chained_ref(obj: &Value, path: &[&str]) -> Value {
+        let mut value = obj;
+        for p in path {
+            value = value.index_str(p);
+        }
+        value.clone()
     }
 
     #[inline]
@@ -4626,7 +4636,7 @@ impl Interpreter {
                                 bail!("internal error: rule path must start with data");
                             }
                             let value_path: Vec<&str> = tail.iter().map(String::as_str).collect();
-                            let value = Self::get_value_chained(self.data.clone(), &value_path);
+                            let value = Self::get_value_chained_ref(&self.data, &value_path);
 
                             if value != Value::Undefined {
                                 return Ok(value);
@@ -4655,7 +4665,7 @@ impl Interpreter {
         }
         // Ensure that path is created.
         let vref = Self::make_or_get_value_mut(&mut self.data, path)?;
-        if Self::get_value_chained(self.init_data.clone(), path) == Value::Undefined {
+        if Self::get_value_chained_ref(&self.init_data, path) == Value::Undefined {
             match merge {
                 RuleValueMerge::Strict => Self::merge_rule_value_strict(span, vref, value),
                 RuleValueMerge::Combine => Self::merge_rule_value(span, vref, value),
@@ -5040,7 +5050,7 @@ impl Interpreter {
 
                 prefix_path.append(&mut components);
                 let prefix_path: Vec<&str> = prefix_path.iter().map(|s| s.as_ref()).collect();
-                if Self::get_value_chained(self.data.clone(), &prefix_path) == Value::Undefined {
+                if Self::get_value_chained_ref(&self.data, &prefix_path) == Value::Undefined {
                     self.update_data(
                         rule_refr.span(),
                         rule_refr,
@@ -5451,7 +5461,7 @@ impl Interpreter {
         }
         let tail: Vec<&str> = tail.iter().map(String::as_str).collect();
 
-        let value = Self::get_value_chained(self.data.clone(), &tail);
+        let value = Self::get_value_chained_ref(&self.data, &tail);
         #[cfg(feature = "azure_policy")]
         {
             if let Some(target_info) = &self.compiled_policy.target_info {

@@ -259,6 +259,55 @@ fn frozen_object_finds_string_keys_among_other_key_types() {
     assert_eq!(numbers.get(&Value::from("1")), None);
 }
 
+/// `index_str` (string keys that are not allocated) finds what indexing with the key as a
+/// `Value` finds, in frozen, `BTree` and empty objects, sets, arrays and scalars.
+#[test]
+fn index_by_str_matches_index_by_value() {
+    use alloc::vec;
+
+    let keys = [
+        Value::Null,
+        Value::from(1),
+        Value::from(""),
+        Value::from("a"),
+        Value::from("ab"),
+        Value::from("b"),
+        Value::from(vec![Value::from("a")]),
+        Value::new_object(),
+    ];
+    let entries: Vec<(Value, Value)> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.clone(), Value::from(u64::try_from(i).unwrap())))
+        .collect();
+    let frozen = Value::from(Object::from_entries(entries.clone()));
+    let btree = Value::from(entries.into_iter().collect::<BTreeMap<_, _>>());
+    let set = Value::from(
+        ["a", "b"]
+            .into_iter()
+            .map(Value::from)
+            .collect::<BTreeSet<_>>(),
+    );
+    let values = [
+        frozen,
+        btree,
+        Value::new_object(),
+        set,
+        Value::from(vec![Value::from("a")]),
+        Value::from("a"),
+        Value::Null,
+        Value::Undefined,
+    ];
+    for value in &values {
+        for key in ["", "a", "ab", "b", "aa", "abc", "c", "1", "null"] {
+            assert_eq!(value.index_str(key), &value[&Value::from(key)], "{value:?}[{key:?}]");
+        }
+    }
+    assert_eq!(values[0].index_str("ab"), &Value::from(4_u64));
+    assert_eq!(values[1].index_str("ab"), &Value::from(4_u64));
+    assert_eq!(values[3].index_str("b"), &Value::from("b"));
+}
+
 // ---- get_or_insert_with --------------------------------------------------
 
 /// `get_or_insert_with` inserts the default when the key is absent and returns a mutable ref to it.

@@ -96,7 +96,10 @@ impl Object {
             Repr::Frozen(v) => {
                 // String keys, by far the most common, are compared as strings directly.
                 let found = match key {
-                    Value::String(s) => v.binary_search_by(|(k, _)| cmp_key_with_str(k, s)),
+                    Value::String(s) => v.binary_search_by(|(k, _)| match k {
+                        Value::String(k) if crate::Rc::ptr_eq(k, s) => Ordering::Equal,
+                        _ => cmp_key_with_str(k, s),
+                    }),
                     _ => v.binary_search_by(|(k, _)| k.cmp(key)),
                 };
                 match found {
@@ -105,6 +108,18 @@ impl Object {
                 }
             }
             Repr::BTree(m) => m.get(key),
+        }
+    }
+
+    /// `get(&Value::from(key))`, without allocating the key unless the object is a `BTree`.
+    pub(crate) fn get_str(&self, key: &str) -> Option<&Value> {
+        match &self.repr {
+            Repr::Empty => None,
+            Repr::Frozen(v) => match v.binary_search_by(|(k, _)| cmp_key_with_str(k, key)) {
+                Ok(i) => Some(&v[i].1),
+                Err(_) => None,
+            },
+            Repr::BTree(m) => m.get(&Value::from(key)),
         }
     }
 
@@ -256,14 +271,13 @@ impl From<Object> for Value {
     }
 }
 
-/// `key.cmp(&Value::String(s))` without going through `Value`'s derived `Ord`: a key of the
-/// same allocation (interned keys) is equal without comparing bytes, and keys of the variants
-/// ordered before or after `String` (the derived order) compare without looking further.
+/// `key.cmp(&Value::from(s))` without going through `Value`'s derived `Ord`: keys of the
+/// variants ordered before or after `String` (the derived order) compare without looking
+/// further. (`get` first tells a key of the same allocation, an interned key, equal.)
 #[inline]
-fn cmp_key_with_str(key: &Value, s: &crate::Rc<str>) -> core::cmp::Ordering {
+fn cmp_key_with_str(key: &Value, s: &str) -> core::cmp::Ordering {
     match key {
-        Value::String(k) if crate::Rc::ptr_eq(k, s) => core::cmp::Ordering::Equal,
-        Value::String(k) => k.as_ref().cmp(s.as_ref()),
+        Value::String(k) => k.as_ref().cmp(s),
         Value::Null | Value::Bool(_) | Value::Number(_) => core::cmp::Ordering::Less,
         Value::Array(_) | Value::Set(_) | Value::Object(_) | Value::Undefined => {
             core::cmp::Ordering::Greater
