@@ -97,6 +97,9 @@ enum CallTargetKind {
         builtin: BuiltinFcn,
     },
     Function(FunctionTarget),
+    /// An extension, found again by its path when called: it is called through `&mut` and
+    /// may keep state, so the interpreter's own copy is the one called.
+    Extension { path: Rc<str> },
 }
 
 /// A user function's definitions with what evaluating each needs.
@@ -3096,6 +3099,9 @@ impl Interpreter {
                     }
                     self.eval_function_call(span, fcn, params, &param_values, function)
                 }
+                CallTargetKind::Extension { path } => {
+                    self.eval_extension_call(span, path, param_values)
+                }
             };
         }
 
@@ -3146,7 +3152,6 @@ impl Interpreter {
         } else {
             format!("{}.{}", self.current_module_path, selected_fcn_path)
         };
-        let mut extension = None;
         let empty: Vec<Ref<Rule>> = vec![];
         let (fcns_rules, fcn_module) = match self.lookup_function_by_name(&selected_fcn_path) {
             Some((fcns, m)) => (fcns, Some(m.clone())),
@@ -3164,9 +3169,19 @@ impl Interpreter {
                     (&empty, self.module.clone())
                 }
                 // Look up extension.
-                else if let Some(ext) = self.extensions.get_mut(&selected_fcn_path) {
-                    extension = Some(ext);
-                    (&empty, None)
+                else if self.extensions.contains_key(&selected_fcn_path) {
+                    let path: Rc<str> = selected_fcn_path.into();
+                    if cacheable && with_functions_saved.is_none() {
+                        self.cache_call_target(
+                            expr,
+                            CallTargetKind::Extension { path: path.clone() },
+                        );
+                    }
+                    let r = self.eval_extension_call(span, &path, param_values);
+                    if let Some(with_functions) = with_functions_saved {
+                        self.with_functions = with_functions;
+                    }
+                    return r;
                 } else if selected_fcn_path == "print" {
                     return self.eval_print(span, params, param_values);
                 }
@@ -3203,21 +3218,6 @@ impl Interpreter {
             return Ok(Value::Undefined);
         }
 
-        if let Some((nargs, ext)) = extension {
-            if param_values.len() != usize::from(*nargs) {
-                bail!(span.error("incorrect number of parameters supplied to extension"));
-            }
-            let r = Rc::make_mut(ext)(param_values);
-            // Restore with_functions.
-            if let Some(with_functions) = with_functions_saved {
-                self.with_functions = with_functions;
-            }
-            match r {
-                Ok(v) => return Ok(v),
-                Err(e) => bail!(span.error(&format!("{e}"))),
-            }
-        }
-
         let fcns = fcns_rules.clone();
         let function = self.function_target(selected_fcn_path, full_fcn_path, fcns, fcn_module)?;
         let r = self.eval_function_call(span, fcn, params, &param_values, &function);
@@ -3227,6 +3227,28 @@ impl Interpreter {
             self.cache_call_target(expr, CallTargetKind::Function(function));
         }
         r
+    }
+
+    /// Calls the extension at `path` with the given arguments: undefined if one is.
+    fn eval_extension_call(
+        &mut self,
+        span: &Span,
+        path: &str,
+        param_values: Vec<Value>,
+    ) -> Result<Value> {
+        if param_values.iter().any(|v| v == &Value::Undefined) {
+            return Ok(Value::Undefined);
+        }
+        let Some((nargs, ext)) = self.extensions.get_mut(path) else {
+            bail!(span.error(format!("could not find function {path}").as_str()));
+        };
+        if param_values.len() != usize::from(*nargs) {
+            bail!(span.error("incorrect number of parameters supplied to extension"));
+        }
+        match Rc::make_mut(ext)(param_values) {
+            Ok(v) => Ok(v),
+            Err(e) => bail!(span.error(&format!("{e}"))),
+        }
     }
 
     /// The extra (output) argument of a call statement (`f(x, y)` for a one-parameter `f`),
