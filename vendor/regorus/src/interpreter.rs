@@ -3784,7 +3784,7 @@ impl Interpreter {
                 return Ok(true);
             }
 
-            match &obj[*p] {
+            match obj.index_str(p) {
                 // Prefix and its suffixes including path have not been processed.
                 Value::Undefined => return Ok(false),
                 v => obj = v,
@@ -3822,7 +3822,7 @@ impl Interpreter {
         }
 
         for component in path {
-            match &obj[*component] {
+            match obj.index_str(component) {
                 Value::Undefined => return Ok(false),
                 value => obj = value,
             }
@@ -3902,11 +3902,10 @@ impl Interpreter {
             Ok(Self::get_value_chained_ref(&self.data, fields))
         } else if !self.compiled_policy.modules.is_empty() {
             let module = self.current_module()?;
-            let mut module_var_path =
-                Parser::get_static_string_path_components(&module.package.refr)?;
-            module_var_path.push(name.text().to_string());
-            let module_var_path_refs: Vec<&str> =
-                module_var_path.iter().map(String::as_str).collect();
+            let package = self.package_components(&module)?;
+            let mut module_var_path_refs: Vec<&str> =
+                package.iter().skip(1).map(String::as_str).collect();
+            module_var_path_refs.push(name.text());
 
             if self.is_processed(&module_var_path_refs)? {
                 let value = Self::get_value_chained_ref(&self.data, &module_var_path_refs);
@@ -3915,7 +3914,7 @@ impl Interpreter {
 
             // Ensure that all the rules having common prefix (name) are evaluated.
             let rule_path_components = core::iter::once("data")
-                .chain(module_var_path.iter().map(String::as_str))
+                .chain(module_var_path_refs.iter().copied())
                 .collect::<Vec<_>>();
             let rule_path = format_string_path(&rule_path_components)?;
 
@@ -3927,7 +3926,7 @@ impl Interpreter {
                 bail!(span.error(&format!(
                     "var {} is unsafe (path {:?}, scopes {:?})",
                     name.text(),
-                    module_var_path,
+                    module_var_path_refs,
                     self.scopes
                 )));
             }
@@ -4431,6 +4430,26 @@ impl Interpreter {
             *slot = Some(components.clone());
         }
         Ok(components)
+    }
+
+    /// The package path components of `module`, `data` first: kept when it is a module of
+    /// the policy (see `module_components`), worked out for a query's.
+    fn package_components(&mut self, module: &Ref<Module>) -> Result<Rc<Vec<String>>> {
+        let index = self.find_module_index(module);
+        let listed = usize::try_from(index).ok().filter(|index| {
+            self.compiled_policy
+                .modules
+                .get(*index)
+                .is_some_and(|m| core::ptr::eq(m.as_ref(), module.as_ref()))
+        });
+        if let Some(index) = listed {
+            return self.module_components(index, module);
+        }
+        let mut components = vec!["data".to_string()];
+        components.extend(Parser::get_static_string_path_components(
+            &module.package.refr,
+        )?);
+        Ok(Rc::new(components))
     }
 
     /// The package path of a module, kept per module of the policy once worked out.

@@ -308,6 +308,31 @@ fn index_by_str_matches_index_by_value() {
     assert_eq!(values[3].index_str("b"), &Value::from("b"));
 }
 
+/// A `BTree` object deep enough for several levels of nodes, with string keys among
+/// numbers and arrays: `get_str` finds each string key, and no other, as `get` does.
+#[test]
+fn btree_object_finds_str_keys_among_other_key_types() {
+    use alloc::string::ToString as _;
+    use alloc::vec;
+
+    let mut obj = Object::new();
+    for i in 0..300_u64 {
+        obj.insert(val(i), val(i));
+        obj.insert(Value::from(format!("k{i}")), val(i));
+        obj.insert(Value::from(vec![Value::from(format!("k{i}"))]), Value::Null);
+    }
+    assert_eq!(obj.storage_variant_for_memory_diagnostics(), "BTree");
+    for i in 0..300_u64 {
+        let key = format!("k{i}");
+        assert_eq!(obj.get_str(&key), Some(&val(i)));
+        assert_eq!(obj.get_str(&key), obj.get(&Value::from(key.as_str())));
+        assert_eq!(obj.get_str(&i.to_string()), None);
+    }
+    for missing in ["", "k", "k300", "k01", "l"] {
+        assert_eq!(obj.get_str(missing), None);
+    }
+}
+
 // ---- get_or_insert_with --------------------------------------------------
 
 /// `get_or_insert_with` inserts the default when the key is absent and returns a mutable ref to it.

@@ -111,7 +111,7 @@ impl Object {
         }
     }
 
-    /// `get(&Value::from(key))`, without allocating the key unless the object is a `BTree`.
+    /// `get(&Value::from(key))`, without allocating the key.
     pub(crate) fn get_str(&self, key: &str) -> Option<&Value> {
         match &self.repr {
             Repr::Empty => None,
@@ -119,7 +119,10 @@ impl Object {
                 Ok(i) => Some(&v[i].1),
                 Err(_) => None,
             },
-            Repr::BTree(m) => m.get(&Value::from(key)),
+            Repr::BTree(m) => {
+                let key: &dyn LookupKey = &key;
+                m.get(key)
+            }
         }
     }
 
@@ -270,6 +273,60 @@ impl From<Object> for Value {
         o.into_value()
     }
 }
+
+/// A key to look a `BTree` object's entry up by: a `Value`, or a string not made into one
+/// (`get_str`). Its order is `Value`'s, so `BTreeMap::get` finds a string key by `&str`.
+trait LookupKey {
+    fn key(&self) -> KeyRef<'_>;
+}
+
+enum KeyRef<'a> {
+    Value(&'a Value),
+    Str(&'a str),
+}
+
+impl LookupKey for Value {
+    fn key(&self) -> KeyRef<'_> {
+        KeyRef::Value(self)
+    }
+}
+
+impl LookupKey for &str {
+    fn key(&self) -> KeyRef<'_> {
+        KeyRef::Str(self)
+    }
+}
+
+impl<'a> core::borrow::Borrow<dyn LookupKey + 'a> for Value {
+    fn borrow(&self) -> &(dyn LookupKey + 'a) {
+        self
+    }
+}
+
+impl Ord for dyn LookupKey + '_ {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self.key(), other.key()) {
+            (KeyRef::Value(a), KeyRef::Value(b)) => a.cmp(b),
+            (KeyRef::Value(a), KeyRef::Str(b)) => cmp_key_with_str(a, b),
+            (KeyRef::Str(a), KeyRef::Value(b)) => cmp_key_with_str(b, a).reverse(),
+            (KeyRef::Str(a), KeyRef::Str(b)) => a.cmp(b),
+        }
+    }
+}
+
+impl PartialOrd for dyn LookupKey + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for dyn LookupKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for dyn LookupKey + '_ {}
 
 /// `key.cmp(&Value::from(s))` without going through `Value`'s derived `Ord`: keys of the
 /// variants ordered before or after `String` (the derived order) compare without looking
