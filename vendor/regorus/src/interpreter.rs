@@ -5,6 +5,7 @@
 use crate::ast::*;
 use crate::builtins::{self, BuiltinFcn};
 use crate::compiled_policy::CompiledPolicyData;
+use crate::compiled_policy::DefaultRuleInfo;
 #[cfg(feature = "azure_policy")]
 use crate::compiled_policy::TargetInfo;
 use crate::compiler::destructuring_planner::{
@@ -105,11 +106,12 @@ enum CallTargetKind {
 /// A user function's definitions with what evaluating each needs.
 #[derive(Debug)]
 struct FunctionTarget {
-    /// The path as called (after import aliases), for the `default` function lookup.
-    selected_path: Rc<str>,
     /// The function's full `data.` path, which tells functions apart in recursion detection.
     full_path: Rc<str>,
     definitions: Vec<FunctionDefinition>,
+    /// The function's `default` rules, evaluated when no definition produces a value: those
+    /// of the path as called, else of the path qualified with the calling package.
+    defaults: Option<Vec<DefaultRuleInfo>>,
 }
 
 #[derive(Debug)]
@@ -3097,7 +3099,7 @@ impl Interpreter {
                     if param_values.iter().any(|v| v == &Value::Undefined) {
                         return Ok(Value::Undefined);
                     }
-                    self.eval_function_call(span, fcn, params, &param_values, function)
+                    self.eval_function_call(span, params, &param_values, function)
                 }
                 CallTargetKind::Extension { path } => {
                     self.eval_extension_call(span, path, param_values)
@@ -3219,8 +3221,9 @@ impl Interpreter {
         }
 
         let fcns = fcns_rules.clone();
-        let function = self.function_target(selected_fcn_path, full_fcn_path, fcns, fcn_module)?;
-        let r = self.eval_function_call(span, fcn, params, &param_values, &function);
+        let function =
+            self.function_target(fcn, selected_fcn_path, full_fcn_path, fcns, fcn_module)?;
+        let r = self.eval_function_call(span, params, &param_values, &function);
         if let Some(with_functions) = with_functions_saved {
             self.with_functions = with_functions;
         } else if cacheable && !function.definitions.is_empty() {
@@ -3343,6 +3346,7 @@ impl Interpreter {
     /// index and the binding plans of its parameters.
     fn function_target(
         &self,
+        fcn: &ExprRef,
         selected_path: String,
         full_path: String,
         rules: Vec<Ref<Rule>>,
@@ -3393,10 +3397,17 @@ impl Interpreter {
                 parameter_plans,
             });
         }
+        let defaults = match self.compiled_policy.default_rules.get(&selected_path) {
+            Some(rules) => Some(rules.clone()),
+            None => {
+                let qualified = get_path_string(fcn, Some(self.current_module_path.as_ref()))?;
+                self.compiled_policy.default_rules.get(&qualified).cloned()
+            }
+        };
         Ok(FunctionTarget {
-            selected_path: selected_path.into(),
             full_path: full_path.into(),
             definitions,
+            defaults,
         })
     }
 
@@ -3405,7 +3416,6 @@ impl Interpreter {
     fn eval_function_call(
         &mut self,
         span: &Span,
-        fcn: &ExprRef,
         params: &[ExprRef],
         param_values: &[Value],
         function: &FunctionTarget,
@@ -3479,7 +3489,13 @@ impl Interpreter {
                 ..Context::default()
             };
 
-            let prev_module = self.set_current_module(definition.module.clone())?;
+            // Both modules' indices are known (the caller's is usually the current index):
+            // switching does not search the modules.
+            let prev_index = self.module.as_ref().map(|m| self.find_module_index(m));
+            let prev_module = self.set_current_module_at(
+                definition.module.clone(),
+                Some(definition.module_index),
+            )?;
             let value = match self.eval_function_bodies(&function.full_path, ctx, span, bodies) {
                 Ok(v) => v,
                 Err(e) => {
@@ -3488,13 +3504,13 @@ impl Interpreter {
                     // in place would make the rest of the caller's body
                     // resolve paths through the wrong module's imports when
                     // the error is swallowed below in non-strict mode.
-                    self.set_current_module(prev_module)?;
+                    self.set_current_module_at(prev_module, prev_index)?;
                     errors.push(e);
                     self.scopes = scopes;
                     continue;
                 }
             };
-            self.set_current_module(prev_module)?;
+            self.set_current_module_at(prev_module, prev_index)?;
 
             let result = match &value {
                 Value::Set(s) if s.len() == 1 => {
@@ -3544,23 +3560,7 @@ impl Interpreter {
             if errors.is_empty() {
                 // Check if any default rules can be evaluated.
                 // TODO: with mod
-                let rules = match self
-                    .compiled_policy
-                    .default_rules
-                    .get(function.selected_path.as_ref())
-                    .cloned()
-                {
-                    Some(rules) => Some(rules),
-                    None => {
-                        let alt_fcn_path = get_path_string(fcn, Some(self.current_module_path.as_ref()))?;
-                        self.compiled_policy
-                            .default_rules
-                            .get(&alt_fcn_path)
-                            .cloned()
-                    }
-                };
-
-                if let Some(rules) = rules {
+                if let Some(rules) = &function.defaults {
                     for (rule, _) in rules.iter() {
                         if let Rule::Default { value, .. } = rule.as_ref() {
                             match self.eval_expr(value) {
@@ -4395,14 +4395,23 @@ impl Interpreter {
         &mut self,
         module: Option<Ref<Module>>,
     ) -> Result<Option<Ref<Module>>> {
+        let index = module.as_ref().map(|m| self.find_module_index(m));
+        self.set_current_module_at(module, index)
+    }
+
+    /// `set_current_module` for a module whose index (`find_module_index`) is known.
+    fn set_current_module_at(
+        &mut self,
+        module: Option<Ref<Module>>,
+        index: Option<u32>,
+    ) -> Result<Option<Ref<Module>>> {
         let previous_module = self.module.clone();
-        if let Some(new_module) = &module {
+        if let (Some(new_module), Some(index)) = (&module, index) {
             // The path only changes with the module (both are set here only): re-entering the
             // current module, as every call within a package does, keeps it.
             let same = previous_module
                 .as_ref()
                 .is_some_and(|m| core::ptr::eq(m.as_ref(), new_module.as_ref()));
-            let index = self.find_module_index(new_module);
             if !same {
                 self.current_module_path = self.module_path(index, new_module)?;
             }
