@@ -5,6 +5,7 @@
 use crate::ast::*;
 use crate::builtins::{self, BuiltinFcn};
 use crate::compiled_policy::CompiledPolicyData;
+use crate::compiled_policy::DefaultRuleInfo;
 #[cfg(feature = "azure_policy")]
 use crate::compiled_policy::TargetInfo;
 use crate::compiler::destructuring_planner::{
@@ -97,16 +98,20 @@ enum CallTargetKind {
         builtin: BuiltinFcn,
     },
     Function(FunctionTarget),
+    /// An extension, found again by its path when called: it is called through `&mut` and
+    /// may keep state, so the interpreter's own copy is the one called.
+    Extension { path: Rc<str> },
 }
 
 /// A user function's definitions with what evaluating each needs.
 #[derive(Debug)]
 struct FunctionTarget {
-    /// The path as called (after import aliases), for the `default` function lookup.
-    selected_path: Rc<str>,
     /// The function's full `data.` path, which tells functions apart in recursion detection.
     full_path: Rc<str>,
     definitions: Vec<FunctionDefinition>,
+    /// The function's `default` rules, evaluated when no definition produces a value: those
+    /// of the path as called, else of the path qualified with the calling package.
+    defaults: Option<Vec<DefaultRuleInfo>>,
 }
 
 #[derive(Debug)]
@@ -683,7 +688,7 @@ impl Interpreter {
         loop {
             if let Some(v) = self.get_loop_var_value(expr)? {
                 path.reverse();
-                return Ok(Self::get_value_chained(v.clone(), &path[..]));
+                return Ok(Self::get_value_chained_ref(v, &path[..]));
             }
             match expr.as_ref() {
                 // Stop path collection upon encountering the leading variable.
@@ -1852,7 +1857,7 @@ impl Interpreter {
         if keys.is_empty() {
             return Ok(None);
         }
-        match Self::get_value_chained(self.data.clone(), &fields) {
+        match Self::get_value_chained_ref(&self.data, &fields) {
             Value::Object(base) => {
                 for key in base.keys() {
                     keys.insert(key.clone(), Value::Null);
@@ -3094,7 +3099,10 @@ impl Interpreter {
                     if param_values.iter().any(|v| v == &Value::Undefined) {
                         return Ok(Value::Undefined);
                     }
-                    self.eval_function_call(span, fcn, params, &param_values, function)
+                    self.eval_function_call(span, params, &param_values, function)
+                }
+                CallTargetKind::Extension { path } => {
+                    self.eval_extension_call(span, path, param_values)
                 }
             };
         }
@@ -3146,7 +3154,6 @@ impl Interpreter {
         } else {
             format!("{}.{}", self.current_module_path, selected_fcn_path)
         };
-        let mut extension = None;
         let empty: Vec<Ref<Rule>> = vec![];
         let (fcns_rules, fcn_module) = match self.lookup_function_by_name(&selected_fcn_path) {
             Some((fcns, m)) => (fcns, Some(m.clone())),
@@ -3164,9 +3171,19 @@ impl Interpreter {
                     (&empty, self.module.clone())
                 }
                 // Look up extension.
-                else if let Some(ext) = self.extensions.get_mut(&selected_fcn_path) {
-                    extension = Some(ext);
-                    (&empty, None)
+                else if self.extensions.contains_key(&selected_fcn_path) {
+                    let path: Rc<str> = selected_fcn_path.into();
+                    if cacheable && with_functions_saved.is_none() {
+                        self.cache_call_target(
+                            expr,
+                            CallTargetKind::Extension { path: path.clone() },
+                        );
+                    }
+                    let r = self.eval_extension_call(span, &path, param_values);
+                    if let Some(with_functions) = with_functions_saved {
+                        self.with_functions = with_functions;
+                    }
+                    return r;
                 } else if selected_fcn_path == "print" {
                     return self.eval_print(span, params, param_values);
                 }
@@ -3203,30 +3220,38 @@ impl Interpreter {
             return Ok(Value::Undefined);
         }
 
-        if let Some((nargs, ext)) = extension {
-            if param_values.len() != usize::from(*nargs) {
-                bail!(span.error("incorrect number of parameters supplied to extension"));
-            }
-            let r = Rc::make_mut(ext)(param_values);
-            // Restore with_functions.
-            if let Some(with_functions) = with_functions_saved {
-                self.with_functions = with_functions;
-            }
-            match r {
-                Ok(v) => return Ok(v),
-                Err(e) => bail!(span.error(&format!("{e}"))),
-            }
-        }
-
         let fcns = fcns_rules.clone();
-        let function = self.function_target(selected_fcn_path, full_fcn_path, fcns, fcn_module)?;
-        let r = self.eval_function_call(span, fcn, params, &param_values, &function);
+        let function =
+            self.function_target(fcn, selected_fcn_path, full_fcn_path, fcns, fcn_module)?;
+        let r = self.eval_function_call(span, params, &param_values, &function);
         if let Some(with_functions) = with_functions_saved {
             self.with_functions = with_functions;
         } else if cacheable && !function.definitions.is_empty() {
             self.cache_call_target(expr, CallTargetKind::Function(function));
         }
         r
+    }
+
+    /// Calls the extension at `path` with the given arguments: undefined if one is.
+    fn eval_extension_call(
+        &mut self,
+        span: &Span,
+        path: &str,
+        param_values: Vec<Value>,
+    ) -> Result<Value> {
+        if param_values.iter().any(|v| v == &Value::Undefined) {
+            return Ok(Value::Undefined);
+        }
+        let Some((nargs, ext)) = self.extensions.get_mut(path) else {
+            bail!(span.error(format!("could not find function {path}").as_str()));
+        };
+        if param_values.len() != usize::from(*nargs) {
+            bail!(span.error("incorrect number of parameters supplied to extension"));
+        }
+        match Rc::make_mut(ext)(param_values) {
+            Ok(v) => Ok(v),
+            Err(e) => bail!(span.error(&format!("{e}"))),
+        }
     }
 
     /// The extra (output) argument of a call statement (`f(x, y)` for a one-parameter `f`),
@@ -3321,6 +3346,7 @@ impl Interpreter {
     /// index and the binding plans of its parameters.
     fn function_target(
         &self,
+        fcn: &ExprRef,
         selected_path: String,
         full_path: String,
         rules: Vec<Ref<Rule>>,
@@ -3371,10 +3397,17 @@ impl Interpreter {
                 parameter_plans,
             });
         }
+        let defaults = match self.compiled_policy.default_rules.get(&selected_path) {
+            Some(rules) => Some(rules.clone()),
+            None => {
+                let qualified = get_path_string(fcn, Some(self.current_module_path.as_ref()))?;
+                self.compiled_policy.default_rules.get(&qualified).cloned()
+            }
+        };
         Ok(FunctionTarget {
-            selected_path: selected_path.into(),
             full_path: full_path.into(),
             definitions,
+            defaults,
         })
     }
 
@@ -3383,7 +3416,6 @@ impl Interpreter {
     fn eval_function_call(
         &mut self,
         span: &Span,
-        fcn: &ExprRef,
         params: &[ExprRef],
         param_values: &[Value],
         function: &FunctionTarget,
@@ -3457,7 +3489,13 @@ impl Interpreter {
                 ..Context::default()
             };
 
-            let prev_module = self.set_current_module(definition.module.clone())?;
+            // Both modules' indices are known (the caller's is usually the current index):
+            // switching does not search the modules.
+            let prev_index = self.module.as_ref().map(|m| self.find_module_index(m));
+            let prev_module = self.set_current_module_at(
+                definition.module.clone(),
+                Some(definition.module_index),
+            )?;
             let value = match self.eval_function_bodies(&function.full_path, ctx, span, bodies) {
                 Ok(v) => v,
                 Err(e) => {
@@ -3466,13 +3504,13 @@ impl Interpreter {
                     // in place would make the rest of the caller's body
                     // resolve paths through the wrong module's imports when
                     // the error is swallowed below in non-strict mode.
-                    self.set_current_module(prev_module)?;
+                    self.set_current_module_at(prev_module, prev_index)?;
                     errors.push(e);
                     self.scopes = scopes;
                     continue;
                 }
             };
-            self.set_current_module(prev_module)?;
+            self.set_current_module_at(prev_module, prev_index)?;
 
             let result = match &value {
                 Value::Set(s) if s.len() == 1 => {
@@ -3522,23 +3560,7 @@ impl Interpreter {
             if errors.is_empty() {
                 // Check if any default rules can be evaluated.
                 // TODO: with mod
-                let rules = match self
-                    .compiled_policy
-                    .default_rules
-                    .get(function.selected_path.as_ref())
-                    .cloned()
-                {
-                    Some(rules) => Some(rules),
-                    None => {
-                        let alt_fcn_path = get_path_string(fcn, Some(self.current_module_path.as_ref()))?;
-                        self.compiled_policy
-                            .default_rules
-                            .get(&alt_fcn_path)
-                            .cloned()
-                    }
-                };
-
-                if let Some(rules) = rules {
+                if let Some(rules) = &function.defaults {
                     for (rule, _) in rules.iter() {
                         if let Rule::Default { value, .. } = rule.as_ref() {
                             match self.eval_expr(value) {
@@ -3762,7 +3784,7 @@ impl Interpreter {
                 return Ok(true);
             }
 
-            match &obj[*p] {
+            match obj.index_str(p) {
                 // Prefix and its suffixes including path have not been processed.
                 Value::Undefined => return Ok(false),
                 v => obj = v,
@@ -3800,7 +3822,7 @@ impl Interpreter {
         }
 
         for component in path {
-            match &obj[*component] {
+            match obj.index_str(component) {
                 Value::Undefined => return Ok(false),
                 value => obj = value,
             }
@@ -3827,7 +3849,7 @@ impl Interpreter {
 
         // Handle input.
         if name.text() == "input" {
-            return Ok(Self::get_value_chained(self.input.clone(), fields));
+            return Ok(Self::get_value_chained_ref(&self.input, fields));
         }
 
         // TODO: should we return before checking for input?
@@ -3841,7 +3863,7 @@ impl Interpreter {
         // Ensure that rules are evaluated
         if name.text() == "data" {
             if self.is_processed(fields)? {
-                return Ok(Self::get_value_chained(self.data.clone(), fields));
+                return Ok(Self::get_value_chained_ref(&self.data, fields));
             }
 
             // If "data" is used in a query, without any fields, then evaluate all the modules.
@@ -3877,23 +3899,22 @@ impl Interpreter {
                 }
             }
 
-            Ok(Self::get_value_chained(self.data.clone(), fields))
+            Ok(Self::get_value_chained_ref(&self.data, fields))
         } else if !self.compiled_policy.modules.is_empty() {
             let module = self.current_module()?;
-            let mut module_var_path =
-                Parser::get_static_string_path_components(&module.package.refr)?;
-            module_var_path.push(name.text().to_string());
-            let module_var_path_refs: Vec<&str> =
-                module_var_path.iter().map(String::as_str).collect();
+            let package = self.package_components(&module)?;
+            let mut module_var_path_refs: Vec<&str> =
+                package.iter().skip(1).map(String::as_str).collect();
+            module_var_path_refs.push(name.text());
 
             if self.is_processed(&module_var_path_refs)? {
-                let value = Self::get_value_chained(self.data.clone(), &module_var_path_refs);
+                let value = Self::get_value_chained_ref(&self.data, &module_var_path_refs);
                 return Ok(Self::get_value_chained(value, fields));
             }
 
             // Ensure that all the rules having common prefix (name) are evaluated.
             let rule_path_components = core::iter::once("data")
-                .chain(module_var_path.iter().map(String::as_str))
+                .chain(module_var_path_refs.iter().copied())
                 .collect::<Vec<_>>();
             let rule_path = format_string_path(&rule_path_components)?;
 
@@ -3905,7 +3926,7 @@ impl Interpreter {
                 bail!(span.error(&format!(
                     "var {} is unsafe (path {:?}, scopes {:?})",
                     name.text(),
-                    module_var_path,
+                    module_var_path_refs,
                     self.scopes
                 )));
             }
@@ -3953,7 +3974,7 @@ impl Interpreter {
                 }
             }
 
-            let value = Self::get_value_chained(self.data.clone(), &module_var_path_refs[..]);
+            let value = Self::get_value_chained_ref(&self.data, &module_var_path_refs[..]);
             Ok(Self::get_value_chained(value, fields))
         } else {
             Ok(Value::Undefined)
@@ -4297,11 +4318,21 @@ impl Interpreter {
         })
     }
 
-    fn get_value_chained(mut obj: Value, path: &[&str]) -> Value {
-        for p in path {
-            obj = obj[&Value::String(p.to_string().into())].clone();
+    fn get_value_chained(obj: Value, path: &[&str]) -> Value {
+        if path.is_empty() {
+            return obj;
         }
-        obj
+        Self::get_value_chained_ref(&obj, path)
+    }
+
+    /// `obj.p1.p2...`: walked by reference, with string keys that are not allocated, and only
+    /// the value found cloned.
+    fn get_value_chained_ref(obj: &Value, path: &[&str]) -> Value {
+        let mut value = obj;
+        for p in path {
+            value = value.index_str(p);
+        }
+        value.clone()
     }
 
     #[inline]
@@ -4364,14 +4395,23 @@ impl Interpreter {
         &mut self,
         module: Option<Ref<Module>>,
     ) -> Result<Option<Ref<Module>>> {
+        let index = module.as_ref().map(|m| self.find_module_index(m));
+        self.set_current_module_at(module, index)
+    }
+
+    /// `set_current_module` for a module whose index (`find_module_index`) is known.
+    fn set_current_module_at(
+        &mut self,
+        module: Option<Ref<Module>>,
+        index: Option<u32>,
+    ) -> Result<Option<Ref<Module>>> {
         let previous_module = self.module.clone();
-        if let Some(new_module) = &module {
+        if let (Some(new_module), Some(index)) = (&module, index) {
             // The path only changes with the module (both are set here only): re-entering the
             // current module, as every call within a package does, keeps it.
             let same = previous_module
                 .as_ref()
                 .is_some_and(|m| core::ptr::eq(m.as_ref(), new_module.as_ref()));
-            let index = self.find_module_index(new_module);
             if !same {
                 self.current_module_path = self.module_path(index, new_module)?;
             }
@@ -4399,6 +4439,26 @@ impl Interpreter {
             *slot = Some(components.clone());
         }
         Ok(components)
+    }
+
+    /// The package path components of `module`, `data` first: kept when it is a module of
+    /// the policy (see `module_components`), worked out for a query's.
+    fn package_components(&mut self, module: &Ref<Module>) -> Result<Rc<Vec<String>>> {
+        let index = self.find_module_index(module);
+        let listed = usize::try_from(index).ok().filter(|index| {
+            self.compiled_policy
+                .modules
+                .get(*index)
+                .is_some_and(|m| core::ptr::eq(m.as_ref(), module.as_ref()))
+        });
+        if let Some(index) = listed {
+            return self.module_components(index, module);
+        }
+        let mut components = vec!["data".to_string()];
+        components.extend(Parser::get_static_string_path_components(
+            &module.package.refr,
+        )?);
+        Ok(Rc::new(components))
     }
 
     /// The package path of a module, kept per module of the policy once worked out.
@@ -4626,7 +4686,7 @@ impl Interpreter {
                                 bail!("internal error: rule path must start with data");
                             }
                             let value_path: Vec<&str> = tail.iter().map(String::as_str).collect();
-                            let value = Self::get_value_chained(self.data.clone(), &value_path);
+                            let value = Self::get_value_chained_ref(&self.data, &value_path);
 
                             if value != Value::Undefined {
                                 return Ok(value);
@@ -4655,7 +4715,7 @@ impl Interpreter {
         }
         // Ensure that path is created.
         let vref = Self::make_or_get_value_mut(&mut self.data, path)?;
-        if Self::get_value_chained(self.init_data.clone(), path) == Value::Undefined {
+        if Self::get_value_chained_ref(&self.init_data, path) == Value::Undefined {
             match merge {
                 RuleValueMerge::Strict => Self::merge_rule_value_strict(span, vref, value),
                 RuleValueMerge::Combine => Self::merge_rule_value(span, vref, value),
@@ -5040,7 +5100,7 @@ impl Interpreter {
 
                 prefix_path.append(&mut components);
                 let prefix_path: Vec<&str> = prefix_path.iter().map(|s| s.as_ref()).collect();
-                if Self::get_value_chained(self.data.clone(), &prefix_path) == Value::Undefined {
+                if Self::get_value_chained_ref(&self.data, &prefix_path) == Value::Undefined {
                     self.update_data(
                         rule_refr.span(),
                         rule_refr,
@@ -5451,7 +5511,7 @@ impl Interpreter {
         }
         let tail: Vec<&str> = tail.iter().map(String::as_str).collect();
 
-        let value = Self::get_value_chained(self.data.clone(), &tail);
+        let value = Self::get_value_chained_ref(&self.data, &tail);
         #[cfg(feature = "azure_policy")]
         {
             if let Some(target_info) = &self.compiled_policy.target_info {

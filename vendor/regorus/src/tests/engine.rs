@@ -907,6 +907,58 @@ fn has_declared_rule_rooted_at_does_not_evaluate_rule_bodies() -> Result<()> {
 }
 
 #[test]
+fn an_extension_called_again_from_one_call_site_keeps_its_state() -> Result<()> {
+    // The extension numbers its calls itself: each call from the same call site (whose
+    // resolution the interpreter keeps) must reach the one stateful extension.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let extension_calls = calls.clone();
+    let mut own_count = 0_u64;
+    let mut engine = Engine::new();
+    engine.add_extension(
+        "counter".to_string(),
+        1,
+        Box::new(move |args| {
+            extension_calls.fetch_add(1, Ordering::SeqCst);
+            own_count += 1;
+            Ok(Value::from(alloc::vec![args[0].clone(), Value::from(own_count)]))
+        }),
+    )?;
+    engine.add_policy(
+        "test.rego".to_string(),
+        r#"package test
+        numbered := [counter(i) | some i in [10, 20, 30]]
+        undefined_argument := [counter(input.missing) | some i in [10, 20]]
+        wrong_arity if counter(1, 2, 3)
+        "#
+        .to_string(),
+    )?;
+
+    assert_eq!(
+        engine.eval_rule("data.test.numbered".to_string())?,
+        Value::from_json_str("[[10, 1], [20, 2], [30, 3]]")?
+    );
+    assert_eq!(
+        engine.eval_rule("data.test.undefined_argument".to_string())?,
+        Value::from_json_str("[]")?
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        engine.eval_rule("data.test.numbered".to_string())?,
+        Value::from_json_str("[[10, 4], [20, 5], [30, 6]]")?
+    );
+    let error = engine
+        .eval_rule("data.test.wrong_arity".to_string())
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("incorrect number of parameters supplied to extension"),
+        "{error:#}"
+    );
+    Ok(())
+}
+
+#[test]
 fn has_declared_rule_rooted_at_handles_twenty_thousand_component_selector_and_reuse() -> Result<()>
 {
     const COMPONENT_COUNT: usize = 20_000;

@@ -1623,6 +1623,16 @@ impl Value {
         }
     }
 
+    /// `&self[&Value::from(key)]` without allocating the key when `self` is an object
+    /// read from JSON (a frozen object).
+    pub(crate) fn index_str(&self, key: &str) -> &Value {
+        match self {
+            Value::Object(o) => o.get_str(key).unwrap_or(&Value::Undefined),
+            Value::Set(_) => &self[&Value::from(key)],
+            _ => &Value::Undefined,
+        }
+    }
+
     /// Cast value to [`&Object`] if [`Value::Object`].
     /// ```
     /// # use regorus::*;

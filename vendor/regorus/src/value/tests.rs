@@ -259,6 +259,80 @@ fn frozen_object_finds_string_keys_among_other_key_types() {
     assert_eq!(numbers.get(&Value::from("1")), None);
 }
 
+/// `index_str` (string keys that are not allocated) finds what indexing with the key as a
+/// `Value` finds, in frozen, `BTree` and empty objects, sets, arrays and scalars.
+#[test]
+fn index_by_str_matches_index_by_value() {
+    use alloc::vec;
+
+    let keys = [
+        Value::Null,
+        Value::from(1),
+        Value::from(""),
+        Value::from("a"),
+        Value::from("ab"),
+        Value::from("b"),
+        Value::from(vec![Value::from("a")]),
+        Value::new_object(),
+    ];
+    let entries: Vec<(Value, Value)> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (k.clone(), Value::from(u64::try_from(i).unwrap())))
+        .collect();
+    let frozen = Value::from(Object::from_entries(entries.clone()));
+    let btree = Value::from(entries.into_iter().collect::<BTreeMap<_, _>>());
+    let set = Value::from(
+        ["a", "b"]
+            .into_iter()
+            .map(Value::from)
+            .collect::<BTreeSet<_>>(),
+    );
+    let values = [
+        frozen,
+        btree,
+        Value::new_object(),
+        set,
+        Value::from(vec![Value::from("a")]),
+        Value::from("a"),
+        Value::Null,
+        Value::Undefined,
+    ];
+    for value in &values {
+        for key in ["", "a", "ab", "b", "aa", "abc", "c", "1", "null"] {
+            assert_eq!(value.index_str(key), &value[&Value::from(key)], "{value:?}[{key:?}]");
+        }
+    }
+    assert_eq!(values[0].index_str("ab"), &Value::from(4_u64));
+    assert_eq!(values[1].index_str("ab"), &Value::from(4_u64));
+    assert_eq!(values[3].index_str("b"), &Value::from("b"));
+}
+
+/// A `BTree` object deep enough for several levels of nodes, with string keys among
+/// numbers and arrays: `get_str` finds each string key, and no other, as `get` does.
+#[test]
+fn btree_object_finds_str_keys_among_other_key_types() {
+    use alloc::string::ToString as _;
+    use alloc::vec;
+
+    let mut obj = Object::new();
+    for i in 0..300_u64 {
+        obj.insert(val(i), val(i));
+        obj.insert(Value::from(format!("k{i}")), val(i));
+        obj.insert(Value::from(vec![Value::from(format!("k{i}"))]), Value::Null);
+    }
+    assert_eq!(obj.storage_variant_for_memory_diagnostics(), "BTree");
+    for i in 0..300_u64 {
+        let key = format!("k{i}");
+        assert_eq!(obj.get_str(&key), Some(&val(i)));
+        assert_eq!(obj.get_str(&key), obj.get(&Value::from(key.as_str())));
+        assert_eq!(obj.get_str(&i.to_string()), None);
+    }
+    for missing in ["", "k", "k300", "k01", "l"] {
+        assert_eq!(obj.get_str(missing), None);
+    }
+}
+
 // ---- get_or_insert_with --------------------------------------------------
 
 /// `get_or_insert_with` inserts the default when the key is absent and returns a mutable ref to it.

@@ -96,7 +96,10 @@ impl Object {
             Repr::Frozen(v) => {
                 // String keys, by far the most common, are compared as strings directly.
                 let found = match key {
-                    Value::String(s) => v.binary_search_by(|(k, _)| cmp_key_with_str(k, s)),
+                    Value::String(s) => v.binary_search_by(|(k, _)| match k {
+                        Value::String(k) if crate::Rc::ptr_eq(k, s) => Ordering::Equal,
+                        _ => cmp_key_with_str(k, s),
+                    }),
                     _ => v.binary_search_by(|(k, _)| k.cmp(key)),
                 };
                 match found {
@@ -105,6 +108,21 @@ impl Object {
                 }
             }
             Repr::BTree(m) => m.get(key),
+        }
+    }
+
+    /// `get(&Value::from(key))`, without allocating the key.
+    pub(crate) fn get_str(&self, key: &str) -> Option<&Value> {
+        match &self.repr {
+            Repr::Empty => None,
+            Repr::Frozen(v) => match v.binary_search_by(|(k, _)| cmp_key_with_str(k, key)) {
+                Ok(i) => Some(&v[i].1),
+                Err(_) => None,
+            },
+            Repr::BTree(m) => {
+                let key: &dyn LookupKey = &key;
+                m.get(key)
+            }
         }
     }
 
@@ -256,14 +274,67 @@ impl From<Object> for Value {
     }
 }
 
-/// `key.cmp(&Value::String(s))` without going through `Value`'s derived `Ord`: a key of the
-/// same allocation (interned keys) is equal without comparing bytes, and keys of the variants
-/// ordered before or after `String` (the derived order) compare without looking further.
+/// A key to look a `BTree` object's entry up by: a `Value`, or a string not made into one
+/// (`get_str`). Its order is `Value`'s, so `BTreeMap::get` finds a string key by `&str`.
+trait LookupKey {
+    fn key(&self) -> KeyRef<'_>;
+}
+
+enum KeyRef<'a> {
+    Value(&'a Value),
+    Str(&'a str),
+}
+
+impl LookupKey for Value {
+    fn key(&self) -> KeyRef<'_> {
+        KeyRef::Value(self)
+    }
+}
+
+impl LookupKey for &str {
+    fn key(&self) -> KeyRef<'_> {
+        KeyRef::Str(self)
+    }
+}
+
+impl<'a> core::borrow::Borrow<dyn LookupKey + 'a> for Value {
+    fn borrow(&self) -> &(dyn LookupKey + 'a) {
+        self
+    }
+}
+
+impl Ord for dyn LookupKey + '_ {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self.key(), other.key()) {
+            (KeyRef::Value(a), KeyRef::Value(b)) => a.cmp(b),
+            (KeyRef::Value(a), KeyRef::Str(b)) => cmp_key_with_str(a, b),
+            (KeyRef::Str(a), KeyRef::Value(b)) => cmp_key_with_str(b, a).reverse(),
+            (KeyRef::Str(a), KeyRef::Str(b)) => a.cmp(b),
+        }
+    }
+}
+
+impl PartialOrd for dyn LookupKey + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for dyn LookupKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for dyn LookupKey + '_ {}
+
+/// `key.cmp(&Value::from(s))` without going through `Value`'s derived `Ord`: keys of the
+/// variants ordered before or after `String` (the derived order) compare without looking
+/// further. (`get` first tells a key of the same allocation, an interned key, equal.)
 #[inline]
-fn cmp_key_with_str(key: &Value, s: &crate::Rc<str>) -> core::cmp::Ordering {
+fn cmp_key_with_str(key: &Value, s: &str) -> core::cmp::Ordering {
     match key {
-        Value::String(k) if crate::Rc::ptr_eq(k, s) => core::cmp::Ordering::Equal,
-        Value::String(k) => k.as_ref().cmp(s.as_ref()),
+        Value::String(k) => k.as_ref().cmp(s),
         Value::Null | Value::Bool(_) | Value::Number(_) => core::cmp::Ordering::Less,
         Value::Array(_) | Value::Set(_) | Value::Object(_) | Value::Undefined => {
             core::cmp::Ordering::Greater
