@@ -23,8 +23,11 @@ fn main() {
     // was more the sum of the phases than the largest of them. 10 ms (mimalloc 2's default)
     // lowers the peak of the built-in library on a 100k-resource plan from 375-404 MB to
     // 328-344 MB, for 0.4 s more system time.
-    // SAFETY: sets an integer option, before any other thread exists.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
+    // An explicit MIMALLOC_PURGE_DELAY in the environment wins.
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: sets an integer option, before any other thread exists.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
+    }
     // regorus reports undefined values through `anyhow` errors on its hot path; with
     // RUST_BACKTRACE set, each of those would capture a backtrace (10x slower evaluation).
     // planguard's own errors never print backtraces, so library backtraces are turned off.
