@@ -130,9 +130,9 @@ fn changes(args: &[Value]) -> Result<Value> {
     };
     let out: Vec<Value> = members(all)
         .into_iter()
-        .filter(|rc| of_kind(&rc["type"]) && rc["mode"] == managed)
+        .filter(|rc| of_kind(rc.index_str("type")) && *rc.index_str("mode") == managed)
         .filter(|rc| {
-            let actions = &rc["change"]["actions"];
+            let actions = rc.index_str("change").index_str("actions");
             members(actions)
                 .into_iter()
                 .any(|a| *a == create || *a == update)
@@ -148,7 +148,7 @@ fn changes(args: &[Value]) -> Result<Value> {
 /// after(rc) := a if { a := rc.change.after; is_object(a) } else := {}
 /// ```
 fn after(rc: &Value) -> Value {
-    match &rc["change"]["after"] {
+    match rc.index_str("change").index_str("after") {
         a @ Value::Object(_) => a.clone(),
         _ => Value::new_object(),
     }
@@ -182,7 +182,7 @@ fn value(args: &[Value]) -> Result<Value> {
 /// unknown(rc, _) if rc.change.after_unknown == true
 /// ```
 fn unknown(rc: &Value, path: &Value) -> bool {
-    match &rc["change"]["after_unknown"] {
+    match rc.index_str("change").index_str("after_unknown") {
         Value::Bool(true) => true,
         markers @ Value::Object(_) => get_path(markers, path) == Some(&Value::Bool(true)),
         _ => false,
@@ -204,7 +204,7 @@ fn unknown_builtin(args: &[Value]) -> Result<Value> {
 /// ```
 fn unknown_here_or_above(args: &[Value]) -> Result<Value> {
     let (rc, path) = (&args[0], &args[1]);
-    let held = match &rc["change"]["after_unknown"] {
+    let held = match rc.index_str("change").index_str("after_unknown") {
         Value::Bool(true) => true,
         markers @ Value::Object(_) => match path {
             Value::Array(keys) => (1..=keys.len()).any(|n| {
@@ -233,7 +233,7 @@ fn unknown_within(args: &[Value]) -> Result<Value> {
     if unknown(rc, path) {
         return Ok(Value::Bool(true));
     }
-    let marks = match &rc["change"]["after_unknown"] {
+    let marks = match rc.index_str("change").index_str("after_unknown") {
         markers @ Value::Object(_) => get_path(markers, path),
         _ => None,
     };
@@ -272,7 +272,7 @@ fn module_names(rc: &Value) -> Result<Option<Vec<String>>> {
     if !matches!(rc, Value::Object(_)) {
         return Ok(None);
     }
-    let address = &rc["module_address"];
+    let address = rc.index_str("module_address");
     if !holds(address) {
         return Ok(Some(Vec::new()));
     }
@@ -311,7 +311,8 @@ fn strip_trailing_index(part: &str) -> &str {
 /// ```
 /// the key of a change's configuration block; `None` without a string type and name.
 fn config_key(rc: &Value) -> Result<Option<String>> {
-    let (Value::String(kind), Value::String(name)) = (&rc["type"], &rc["name"]) else {
+    let (Value::String(kind), Value::String(name)) = (rc.index_str("type"), rc.index_str("name"))
+    else {
         return Ok(None);
     };
     let Some(mut parts) = module_names(rc)? else {
@@ -378,18 +379,18 @@ fn index_module(
             format!("{prefix}/{name}")
         }
     };
-    for block in members(&module["resources"]) {
-        if let Value::String(address) = &block["address"] {
+    for block in members(module.index_str("resources")) {
+        if let Value::String(address) = block.index_str("address") {
             out.entry(join(address)).or_insert_with(|| block.clone());
         }
     }
     if depth == MODULE_DEPTH {
         return;
     }
-    if let Value::Object(calls) = &module["module_calls"] {
+    if let Value::Object(calls) = module.index_str("module_calls") {
         for (name, call) in calls.iter() {
             if let Value::String(name) = name {
-                index_module(&call["module"], &join(name), depth + 1, out);
+                index_module(call.index_str("module"), &join(name), depth + 1, out);
             }
         }
     }
@@ -443,7 +444,7 @@ fn map_states<'a>(
     attr: &Value,
     keys: &'a Value,
 ) -> Option<BTreeMap<&'a Value, TagState<'a>>> {
-    let map = &rc["change"]["after"][attr];
+    let map = &rc.index_str("change").index_str("after")[attr];
     if !matches!(map, Value::Object(_)) || unknown(rc, &Value::from(vec![attr.clone()])) {
         return None;
     }
@@ -519,8 +520,11 @@ fn tag_report_defaults(args: &[Value]) -> Result<Value> {
     let mut states = match map_states(rc, &s("tags"), keys) {
         Some(states) => states,
         None => {
-            let tags = &rc["change"]["after"]["tags"];
-            let marker = &rc["change"]["after_unknown"]["tags"];
+            let tags = rc.index_str("change").index_str("after").index_str("tags");
+            let marker = rc
+                .index_str("change")
+                .index_str("after_unknown")
+                .index_str("tags");
             if !matches!(tags, Value::Undefined | Value::Null) || matches!(marker, Value::Object(_))
             {
                 return Ok(Value::Undefined);

@@ -1623,9 +1623,9 @@ impl Value {
         }
     }
 
-    /// `&self[&Value::from(key)]` without allocating the key when `self` is an object
-    /// read from JSON (a frozen object).
-    pub(crate) fn index_str(&self, key: &str) -> &Value {
+    /// `&self[&Value::from(key)]` without allocating the key when `self` is an object (for
+    /// embedders that read fields in a loop, such as extensions).
+    pub fn index_str(&self, key: &str) -> &Value {
         match self {
             Value::Object(o) => o.get_str(key).unwrap_or(&Value::Undefined),
             Value::Set(_) => &self[&Value::from(key)],
