@@ -178,15 +178,15 @@ const HOSTILE: &[(&str, &str)] = &[
     ),
     (
         "huge_concat.rego:6",
-        "evaluation used more memory than its limit of 2048 MiB",
+        "evaluation needed more memory than its limit of 2048 MiB",
     ),
     (
         "huge_replace.rego:7",
-        "evaluation used more memory than its limit of 2048 MiB",
+        "evaluation needed more memory than its limit of 2048 MiB",
     ),
     (
         "huge_json.rego:7",
-        "evaluation used more memory than its limit of 2048 MiB",
+        "evaluation needed more memory than its limit of 2048 MiB",
     ),
 ];
 
@@ -417,7 +417,7 @@ fn an_evaluation_past_the_memory_limit_is_a_located_policy_error_and_the_others_
     assert_eq!(out.status.code(), Some(2), "{text}{}", stderr(&out));
     assert!(
         text.contains(
-            "policy error: testdata/containment/memory_hog.rego:6: evaluation used more memory \
+            "policy error: testdata/containment/memory_hog.rego:6: evaluation needed more memory \
              than its limit of 64 MiB"
         ),
         "{text}"
@@ -442,7 +442,7 @@ fn a_test_past_the_memory_limit_fails_alone_and_the_other_tests_still_run() {
     assert!(
         text.contains("hog_test.rego:4 data.hog_test.test_hog")
             && text.contains(
-                "evaluation used more memory than its limit of 64 MiB; simplify the rule or \
+                "evaluation needed more memory than its limit of 64 MiB; simplify the rule or \
                  raise --memory-limit"
             ),
         "{text}"

@@ -599,8 +599,10 @@ fn failure(id: &str, rule_name: Option<&str>, rule: &Rule, text: &str) -> Policy
 /// memory and time limits in planguard's words, with the option that raises them.
 pub(super) fn limit_message(text: &str, message: String) -> String {
     if message.contains("exceeded memory limit") {
+        // "needed": a builtin that knows its result's size asks first and is refused before
+        // allocating, so the memory may never have been used.
         format!(
-            "evaluation used more memory than its limit of {} MiB; simplify the rule or raise \
+            "evaluation needed more memory than its limit of {} MiB; simplify the rule or raise \
              --memory-limit",
             super::memory::limit() >> 20
         )
