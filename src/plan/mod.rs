@@ -301,11 +301,21 @@ pub fn parse<'a>(name: &str, json: &'a str) -> Result<Plan<'a>, PlanError> {
             what: describe_array(json.as_bytes()),
         });
     }
+    // Tracking the JSON path costs a tenth of the parse; only a refused plan needs it, so it
+    // is parsed again with tracking to name the path (the same input fails the same way).
     let mut de = serde_json::Deserializer::from_str(json);
-    let result: Result<Plan<'a>, _> = serde_path_to_error::deserialize(&mut de);
-    let plan = match result {
+    let plan = match Plan::deserialize(&mut de) {
         Ok(plan) => plan,
-        Err(err) => return Err(classify_error(name, json, err)),
+        Err(_) => {
+            let mut tracked = serde_json::Deserializer::from_str(json);
+            match serde_path_to_error::deserialize::<_, Plan<'a>>(&mut tracked) {
+                Ok(plan) => {
+                    de = tracked;
+                    plan
+                }
+                Err(err) => return Err(classify_error(name, json, err)),
+            }
+        }
     };
     // Trailing characters after the plan object are an error, as in serde_json::from_str.
     if let Err(e) = de.end() {
