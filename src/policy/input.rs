@@ -8,6 +8,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::OnceLock;
 
 use rayon::prelude::*;
 use regorus::Value;
@@ -24,14 +25,23 @@ const PAR_CHUNK: usize = 512;
 pub struct PlanInput<'a> {
     top: Vec<(Cow<'a, str>, &'a RawValue)>,
     rcs: Vec<&'a RawValue>,
-    by_type: HashMap<&'a str, Vec<usize>>,
     provider_config: Option<&'a RawValue>,
-    config: Vec<ConfigEntry<'a>>,
-
-    /// For each resource change, its configuration block, when the plan has one.
-    block_of_change: Vec<Option<usize>>,
+    /// The raw configuration module tree, beside the typed plan's, for [`Index`].
+    raw_root: Option<RawModule<'a>>,
+    plan: &'a Plan<'a>,
+    /// Built when a per-resource package first needs it: a plan checked only by whole-plan
+    /// policies (conftest's way) never pays for it.
+    index: OnceLock<Index<'a>>,
     format_version: String,
     terraform_version: Option<String>,
+}
+
+/// Changes by type, the configuration's blocks, and each change's block.
+struct Index<'a> {
+    by_type: HashMap<&'a str, Vec<usize>>,
+    config: Vec<ConfigEntry<'a>>,
+    /// For each resource change, its configuration block, when the plan has one.
+    block_of_change: Vec<Option<usize>>,
 }
 
 struct ConfigEntry<'a> {
@@ -132,53 +142,17 @@ impl<'a> PlanInput<'a> {
             rcs,
             configuration,
         } = sections;
-        let mut by_type: HashMap<&'a str, Vec<usize>> = HashMap::new();
-        for (i, rc) in plan.resource_changes.iter().enumerate() {
-            by_type.entry(rc.kind.as_ref()).or_default().push(i);
-        }
-        let mut config = Vec::new();
-        let mut provider_config = None;
-        if let (Some(rawc), Some(typed)) = (configuration, plan.configuration.as_ref()) {
-            provider_config = rawc.provider_config;
-            if let (Some(rm), Some(tm)) = (&rawc.root_module, &typed.root_module) {
-                index_config(rm, tm, &mut Vec::new(), &mut config);
-            }
-        }
-        let config_by_key: HashMap<String, usize> = config
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                (
-                    block_key(e.module.iter().map(String::as_str), &e.address),
-                    i,
-                )
-            })
-            .collect();
-        let block_of_change = plan
-            .resource_changes
-            .iter()
-            .map(|rc| {
-                let address = match rc.mode {
-                    crate::plan::Mode::Data => format!("data.{}.{}", rc.kind, rc.name),
-                    _ => format!("{}.{}", rc.kind, rc.name),
-                };
-                let module = rc
-                    .module_address
-                    .as_deref()
-                    .filter(|a| !a.is_empty())
-                    .map(super::native::module_call_names)
-                    .into_iter()
-                    .flatten();
-                config_by_key.get(&block_key(module, &address)).copied()
-            })
-            .collect();
+        let (provider_config, raw_root) = match configuration {
+            Some(c) => (c.provider_config, c.root_module),
+            None => (None, None),
+        };
         Ok(PlanInput {
             top,
             rcs,
-            by_type,
             provider_config,
-            block_of_change,
-            config,
+            raw_root,
+            plan,
+            index: OnceLock::new(),
             format_version: plan
                 .format_version
                 .map_or_else(|| "1.0".to_owned(), |v| v.to_string()),
@@ -186,19 +160,23 @@ impl<'a> PlanInput<'a> {
         })
     }
 
+    fn index(&self) -> &Index<'a> {
+        self.index.get_or_init(|| Index::new(self.plan, self.raw_root.as_ref()))
+    }
+
     /// Resource types present in `resource_changes`, with the indices of their changes.
     pub fn types(&self) -> impl Iterator<Item = (&'a str, &[usize])> + '_ {
-        self.by_type.iter().map(|(k, v)| (*k, v.as_slice()))
+        self.index().by_type.iter().map(|(k, v)| (*k, v.as_slice()))
     }
 
     /// Whether the configuration declares a block of this type.
     pub fn has_config_type(&self, kind: &str) -> bool {
-        self.config.iter().any(|e| e.kind == kind)
+        self.index().config.iter().any(|e| e.kind == kind)
     }
 
     /// Indices of the changes of one type.
     pub fn changes_of(&self, kind: &str) -> &[usize] {
-        self.by_type.get(kind).map_or(&[], Vec::as_slice)
+        self.index().by_type.get(kind).map_or(&[], Vec::as_slice)
     }
 
     /// Converts the given resource changes, in parallel when there are many.
@@ -237,20 +215,22 @@ impl<'a> PlanInput<'a> {
     /// `configuration` with the provider configuration and only the resources of `types`,
     /// keeping the module tree's shape.
     pub fn configuration_for(&self, types: &BTreeSet<&str>) -> Value {
-        let blocks: Vec<usize> = (0..self.config.len())
-            .filter(|&i| types.contains(self.config[i].kind.as_ref()))
+        let config = &self.index().config;
+        let blocks: Vec<usize> = (0..config.len())
+            .filter(|&i| types.contains(config[i].kind.as_ref()))
             .collect();
         self.configuration_of(&blocks)
     }
 
     /// The configuration blocks of the given changes, plus those of `types`.
     pub fn blocks_for(&self, changes: &[usize], types: &BTreeSet<&str>) -> Vec<usize> {
+        let index = self.index();
         let mut blocks: Vec<usize> = changes
             .iter()
-            .filter_map(|&i| self.block_of_change[i])
+            .filter_map(|&i| index.block_of_change[i])
             .collect();
         blocks.extend(
-            (0..self.config.len()).filter(|&i| types.contains(self.config[i].kind.as_ref())),
+            (0..index.config.len()).filter(|&i| types.contains(index.config[i].kind.as_ref())),
         );
         blocks.sort_unstable();
         blocks.dedup();
@@ -282,8 +262,9 @@ impl<'a> PlanInput<'a> {
             Value::from(m)
         }
         let mut root = Node::default();
+        let config = &self.index().config;
         for &b in blocks {
-            let entry = &self.config[b];
+            let entry = &config[b];
             let mut node = &mut root;
             for name in &entry.module {
                 node = node.calls.entry(name.clone()).or_default();
@@ -296,6 +277,53 @@ impl<'a> PlanInput<'a> {
         }
         m.insert(Value::from("root_module"), into_value(root));
         Value::from(m)
+    }
+}
+
+impl<'a> Index<'a> {
+    fn new(plan: &'a Plan<'a>, raw_root: Option<&RawModule<'a>>) -> Self {
+        let mut by_type: HashMap<&'a str, Vec<usize>> = HashMap::new();
+        for (i, rc) in plan.resource_changes.iter().enumerate() {
+            by_type.entry(rc.kind.as_ref()).or_default().push(i);
+        }
+        let mut config = Vec::new();
+        let typed_root = plan.configuration.as_ref().and_then(|c| c.root_module.as_ref());
+        if let (Some(rm), Some(tm)) = (raw_root, typed_root) {
+            index_config(rm, tm, &mut Vec::new(), &mut config);
+        }
+        let config_by_key: HashMap<String, usize> = config
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                (
+                    block_key(e.module.iter().map(String::as_str), &e.address),
+                    i,
+                )
+            })
+            .collect();
+        let block_of_change = plan
+            .resource_changes
+            .iter()
+            .map(|rc| {
+                let address = match rc.mode {
+                    crate::plan::Mode::Data => format!("data.{}.{}", rc.kind, rc.name),
+                    _ => format!("{}.{}", rc.kind, rc.name),
+                };
+                let module = rc
+                    .module_address
+                    .as_deref()
+                    .filter(|a| !a.is_empty())
+                    .map(super::native::module_call_names)
+                    .into_iter()
+                    .flatten();
+                config_by_key.get(&block_key(module, &address)).copied()
+            })
+            .collect();
+        Index {
+            by_type,
+            config,
+            block_of_change,
+        }
     }
 }
 
