@@ -1,6 +1,6 @@
 //! The typed plan model: every shape the issue lists, one scenario each.
 
-use planguard::plan::{parse, Actions, Expression, InstanceKey, Mode, PlanError};
+use planguard::plan::{parse, Actions, ConfigResource, Expression, InstanceKey, Mode, PlanError};
 
 fn rc(actions: &str, extra: &str) -> String {
     format!(r#"{{"address":"x.y","type":"x","name":"y","change":{{"actions":{actions}{extra}}}}}"#)
@@ -75,7 +75,7 @@ fn bad_action_lists_name_the_path() {
 }
 
 #[test]
-fn planned_values_resources_are_checked_though_not_kept() {
+fn planned_values_and_configuration_resources_are_checked_though_not_kept() {
     let planned = |second: &str| {
         format!(
             r#"{{"format_version":"1.2","planned_values":{{"root_module":{{"resources":[
@@ -103,6 +103,22 @@ fn planned_values_resources_are_checked_though_not_kept() {
     assert!(
         err.to_string()
             .starts_with("plan.json: planned_values.root_module.resources[1]:"),
+        "{err}"
+    );
+    let configured = |second: &str| {
+        format!(
+            r#"{{"format_version":"1.2","configuration":{{"root_module":{{"resources":[
+            {{"address":"a.b","mode":"managed","type":"a","name":"b"}},{second}]}}}}}}"#
+        )
+    };
+    let err = parse(
+        "plan.json",
+        &configured(r#"{"address":"c.d","mode":"sideways","type":"c","name":"d"}"#),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("plan.json: configuration.root_module.resources[1].mode:"),
         "{err}"
     );
 }
@@ -186,14 +202,20 @@ fn configuration_provider_config_and_expressions() {
         Some(&serde_json::json!({"Owner": "platform"}))
     );
     let root = config.root_module.as_ref().unwrap();
-    let exprs = root.resources[0].expressions().unwrap();
+    assert_eq!(root.resources.len, 1);
     assert_eq!(
-        exprs["bucket"].references(),
-        ["aws_s3_bucket.b.id", "aws_s3_bucket.b"]
+        root.module_calls["net"].module.as_ref().unwrap().resources.len,
+        1
     );
+    // Blocks are checked, not kept; one block's expressions are typed on demand.
+    let block: ConfigResource = serde_json::from_str(
+        r#"{"address":"aws_s3_bucket_public_access_block.b","type":"aws_s3_bucket_public_access_block",
+            "name":"b","expressions":{"bucket":{"references":["aws_s3_bucket.b.id","aws_s3_bucket.b"]}}}"#,
+    )
+    .unwrap();
     assert_eq!(
-        root.module_calls["net"].module.as_ref().unwrap().resources[0].address,
-        "aws_vpc.v"
+        block.expressions().unwrap()["bucket"].references(),
+        ["aws_s3_bucket.b.id", "aws_s3_bucket.b"]
     );
     assert!(plan.prior_state.is_some());
     assert_eq!(

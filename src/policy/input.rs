@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::ast::InputUse;
-use crate::plan::{ConfigModule, Plan};
+use crate::plan::Plan;
 
 /// Changes converted per parallel task.
 const PAR_CHUNK: usize = 512;
@@ -40,16 +40,17 @@ pub struct PlanInput<'a> {
 struct Index<'a> {
     by_type: HashMap<&'a str, Vec<usize>>,
     config: Vec<ConfigEntry<'a>>,
+    /// Module call names from the root of each module with blocks, e.g. `["vpc", "subnets"]`.
+    /// (Map keys are never borrowed by serde, so these are owned.)
+    modules: Vec<Vec<String>>,
     /// For each resource change, its configuration block, when the plan has one.
     block_of_change: Vec<Option<usize>>,
 }
 
 struct ConfigEntry<'a> {
-    /// Module call names from the root, e.g. `["vpc", "subnets"]`. (Map keys are never
-    /// borrowed by serde, so these are owned.)
-    module: Vec<String>,
+    /// The block's module, in [`Index::modules`].
+    module: u32,
     kind: Cow<'a, str>,
-    address: Cow<'a, str>,
     raw: &'a RawValue,
 }
 
@@ -262,11 +263,11 @@ impl<'a> PlanInput<'a> {
             Value::from(m)
         }
         let mut root = Node::default();
-        let config = &self.index().config;
+        let index = self.index();
         for &b in blocks {
-            let entry = &config[b];
+            let entry = &index.config[b];
             let mut node = &mut root;
-            for name in &entry.module {
+            for name in &index.modules[entry.module as usize] {
                 node = node.calls.entry(name.clone()).or_default();
             }
             node.resources.push(convert(entry.raw));
@@ -287,20 +288,15 @@ impl<'a> Index<'a> {
             by_type.entry(rc.kind.as_ref()).or_default().push(i);
         }
         let mut config = Vec::new();
-        let typed_root = plan.configuration.as_ref().and_then(|c| c.root_module.as_ref());
-        if let (Some(rm), Some(tm)) = (raw_root, typed_root) {
-            index_config(rm, tm, &mut Vec::new(), &mut config);
+        let mut modules = Vec::new();
+        // Each block's key (module call names and module-relative address), only while the
+        // changes are matched to their blocks.
+        let mut keys = Vec::new();
+        if let Some(root) = raw_root {
+            index_config(root, &mut Vec::new(), &mut modules, &mut config, &mut keys);
         }
-        let config_by_key: HashMap<String, usize> = config
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                (
-                    block_key(e.module.iter().map(String::as_str), &e.address),
-                    i,
-                )
-            })
-            .collect();
+        let config_by_key: HashMap<String, usize> =
+            keys.into_iter().enumerate().map(|(i, k)| (k, i)).collect();
         let block_of_change = plan
             .resource_changes
             .iter()
@@ -322,30 +318,51 @@ impl<'a> Index<'a> {
         Index {
             by_type,
             config,
+            modules,
             block_of_change,
         }
     }
 }
 
+/// The name of a configuration block, read from its raw text (the typed plan checks the
+/// blocks but does not keep them).
+#[derive(Deserialize)]
+struct BlockName<'a> {
+    #[serde(default, borrow)]
+    address: Cow<'a, str>,
+    #[serde(default, borrow, rename = "type")]
+    kind: Cow<'a, str>,
+}
+
 fn index_config<'a>(
     raw: &RawModule<'a>,
-    typed: &ConfigModule<'a>,
     path: &mut Vec<String>,
+    modules: &mut Vec<Vec<String>>,
     out: &mut Vec<ConfigEntry<'a>>,
+    keys: &mut Vec<String>,
 ) {
-    for (r, t) in raw.resources.iter().zip(&typed.resources) {
-        // Both trees come from the same text, so the order and lengths agree.
-        out.push(ConfigEntry {
-            module: path.clone(),
-            kind: t.kind.clone(),
-            address: t.address.clone(),
-            raw: r,
-        });
+    let names: Vec<Option<BlockName<'a>>> = raw
+        .resources
+        .par_iter()
+        .map(|r| serde_json::from_str(r.get()).ok())
+        .collect();
+    let module = u32::try_from(modules.len()).expect("fewer than 2^32 modules");
+    modules.push(path.clone());
+    // A block that does not read was refused by the typed parse, which checks every block.
+    for (r, name) in raw.resources.iter().zip(names) {
+        if let Some(BlockName { address, kind }) = name {
+            keys.push(block_key(path.iter().map(String::as_str), &address));
+            out.push(ConfigEntry {
+                module,
+                kind,
+                raw: r,
+            });
+        }
     }
-    for ((name, rc), (_, tc)) in raw.module_calls.iter().zip(&typed.module_calls) {
-        if let (Some(rm), Some(tm)) = (&rc.module, &tc.module) {
+    for (name, call) in &raw.module_calls {
+        if let Some(module) = &call.module {
             path.push(name.to_string());
-            index_config(rm, tm, path, out);
+            index_config(module, path, modules, out, keys);
             path.pop();
         }
     }
