@@ -916,6 +916,30 @@ impl Engine {
         self.interpreter.set_strict_builtin_errors(b);
     }
 
+    /// Evaluate only a share of the definitions of the rule at `path` (e.g. `data.main.deny`):
+    /// those whose position among the rule's definitions, in load order, is `part` modulo
+    /// `parts`. The others contribute nothing, as if they were not loaded.
+    ///
+    /// The definitions of a partial set rule are independent of each other, so several engines
+    /// that each evaluate one share (`part` = 0, 1, ... of the same `parts`) can run in
+    /// parallel, and the union of their values is the rule's value. `None` evaluates every
+    /// definition again.
+    ///
+    /// ```
+    /// # use regorus::*;
+    /// # fn main() -> anyhow::Result<()> {
+    /// let mut engine = Engine::new();
+    /// let policy = "package p\nx contains 1\nx contains 2\nx contains 3";
+    /// engine.add_policy("p.rego".to_string(), policy.to_string())?;
+    /// engine.set_rule_definition_share(Some(("data.p.x".to_string(), 1, 2)));
+    /// assert_eq!(engine.eval_query("data.p.x".to_string(), false)?.result[0].expressions[0].value.to_json_str()?, "[2]");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_rule_definition_share(&mut self, share: Option<(String, usize, usize)>) {
+        self.interpreter.set_rule_definition_share(share);
+    }
+
     #[doc(hidden)]
     pub fn get_modules(&mut self) -> &Vec<Ref<Module>> {
         &self.modules

@@ -178,6 +178,8 @@ pub struct Interpreter {
     active_rules: Vec<Ref<Rule>>,
     // Paths of the user functions being evaluated, outermost first.
     active_functions: Vec<Rc<str>>,
+    // The share of one rule's definitions this interpreter evaluates: (path, part, parts).
+    definition_share: Option<(String, usize, usize)>,
     // Resolved call targets by (module index, call expression index); see `CallTarget`.
     call_targets: Lookup<Rc<CallTarget>>,
     // The extra (output) argument of call statements, by the same key as `call_targets`, with
@@ -234,6 +236,7 @@ impl Clone for Interpreter {
             builtins_cache: BTreeMap::default(),
             active_rules: Vec::default(),
             active_functions: Vec::default(),
+            definition_share: self.definition_share.clone(),
             call_targets: Lookup::default(),
             call_extra_args: Lookup::default(),
             module_paths: Vec::new(),
@@ -317,6 +320,7 @@ impl Interpreter {
             rule_values: BTreeMap::default(),
             active_rules: Vec::default(),
             active_functions: Vec::default(),
+            definition_share: None,
             call_targets: Lookup::default(),
             call_extra_args: Lookup::default(),
             module_paths: Vec::new(),
@@ -361,6 +365,7 @@ impl Interpreter {
             rule_values: BTreeMap::default(),
             active_rules: Vec::default(),
             active_functions: Vec::default(),
+            definition_share: None,
             call_targets: Lookup::default(),
             call_extra_args: Lookup::default(),
             module_paths: Vec::new(),
@@ -497,6 +502,10 @@ impl Interpreter {
         self.compiled_policy_mut().strict_builtin_errors = b;
     }
 
+    pub fn set_rule_definition_share(&mut self, share: Option<(String, usize, usize)>) {
+        self.definition_share = share.filter(|(_, part, parts)| part < parts);
+    }
+
     pub fn set_execution_timer_config(&mut self, config: Option<ExecutionTimerConfig>) {
         self.execution_timer = ExecutionTimer::new(config);
         self.reset_execution_timer_state();
@@ -528,6 +537,17 @@ impl Interpreter {
         self.with_functions.clear();
         self.data = self.init_data.clone();
         self.processed.clear();
+        // The definitions outside this interpreter's share count as evaluated already, so
+        // they are never evaluated and contribute nothing.
+        if let Some((path, part, parts)) = &self.definition_share {
+            if let Some(rules) = self.compiled_policy.rules.get(path) {
+                for (i, rule) in rules.iter().enumerate() {
+                    if i % parts != *part {
+                        self.processed.insert(rule.clone());
+                    }
+                }
+            }
+        }
         self.processed_paths = Value::new_object();
         self.ensure_loop_var_values_capacity();
         self.scopes = vec![Scope::new()];

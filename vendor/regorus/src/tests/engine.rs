@@ -1161,3 +1161,41 @@ fn execution_time_limit_applies_inside_a_comparison() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn engines_sharing_the_definitions_of_a_rule_together_give_its_value() -> Result<()> {
+    // Five definitions over two files of one package; the third is defined in the second file.
+    // Another rule reads a helper every definition uses.
+    let first = "package main\nimport rego.v1\nnames := [\"a\", \"b\", \"c\", \"d\", \"e\"]\n\
+        deny contains names[0]\ndeny contains names[1]\n\
+        deny contains names[3] if input.on\ndeny contains names[4]\n";
+    let second = "package main\nimport rego.v1\ndeny contains names[2]\nwarn contains \"w\"\n";
+    let mut engine = Engine::new();
+    engine.add_policy("first.rego".to_string(), first.to_string())?;
+    engine.add_policy("second.rego".to_string(), second.to_string())?;
+    engine.set_input(Value::from_json_str(r#"{"on": true}"#)?);
+    let whole = engine.eval_rule("data.main.deny".to_string())?;
+    assert_eq!(whole.as_set()?.len(), 5);
+
+    let mut union = alloc::collections::BTreeSet::new();
+    for part in 0..3 {
+        let mut share = engine.clone();
+        share.set_rule_definition_share(Some(("data.main.deny".to_string(), part, 3)));
+        let value = share.eval_rule("data.main.deny".to_string())?;
+        let items = value.as_set()?;
+        // Each engine evaluates its own definitions only: 2, 2 and 1 of the 5.
+        assert_eq!(items.len(), if part < 2 { 2 } else { 1 }, "part {part}");
+        union.extend(items.iter().cloned());
+        // Other rules are whole.
+        assert_eq!(share.eval_rule("data.main.warn".to_string())?.as_set()?.len(), 1);
+        // Without the share, the engine evaluates every definition again.
+        share.set_rule_definition_share(None);
+        assert_eq!(share.eval_rule("data.main.deny".to_string())?, whole);
+    }
+    assert_eq!(Value::from(union), whole);
+
+    // A share outside the parts evaluates every definition.
+    engine.set_rule_definition_share(Some(("data.main.deny".to_string(), 3, 3)));
+    assert_eq!(engine.eval_rule("data.main.deny".to_string())?, whole);
+    Ok(())
+}
