@@ -37,7 +37,13 @@ const V0_ONLY: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleDecl {
     pub name: String,
+    /// The line of its first definition in the module.
     pub line: u32,
+    /// How many times the module defines it.
+    pub definitions: u32,
+    /// Whether every definition in the module is a partial set rule (`deny contains msg`,
+    /// v0 `deny[msg]`), whose definitions contribute independently to one set.
+    pub partial_set: bool,
 }
 
 /// A function call that cannot work in regorus.
@@ -147,8 +153,18 @@ pub fn analyse(ast_json: &str) -> Result<Vec<ModuleFacts>, String> {
         for rule in ast["rules"].as_array().into_iter().flatten() {
             let (head_ref, line) = rule_head(rule);
             if let Some(name) = head_ref.and_then(ref_path) {
-                if !facts.rules.iter().any(|r| r.name == name) {
-                    facts.rules.push(RuleDecl { name, line });
+                let partial_set = rule["Spec"]["head"].get("Set").is_some();
+                match facts.rules.iter_mut().find(|r| r.name == name) {
+                    Some(r) => {
+                        r.definitions += 1;
+                        r.partial_set &= partial_set;
+                    }
+                    None => facts.rules.push(RuleDecl {
+                        name,
+                        line,
+                        definitions: 1,
+                        partial_set,
+                    }),
                 }
             }
             walk(rule, &mut facts);

@@ -140,6 +140,8 @@ deny_broken contains x if x := 1 / input.zero
                     kind: RuleKind::of(r).expect("a conftest rule"),
                     file: format!("{name}.rego"),
                     line: 1,
+                    definitions: 1,
+                    partial_set: true,
                 })
                 .collect(),
             has_exception: false,

@@ -189,22 +189,40 @@ impl PolicySet {
         }
         let value = whole(&self.whole_usage(packages));
         let groups = whole_groups(packages, rayon::current_num_threads());
-        let result = groups
+        let outcomes: Vec<(bool, Evaluation)> = groups
             .par_iter()
             .map_init(
                 || engine.clone(),
                 |engine, group| {
                     engine.set_input(value.clone());
                     let mut out = Evaluation::default();
-                    let group: Vec<&Package> = group.iter().collect();
-                    eval_group(engine, &group, &mut out);
-                    out
+                    let packages: Vec<&Package> = group.packages.iter().collect();
+                    engine.set_rule_definition_share(group.share_of_rule());
+                    eval_group(engine, &packages, &mut out);
+                    engine.set_rule_definition_share(None);
+                    (group.share.is_some(), out)
                 },
             )
-            .reduce(Evaluation::default, |mut a, b| {
-                a.absorb(b);
-                a
-            });
+            .collect();
+        let mut result = Evaluation::default();
+        let mut shares = Evaluation::default();
+        for (is_share, out) in outcomes {
+            if is_share {
+                shares.absorb(out);
+            } else {
+                result.absorb(out);
+            }
+        }
+        match groups.iter().find(|g| g.share.is_some()) {
+            // A share that fails is the rule failing, which is reported as without shares:
+            // the rule is evaluated whole, and reports its failure and nothing else.
+            Some(shared) if !shares.failures.is_empty() => {
+                let mut engine = engine.clone();
+                engine.set_input(value.clone());
+                eval_group(&mut engine, &[&shared.packages[0]], &mut result);
+            }
+            _ => result.absorb(shares),
+        }
         // Freeing a whole plan's values is millions of small deallocations: do it off the
         // critical path (a long-running server still gets the memory back).
         let _ = std::thread::Builder::new()
@@ -380,12 +398,34 @@ fn by_context_types<'a, 'p>(items: &[&'a Prepared<'p>]) -> Vec<Vec<&'a Prepared<
     groups
 }
 
+/// A group of whole-plan packages, evaluated in one regorus evaluation on one thread.
+struct WholeGroup {
+    packages: Vec<Package>,
+    /// For a group of one partial set rule: the share of its definitions it evaluates
+    /// (`part` of `parts`).
+    share: Option<(usize, usize)>,
+}
+
+impl WholeGroup {
+    /// The rule and share for `Engine::set_rule_definition_share`.
+    fn share_of_rule(&self) -> Option<(String, usize, usize)> {
+        let (part, parts) = self.share?;
+        let pkg = self.packages.first()?;
+        let rule = pkg.rules.first()?;
+        Some((format!("data.{}.{}", pkg.name, rule.name), part, parts))
+    }
+}
+
 /// Splits the whole-plan packages into one group per thread, each evaluated in one regorus
 /// evaluation ([`eval_group`]): helper rules are then evaluated once per thread, not once per
 /// rule or package, and every core works. With fewer packages than threads (a typical conftest
 /// policy set is one `main` package), the rules of a package are dealt out among the groups.
-fn whole_groups(packages: &[&Package], threads: usize) -> Vec<Vec<Package>> {
-    let units: Vec<Package> = if packages.len() < threads {
+/// With fewer rules than threads (a `main` package whose only rule is `deny`, defined five
+/// times), the partial set rule with the most definitions is cut into shares of its
+/// definitions, one per spare thread, whose values together are the rule's (each share
+/// evaluates the helpers it uses again).
+fn whole_groups(packages: &[&Package], threads: usize) -> Vec<WholeGroup> {
+    let mut units: Vec<Package> = if packages.len() < threads {
         packages
             .iter()
             .flat_map(|p| {
@@ -398,13 +438,37 @@ fn whole_groups(packages: &[&Package], threads: usize) -> Vec<Vec<Package>> {
     } else {
         packages.iter().map(|p| (*p).clone()).collect()
     };
-    let mut groups: Vec<Vec<Package>> = Vec::new();
-    groups.resize_with(threads.min(units.len()).max(1), Vec::new);
-    let n = groups.len();
-    for (i, unit) in units.into_iter().enumerate() {
-        groups[i % n].push(unit);
+    let single = |packages| WholeGroup {
+        packages,
+        share: None,
+    };
+    let shared = units
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| !u.has_exception && u.rules.len() == 1 && u.rules[0].partial_set)
+        .max_by_key(|(_, u)| u.rules[0].definitions)
+        .map(|(i, u)| (i, u.rules[0].definitions as usize));
+    match shared {
+        Some((i, definitions)) if units.len() < threads && definitions > 1 => {
+            let parts = (threads - units.len() + 1).min(definitions);
+            let unit = units.remove(i);
+            let mut groups: Vec<WholeGroup> = units.into_iter().map(|u| single(vec![u])).collect();
+            groups.extend((0..parts).map(|part| WholeGroup {
+                packages: vec![unit.clone()],
+                share: Some((part, parts)),
+            }));
+            groups
+        }
+        _ => {
+            let mut groups: Vec<Vec<Package>> = Vec::new();
+            groups.resize_with(threads.min(units.len()).max(1), Vec::new);
+            let n = groups.len();
+            for (i, unit) in units.into_iter().enumerate() {
+                groups[i % n].push(unit);
+            }
+            groups.into_iter().map(single).collect()
+        }
     }
-    groups
 }
 
 /// Evaluates the rules of `packages` on the engine's current input, in one regorus evaluation
@@ -734,4 +798,111 @@ fn finding(
         line: rule.line,
         metadata,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{LoadOptions, PolicySource};
+
+    const PLAN: &str = r#"{"format_version": "1.2", "resource_changes": [
+        {"address": "a.one", "type": "a", "name": "one", "mode": "managed",
+         "change": {"actions": ["create"], "after": {"size": 1}}},
+        {"address": "a.two", "type": "a", "name": "two", "mode": "managed",
+         "change": {"actions": ["create"], "after": {"size": "2"}}}]}"#;
+
+    fn set(files: &[(&str, &str)]) -> PolicySet {
+        let sources = files
+            .iter()
+            .map(|(file, text)| PolicySource {
+                file: (*file).to_owned(),
+                text: (*text).to_owned(),
+                builtin: false,
+            })
+            .collect();
+        let opts = LoadOptions {
+            builtin: false,
+            ..LoadOptions::default()
+        };
+        PolicySet::from_sources(sources, &opts, Vec::new()).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    /// Evaluates on a pool of `threads`: with more threads than rules, the definitions of the
+    /// one `deny` rule are shared out among them.
+    fn evaluate(set: &PolicySet, threads: usize) -> Evaluation {
+        let plan = crate::plan::parse("plan.json", PLAN).expect("plan parses");
+        let input = PlanInput::new(PLAN, &plan).expect("input");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("a pool");
+        pool.install(|| set.evaluate(&input))
+    }
+
+    fn messages(e: &Evaluation) -> Vec<&str> {
+        e.findings.iter().map(|f| f.message.as_str()).collect()
+    }
+
+    const FIRST: &str = "package main\nimport rego.v1\n\
+        changes contains rc if some rc in input.resource_changes\n\
+        deny contains sprintf(\"%s: created\", [rc.address]) if some rc in changes\n\
+        deny contains \"always\"\n\
+        deny contains sprintf(\"%s: sized\", [rc.address]) if { some rc in changes; rc.change.after.size }\n";
+
+    #[test]
+    fn shares_of_one_rule_give_the_rule_whole() {
+        let second = "package main\nimport rego.v1\ndeny contains \"always\"\n\
+            deny contains sprintf(\"%s: named\", [rc.name]) if some rc in changes\n";
+        let set = set(&[("first.rego", FIRST), ("second.rego", second)]);
+        let deny = &set.packages[0].rules[0];
+        assert_eq!((deny.definitions, deny.partial_set), (5, true));
+        let alone = evaluate(&set, 1);
+        // "always" is defined twice and is one element of the set.
+        assert_eq!(alone.findings.len(), 7, "{:?}", messages(&alone));
+        for threads in [2, 3, 5, 8] {
+            let shared = evaluate(&set, threads);
+            assert_eq!(messages(&shared), messages(&alone), "{threads} threads");
+            assert!(shared.failures.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_share_that_fails_fails_the_rule_as_without_shares() {
+        let broken = "package main\nimport rego.v1\n\
+            deny contains msg if { some rc in changes; msg := sprintf(\"%d\", [to_number(rc.change.after.size) + 1]); rc.change.after.size == \"x\" }\n\
+            deny contains \"size\" if { some rc in changes; to_number(\"not a number\") }\n";
+        let set = set(&[("first.rego", FIRST), ("broken.rego", broken)]);
+        let alone = evaluate(&set, 1);
+        assert!(alone.findings.is_empty(), "{:?}", messages(&alone));
+        assert_eq!(alone.failures.len(), 1, "{:?}", alone.failures);
+        for threads in [2, 3, 8] {
+            let shared = evaluate(&set, threads);
+            assert_eq!(shared.failures, alone.failures, "{threads} threads");
+            assert!(shared.findings.is_empty(), "{:?}", messages(&shared));
+        }
+    }
+
+    #[test]
+    fn rules_with_one_definition_complete_rules_and_exceptions_are_not_shared() {
+        let single = set(&[("one.rego", "package main\nimport rego.v1\ndeny contains \"x\"\n")]);
+        let complete = set(&[(
+            "c.rego",
+            "package main\nimport rego.v1\ndefault deny := false\ndeny := true if input.x\n",
+        )]);
+        let excepted = set(&[
+            ("first.rego", FIRST),
+            ("e.rego", "package main\nimport rego.v1\nexception contains \"other\"\n"),
+        ]);
+        for s in [&single, &complete, &excepted] {
+            let packages: Vec<&Package> = s.packages.iter().collect();
+            assert!(whole_groups(&packages, 4).iter().all(|g| g.share.is_none()));
+        }
+        let first = set(&[("first.rego", FIRST)]);
+        let packages: Vec<&Package> = first.packages.iter().collect();
+        let shares: Vec<_> = whole_groups(&packages, 4)
+            .iter()
+            .map(|g| g.share)
+            .collect();
+        assert_eq!(shares, [Some((0, 3)), Some((1, 3)), Some((2, 3))]);
+    }
 }

@@ -109,6 +109,11 @@ pub struct Rule {
     pub kind: RuleKind,
     pub file: String,
     pub line: u32,
+    /// How many definitions it has across the package's files.
+    pub definitions: u32,
+    /// Whether every definition is a partial set rule: then shares of its definitions may be
+    /// evaluated apart and their values unioned (see `eval::whole_groups`).
+    pub partial_set: bool,
 }
 
 /// A package with conftest rules: the unit of evaluation.
@@ -383,6 +388,8 @@ fn build_packages(
                     kind: RuleKind::Deny,
                     file: m.file.clone(),
                     line: r.line,
+                    definitions: r.definitions,
+                    partial_set: r.partial_set,
                 });
             }
         }
@@ -408,13 +415,19 @@ fn build_packages(
                 pkg.has_exception = true;
             }
             if let Some(kind) = RuleKind::of(&r.name) {
-                if !pkg.rules.iter().any(|x| x.name == r.name) {
-                    pkg.rules.push(Rule {
+                match pkg.rules.iter_mut().find(|x| x.name == r.name) {
+                    Some(known) => {
+                        known.definitions += r.definitions;
+                        known.partial_set &= r.partial_set;
+                    }
+                    None => pkg.rules.push(Rule {
                         name: r.name.clone(),
                         kind,
                         file: m.file.clone(),
                         line: r.line,
-                    });
+                        definitions: r.definitions,
+                        partial_set: r.partial_set,
+                    }),
                 }
             }
         }
