@@ -932,7 +932,8 @@ impl Engine {
     /// let policy = "package p\nx contains 1\nx contains 2\nx contains 3";
     /// engine.add_policy("p.rego".to_string(), policy.to_string())?;
     /// engine.set_rule_definition_share(Some(("data.p.x".to_string(), 1, 2)));
-    /// assert_eq!(engine.eval_query("data.p.x".to_string(), false)?.result[0].expressions[0].value.to_json_str()?, "[2]");
+    /// let x = engine.eval_rule("data.p.x".to_string())?;
+    /// assert_eq!(x.as_set()?.iter().collect::<Vec<_>>(), [&Value::from(2)]);
     /// # Ok(())
     /// # }
     /// ```
