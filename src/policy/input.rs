@@ -76,15 +76,9 @@ pub struct RawSections<'a> {
 impl<'a> RawSections<'a> {
     /// Scans plan text for its sections.
     pub fn scan(json: &'a str) -> Result<Self, serde_json::Error> {
-        let top: Vec<(Cow<'a, str>, &'a RawValue)> =
-            serde_json::from_str::<BTreeMap<Cow<'a, str>, &'a RawValue>>(json)?
-                .into_iter()
-                .collect();
+        let TopLevel { sections, rcs } = serde_json::from_str(json)?;
+        let top: Vec<(Cow<'a, str>, &'a RawValue)> = sections.into_iter().collect();
         let section = |name: &str| top.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
-        let rcs: Vec<&'a RawValue> = match section("resource_changes") {
-            Some(raw) if raw.get() != "null" => serde_json::from_str(raw.get())?,
-            _ => Vec::new(),
-        };
         let configuration = match section("configuration") {
             Some(raw) if raw.get() != "null" => Some(serde_json::from_str(raw.get())?),
             _ => None,
@@ -102,6 +96,51 @@ impl<'a> RawSections<'a> {
     pub fn whole(&self, usage: &InputUse) -> Value {
         whole_of(&self.top, &self.rcs, usage)
     }
+}
+
+/// The top level of a plan, read in one pass: each section raw, except that the elements of
+/// `resource_changes` are taken raw as they are passed (reading the largest section again to
+/// split it took a third of the scan). `resource_changes` itself stands in the sections as an
+/// empty array, so it is listed among them; its changes are [`RawSections::rcs`].
+struct TopLevel<'a> {
+    sections: BTreeMap<Cow<'a, str>, &'a RawValue>,
+    rcs: Vec<&'a RawValue>,
+}
+
+impl<'de> Deserialize<'de> for TopLevel<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Sections;
+        impl<'de> serde::de::Visitor<'de> for Sections {
+            type Value = TopLevel<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a plan object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<TopLevel<'de>, A::Error> {
+                let mut sections = BTreeMap::new();
+                let mut rcs = Vec::new();
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    let raw = if key == "resource_changes" {
+                        rcs = map
+                            .next_value::<Option<Vec<&'de RawValue>>>()?
+                            .unwrap_or_default();
+                        empty_array()
+                    } else {
+                        map.next_value()?
+                    };
+                    sections.insert(key, raw);
+                }
+                Ok(TopLevel { sections, rcs })
+            }
+        }
+        d.deserialize_map(Sections)
+    }
+}
+
+fn empty_array() -> &'static RawValue {
+    serde_json::from_str("[]").expect("`[]` is JSON")
 }
 
 #[derive(Deserialize)]
