@@ -571,20 +571,16 @@ fn startswith(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) 
 }
 
 fn replace_n(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> Result<Value> {
-    let name = "trim";
+    let name = "strings.replace_n";
     ensure_args_count(span, name, params, args, 2)?;
     let obj = ensure_object(name, &params[0], args[0].clone())?;
-    let mut s = ensure_string(name, &params[1], &args[1])?;
+    let s = ensure_string(name, &params[1], &args[1])?;
 
     let span = params[0].span();
+    let mut patterns = Vec::with_capacity(obj.len());
     for item in obj.as_ref().iter_sorted() {
         match item {
-            (Value::String(k), Value::String(v)) => {
-                // Each pattern scans the whole string.
-                enforce_limit_for(s.len())?;
-                ensure_allocation(replaced_len(&s, k, v))?;
-                s = s.replace(k.as_ref(), v.as_ref()).into();
-            }
+            (Value::String(k), Value::String(v)) => patterns.push((k.as_ref(), v.as_ref())),
             _ => {
                 bail!(span.error(
                     format!("`{name}` expects string keys and values in pattern object.").as_str()
@@ -592,8 +588,52 @@ fn replace_n(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -
             }
         }
     }
+    // Every position is tried against every pattern, once to size the result and once to build it.
+    enforce_limit_for(s.len().saturating_mul(patterns.len()).saturating_mul(2))?;
+    let replaced = replacements(&s, &patterns).fold(s.len(), |n, (_, old, new)| {
+        n.saturating_add(new.len()).saturating_sub(old.len())
+    });
+    ensure_allocation(replaced)?;
+    let mut out = String::with_capacity(replaced);
+    let mut last = 0;
+    for (at, old, new) in replacements(&s, &patterns) {
+        out.push_str(&s[last..at]);
+        out.push_str(new);
+        last = at + old.len();
+    }
+    out.push_str(&s[last..]);
+    Ok(Value::String(out.into()))
+}
 
-    Ok(Value::String(s.clone()))
+/// The replacements `strings.replace_n` makes, as `(position, pattern, replacement)`: all at
+/// once, as Go's `strings.NewReplacer` (which OPA uses) makes them. The string is scanned once;
+/// at each position the first pattern (in the given order) that matches there is replaced and
+/// the scan goes on after it, so a replacement is never matched again. An empty pattern matches
+/// at most once at each position, the end included (Go steps through bytes; this steps through
+/// characters, which is the same for ASCII).
+fn replacements<'a>(
+    s: &'a str,
+    patterns: &'a [(&'a str, &'a str)],
+) -> impl Iterator<Item = (usize, &'a str, &'a str)> + 'a {
+    let (mut i, mut after_empty) = (0, false);
+    core::iter::from_fn(move || {
+        while i <= s.len() {
+            let rest = &s[i..];
+            let found = patterns
+                .iter()
+                .find(|(old, _)| !(old.is_empty() && after_empty) && rest.starts_with(old));
+            after_empty = matches!(found, Some((old, _)) if old.is_empty());
+            match found {
+                Some(&(old, new)) => {
+                    let at = i;
+                    i += old.len();
+                    return Some((at, old, new));
+                }
+                None => i += rest.chars().next().map_or(1, char::len_utf8),
+            }
+        }
+        None
+    })
 }
 
 fn reverse(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> Result<Value> {
