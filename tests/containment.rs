@@ -188,6 +188,14 @@ const HOSTILE: &[(&str, &str)] = &[
         "huge_json.rego:7",
         "evaluation needed more memory than its limit of 2048 MiB",
     ),
+    (
+        "huge_sprintf.rego:7",
+        "evaluation needed more memory than its limit of 2048 MiB",
+    ),
+    (
+        "huge_print.rego:6",
+        "evaluation needed more memory than its limit of 2048 MiB",
+    ),
 ];
 
 fn hostile(file_and_line: &str) -> String {

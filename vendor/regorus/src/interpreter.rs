@@ -3077,7 +3077,11 @@ impl Interpreter {
                 Value::Undefined => msg.push_str("<undefined>"),
                 // Do not print quotes for string values.
                 Value::String(s) => msg.push_str(&format!("{s}")),
-                a => Self::to_printable(&a, &mut msg),
+                // A value of shared parts prints every part: check its size before printing.
+                a => {
+                    builtins::ensure_serialized_allocation(&a)?;
+                    Self::to_printable(&a, &mut msg)
+                }
             }
         }
 

@@ -52,6 +52,7 @@ mod tracing;
 pub mod types;
 mod units;
 mod utils;
+pub(crate) use utils::ensure_serialized_allocation;
 #[cfg(feature = "uuid")]
 mod uuid;
 

@@ -11,7 +11,8 @@ use crate::ast::{Expr, Ref};
 use crate::builtins;
 use crate::builtins::utils::{
     enforce_limit, enforce_limit_for, ensure_allocation, ensure_args_count, ensure_array,
-    ensure_numeric, ensure_object, ensure_string, ensure_string_collection,
+    ensure_numeric, ensure_object, ensure_serialized_allocation, ensure_string,
+    ensure_string_collection,
 };
 use crate::lexer::Span;
 use crate::number::Number;
@@ -332,6 +333,8 @@ fn sprintf(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> 
     ensure_args_count(span, name, params, args, 2)?;
     let fmt = ensure_string(name, &params[0], &args[0])?;
     let args = ensure_array(name, &params[1], args[1].clone())?;
+    // `%v` of a value of shared parts writes every part out: check its size before writing.
+    args.iter().try_for_each(ensure_serialized_allocation)?;
     let go_args: Vec<GoArg> = args.iter().map(go_arg).collect();
 
     let mut s = String::default();

@@ -1163,6 +1163,40 @@ fn execution_time_limit_applies_inside_a_comparison() -> Result<()> {
 }
 
 #[test]
+fn execution_time_limit_applies_to_formatting_a_value() -> Result<()> {
+    // A value of 2^40 elements built by doubling is small in memory, but `sprintf("%v")` and
+    // `print` wrote out every element (the text growing towards terabytes) within one step.
+    let policy = "package limits\nimport rego.v1\ndouble(x) := [x, x]\n\
+        d(x) := double(double(double(double(double(double(double(double(double(double(x))))))))))\n\
+        formatted := sprintf(\"%v\", [d(d(d(d([1]))))])\n\
+        printed if print(d(d(d(d([1])))))\n\
+        small := sprintf(\"%v\", [double([1])])\n";
+    let mut engine = Engine::new();
+    engine.add_policy("limits.rego".to_string(), policy.to_string())?;
+    engine.set_execution_timer_config(crate::utils::limits::ExecutionTimerConfig {
+        limit: core::time::Duration::from_millis(200),
+        check_interval: NonZeroU32::new(64).expect("non-zero"),
+    });
+    for rule in ["data.limits.formatted", "data.limits.printed"] {
+        let err = engine
+            .eval_rule(rule.to_string())
+            .expect_err("formatting stops at the time limit");
+        assert!(
+            err.chain().any(|e| matches!(
+                e.downcast_ref::<LimitError>(),
+                Some(LimitError::TimeLimitExceeded { .. })
+            )),
+            "{rule}: {err:#}"
+        );
+    }
+    assert_eq!(
+        engine.eval_rule("data.limits.small".to_string())?,
+        Value::from("[[1], [1]]")
+    );
+    Ok(())
+}
+
+#[test]
 fn engines_sharing_the_definitions_of_a_rule_together_give_its_value() -> Result<()> {
     // Five definitions over two files of one package; the third is defined in the second file.
     // Another rule reads a helper every definition uses.
