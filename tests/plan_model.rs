@@ -204,7 +204,12 @@ fn configuration_provider_config_and_expressions() {
     let root = config.root_module.as_ref().unwrap();
     assert_eq!(root.resources.len, 1);
     assert_eq!(
-        root.module_calls["net"].module.as_ref().unwrap().resources.len,
+        root.module_calls["net"]
+            .module
+            .as_ref()
+            .unwrap()
+            .resources
+            .len,
         1
     );
     // Blocks are checked, not kept; one block's expressions are typed on demand.

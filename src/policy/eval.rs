@@ -884,14 +884,20 @@ mod tests {
 
     #[test]
     fn rules_with_one_definition_complete_rules_and_exceptions_are_not_shared() {
-        let single = set(&[("one.rego", "package main\nimport rego.v1\ndeny contains \"x\"\n")]);
+        let single = set(&[(
+            "one.rego",
+            "package main\nimport rego.v1\ndeny contains \"x\"\n",
+        )]);
         let complete = set(&[(
             "c.rego",
             "package main\nimport rego.v1\ndefault deny := false\ndeny := true if input.x\n",
         )]);
         let excepted = set(&[
             ("first.rego", FIRST),
-            ("e.rego", "package main\nimport rego.v1\nexception contains \"other\"\n"),
+            (
+                "e.rego",
+                "package main\nimport rego.v1\nexception contains \"other\"\n",
+            ),
         ]);
         for s in [&single, &complete, &excepted] {
             let packages: Vec<&Package> = s.packages.iter().collect();
@@ -899,10 +905,7 @@ mod tests {
         }
         let first = set(&[("first.rego", FIRST)]);
         let packages: Vec<&Package> = first.packages.iter().collect();
-        let shares: Vec<_> = whole_groups(&packages, 4)
-            .iter()
-            .map(|g| g.share)
-            .collect();
+        let shares: Vec<_> = whole_groups(&packages, 4).iter().map(|g| g.share).collect();
         assert_eq!(shares, [Some((0, 3)), Some((1, 3)), Some((2, 3))]);
     }
 }

@@ -201,7 +201,8 @@ impl<'a> PlanInput<'a> {
     }
 
     fn index(&self) -> &Index<'a> {
-        self.index.get_or_init(|| Index::new(self.plan, self.raw_root.as_ref()))
+        self.index
+            .get_or_init(|| Index::new(self.plan, self.raw_root.as_ref()))
     }
 
     /// Resource types present in `resource_changes`, with the indices of their changes.
