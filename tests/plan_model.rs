@@ -89,21 +89,21 @@ fn planned_values_and_configuration_resources_are_checked_though_not_kept() {
         .as_ref()
         .and_then(|v| v.root_module.as_ref());
     assert_eq!(root.map(|m| m.resources.len), Some(2));
-    let err = parse(
-        "plan.json",
-        &planned(r#"{"address":"c.d","mode":"sideways","type":"c","name":"d"}"#),
-    )
-    .unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with("plan.json: planned_values.root_module.resources[1].mode:"),
-        "{err}"
+    let refused_at = |text: String, path: &str| {
+        let err = parse("plan.json", &text).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!("plan.json: {path}:")),
+            "{err}"
+        );
+    };
+    let sideways = r#"{"address":"c.d","mode":"sideways","type":"c","name":"d"}"#;
+    refused_at(
+        planned(sideways),
+        "planned_values.root_module.resources[1].mode",
     );
-    let err = parse("plan.json", &planned(r#""not a resource""#)).unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with("plan.json: planned_values.root_module.resources[1]:"),
-        "{err}"
+    refused_at(
+        planned(r#""not a resource""#),
+        "planned_values.root_module.resources[1]",
     );
     let configured = |second: &str| {
         format!(
@@ -111,15 +111,9 @@ fn planned_values_and_configuration_resources_are_checked_though_not_kept() {
             {{"address":"a.b","mode":"managed","type":"a","name":"b"}},{second}]}}}}}}"#
         )
     };
-    let err = parse(
-        "plan.json",
-        &configured(r#"{"address":"c.d","mode":"sideways","type":"c","name":"d"}"#),
-    )
-    .unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with("plan.json: configuration.root_module.resources[1].mode:"),
-        "{err}"
+    refused_at(
+        configured(sideways),
+        "configuration.root_module.resources[1].mode",
     );
 }
 

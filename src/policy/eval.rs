@@ -803,7 +803,6 @@ fn finding(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{LoadOptions, PolicySource};
 
     const PLAN: &str = r#"{"format_version": "1.2", "resource_changes": [
         {"address": "a.one", "type": "a", "name": "one", "mode": "managed",
@@ -812,19 +811,11 @@ mod tests {
          "change": {"actions": ["create"], "after": {"size": "2"}}}]}"#;
 
     fn set(files: &[(&str, &str)]) -> PolicySet {
-        let sources = files
-            .iter()
-            .map(|(file, text)| PolicySource {
-                file: (*file).to_owned(),
-                text: (*text).to_owned(),
-                builtin: false,
-            })
-            .collect();
-        let opts = LoadOptions {
-            builtin: false,
-            ..LoadOptions::default()
-        };
-        PolicySet::from_sources(sources, &opts, Vec::new()).unwrap_or_else(|e| panic!("{e:?}"))
+        PolicySet::from_user_texts(
+            files
+                .iter()
+                .map(|(file, text)| ((*file).to_owned(), (*text).to_owned())),
+        )
     }
 
     /// Evaluates on a pool of `threads`: with more threads than rules, the definitions of the

@@ -209,6 +209,25 @@ impl PolicySet {
         Self::from_sources(sources, opts, errors)
     }
 
+    /// Loads user policies (no built-in library) from `(file, text)` pairs; a unit test's
+    /// fixture, so a policy that does not load panics with its errors.
+    #[cfg(test)]
+    pub(crate) fn from_user_texts(files: impl IntoIterator<Item = (String, String)>) -> PolicySet {
+        let sources = files
+            .into_iter()
+            .map(|(file, text)| PolicySource {
+                file,
+                text,
+                builtin: false,
+            })
+            .collect();
+        let opts = LoadOptions {
+            builtin: false,
+            ..LoadOptions::default()
+        };
+        Self::from_sources(sources, &opts, Vec::new()).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
     /// Loads the given sources (used by tests and by [`PolicySet::load`]).
     // Long on purpose: the engine is set up, fed and inspected in one pass so every error of every source is collected; a split would pass the half-built engine and the error list around.
     pub fn from_sources(

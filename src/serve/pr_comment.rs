@@ -740,7 +740,7 @@ mod tests {
     use super::*;
     use crate::check::check_one;
     use crate::plan::PlanText;
-    use crate::policy::{LoadOptions, PolicySet, PolicySource};
+    use crate::policy::PolicySet;
     use crate::redact::Redactor;
     use crate::render::diff::render_diff;
 
@@ -759,19 +759,11 @@ mod tests {
     /// The two policies of `testdata/comment`: `s3-encryption` (with catalogue metadata) and
     /// `comment.owner_tag` (a plain conftest policy).
     fn policy_set() -> PolicySet {
-        let sources = ["s3-encryption.rego", "owner-tag.rego"]
-            .into_iter()
-            .map(|f| PolicySource {
-                file: format!("testdata/comment/{f}"),
-                text: fixture(f),
-                builtin: false,
-            })
-            .collect();
-        let opts = LoadOptions {
-            builtin: false,
-            ..LoadOptions::default()
-        };
-        PolicySet::from_sources(sources, &opts, Vec::new()).unwrap_or_else(|e| panic!("{e:?}"))
+        PolicySet::from_user_texts(
+            ["s3-encryption.rego", "owner-tag.rego"]
+                .into_iter()
+                .map(|f| (format!("testdata/comment/{f}"), fixture(f))),
+        )
     }
 
     fn catalogue(set: &PolicySet) -> BTreeMap<String, PolicyMeta> {
