@@ -385,24 +385,31 @@ fn subset(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> R
 }
 
 fn union(obj1: &Value, obj2: &Value) -> Result<Value> {
-    match (obj1, obj2) {
-        (Value::Object(m1), Value::Object(m2)) => {
-            // `u` is a copy of `m1` (object.union_n copies its growing result at each step).
-            enforce_limit_for(m1.len() + m2.len())?;
-            let mut u = obj1.clone();
-            let um = u.as_object_mut()?;
+    let mut u = obj1.clone();
+    union_into(&mut u, obj2)?;
+    Ok(u)
+}
 
-            for (key2, value2) in m2.iter() {
-                let vm = match m1.get(key2) {
-                    Some(value1) => union(value1, value2)?,
-                    _ => value2.clone(),
-                };
-                um.insert(key2.clone(), vm);
+/// Merges `obj2` into `u`: where both are objects, each key of `obj2` is merged into `u`'s value
+/// for it; otherwise `obj2` replaces `u`. `u` is changed in place (copied only where it shares
+/// its parts), so `object.union_n` costs the total size of its objects, not the size of its
+/// growing result at every step.
+fn union_into(u: &mut Value, obj2: &Value) -> Result<()> {
+    let (Value::Object(_), Value::Object(m2)) = (&*u, obj2) else {
+        *u = obj2.clone();
+        return Ok(());
+    };
+    enforce_limit_for(m2.len())?;
+    let um = u.as_object_mut()?;
+    for (key2, value2) in m2.iter() {
+        match um.get_mut(key2) {
+            Some(value1) => union_into(value1, value2)?,
+            None => {
+                um.insert(key2.clone(), value2.clone());
             }
-            Ok(u)
         }
-        _ => Ok(obj2.clone()),
     }
+    Ok(())
 }
 
 fn object_union(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -> Result<Value> {
@@ -437,7 +444,7 @@ fn object_union_n(
             }
             return Ok(Value::Undefined);
         }
-        u = union(&u, a)?;
+        union_into(&mut u, a)?;
     }
 
     Ok(u)
