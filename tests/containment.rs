@@ -196,6 +196,14 @@ const HOSTILE: &[(&str, &str)] = &[
         "huge_print.rego:6",
         "evaluation needed more memory than its limit of 2048 MiB",
     ),
+    (
+        "huge_urlquery.rego:7",
+        "evaluation needed more memory than its limit of 2048 MiB",
+    ),
+    (
+        "huge_regex_replace.rego:7",
+        "evaluation needed more memory than its limit of 2048 MiB",
+    ),
 ];
 
 fn hostile(file_and_line: &str) -> String {

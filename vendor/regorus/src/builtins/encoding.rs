@@ -5,7 +5,7 @@
 use crate::ast::{Expr, Ref};
 use crate::builtins;
 #[cfg(feature = "urlquery")]
-use crate::builtins::utils::enforce_limit;
+use crate::builtins::utils::{enforce_limit, enforce_limit_for, ensure_allocation};
 #[allow(unused)]
 use crate::builtins::utils::{
     ensure_args_count, ensure_object, ensure_serialized_allocation, ensure_string,
@@ -307,6 +307,23 @@ fn urlquery_encode_object(
         Err(_) => bail!(params[0].span().error("not a valid url query")),
     };
 
+    // The pairs are sized first (each byte encodes to at most three): the values may be a
+    // million references to one long string.
+    let mut encoded = 0usize;
+    for (key, value) in obj.iter() {
+        let key = ensure_string(name, &params[0], key)?;
+        let values = match value {
+            Value::String(v) => vec![v.as_ref()],
+            _ => ensure_string_collection(name, &params[0], value)?,
+        };
+        for v in values {
+            enforce_limit()?;
+            let pair = key.len().saturating_add(v.len()).saturating_mul(3);
+            encoded = encoded.saturating_add(pair).saturating_add(2);
+        }
+    }
+    ensure_allocation(encoded)?;
+
     {
         let mut pairs = url.query_pairs_mut();
         for (key, value) in obj.iter_sorted() {
@@ -315,14 +332,14 @@ fn urlquery_encode_object(
                 Value::String(v) => {
                     pairs.append_pair(key.as_ref(), v.as_ref());
                     // Guard encoded parameter growth when serializing string fields.
-                    enforce_limit()?;
+                    enforce_limit_for(key.len() + v.len())?;
                 }
                 _ => {
                     let values = ensure_string_collection(name, &params[0], value)?;
                     for v in values {
                         pairs.append_pair(key.as_ref(), v);
                         // Guard encoded parameter growth when serializing multi-valued fields.
-                        enforce_limit()?;
+                        enforce_limit_for(key.len() + v.len())?;
                     }
                 }
             }

@@ -5,7 +5,7 @@
 use crate::ast::{Expr, Ref};
 use crate::builtins;
 use crate::builtins::utils::{
-    enforce_limit, enforce_limit_for, ensure_args_count, ensure_numeric, ensure_string,
+    enforce_limit, enforce_limit_for, ensure_args_count, ensure_numeric, ensure_room, ensure_string,
 };
 use crate::lexer::Span;
 use crate::value::Value;
@@ -241,21 +241,26 @@ fn regex_replace(
 }
 
 /// `Regex::replace_all` with a `&str` replacement (`$name` expands), checking the limits at
-/// each match: a string of many matches takes long to rewrite.
+/// each match, weighted by the bytes read and written: a string of many matches takes long to
+/// rewrite, and a long replacement of each of them makes a result many times the input.
 fn replace_all(re: &Regex, s: &str, replacement: &str) -> Result<String> {
     let mut out = String::with_capacity(s.len());
     let mut last = 0;
     if replacement.contains('$') {
         for caps in re.captures_iter(s) {
             let m = caps.get(0).expect("group 0 is the match");
-            enforce_limit_for(m.end() - last)?;
+            let mut expanded = String::new();
+            caps.expand(replacement, &mut expanded);
+            enforce_limit_for(m.end() - last + expanded.len())?;
+            ensure_room(&mut out, m.start() - last + expanded.len())?;
             out.push_str(&s[last..m.start()]);
-            caps.expand(replacement, &mut out);
+            out.push_str(&expanded);
             last = m.end();
         }
     } else {
         for m in re.find_iter(s) {
-            enforce_limit_for(m.end() - last)?;
+            enforce_limit_for(m.end() - last + replacement.len())?;
+            ensure_room(&mut out, m.start() - last + replacement.len())?;
             out.push_str(&s[last..m.start()]);
             out.push_str(replacement);
             last = m.end();

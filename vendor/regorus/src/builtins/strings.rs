@@ -591,15 +591,17 @@ fn replace_n(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -
             }
         }
     }
-    // Every position is tried against every pattern, once to size the result and once to build it.
-    enforce_limit_for(s.len().saturating_mul(patterns.len()).saturating_mul(2))?;
-    let replaced = replacements(&s, &patterns).fold(s.len(), |n, (_, old, new)| {
-        n.saturating_add(new.len()).saturating_sub(old.len())
-    });
+    // Every position is tried against every pattern (the limits are checked at each position),
+    // once to size the result and once to build it.
+    let replaced = replacements(&s, &patterns).try_fold(s.len(), |n, r| {
+        let (_, old, new) = r?;
+        Ok::<_, anyhow::Error>(n.saturating_add(new.len()).saturating_sub(old.len()))
+    })?;
     ensure_allocation(replaced)?;
     let mut out = String::with_capacity(replaced);
     let mut last = 0;
-    for (at, old, new) in replacements(&s, &patterns) {
+    for r in replacements(&s, &patterns) {
+        let (at, old, new) = r?;
         out.push_str(&s[last..at]);
         out.push_str(new);
         last = at + old.len();
@@ -613,14 +615,18 @@ fn replace_n(span: &Span, params: &[Ref<Expr>], args: &[Value], _strict: bool) -
 /// at each position the first pattern (in the given order) that matches there is replaced and
 /// the scan goes on after it, so a replacement is never matched again. An empty pattern matches
 /// at most once at each position, the end included (Go steps through bytes; this steps through
-/// characters, which is the same for ASCII).
+/// characters, which is the same for ASCII). Past a limit, the error is the last item.
 fn replacements<'a>(
     s: &'a str,
     patterns: &'a [(&'a str, &'a str)],
-) -> impl Iterator<Item = (usize, &'a str, &'a str)> + 'a {
+) -> impl Iterator<Item = Result<(usize, &'a str, &'a str)>> + 'a {
     let (mut i, mut after_empty) = (0, false);
     core::iter::from_fn(move || {
         while i <= s.len() {
+            if let Err(e) = enforce_limit_for(patterns.len()) {
+                i = usize::MAX;
+                return Some(Err(e));
+            }
             let rest = &s[i..];
             let found = patterns
                 .iter()
@@ -630,7 +636,7 @@ fn replacements<'a>(
                 Some(&(old, new)) => {
                     let at = i;
                     i += old.len();
-                    return Some((at, old, new));
+                    return Some(Ok((at, old, new)));
                 }
                 None => i += rest.chars().next().map_or(1, char::len_utf8),
             }

@@ -37,6 +37,18 @@ pub fn ensure_allocation(bytes: usize) -> Result<()> {
         .map_err(anyhow::Error::new)
 }
 
+/// Makes room for `more` bytes in a result a builtin builds piece by piece, checking the memory
+/// limit for the larger buffer before it is allocated (growing a 1 GB buffer allocates 2 GB).
+pub fn ensure_room(out: &mut String, more: usize) -> Result<()> {
+    let needed = out.len().saturating_add(more);
+    if needed > out.capacity() {
+        let grown = needed.max(out.capacity().saturating_mul(2));
+        ensure_allocation(grown)?;
+        out.reserve_exact(grown - out.len());
+    }
+    Ok(())
+}
+
 /// Checks the memory limit before a builtin serializes `value` (`json.marshal`,
 /// `yaml.marshal`): a value of shared parts holds little and serializes to a lot (a million
 /// references to one 1 MB string is 1 TB of JSON), and a serializer's output grows without a
