@@ -303,6 +303,40 @@ fn a_builtin_call_running_past_the_time_limit_is_a_located_policy_error_and_the_
     assert_fine_findings(&text);
 }
 
+/// Builtins that build one large result from shared parts (a million references to one 1 MB
+/// string) are stopped near the memory limit, not past it: `regex.replace` and
+/// `urlquery.encode_object` checked once per gigabyte written, `sprintf` and `print` not at
+/// all. The run's peak resident memory (`--profile`) stays under three times a 256 MiB limit.
+#[test]
+fn results_built_from_shared_parts_are_stopped_near_the_memory_limit() {
+    for file in [
+        "huge_regex_replace.rego",
+        "huge_urlquery.rego",
+        "huge_sprintf.rego",
+        "huge_print.rego",
+        "huge_concat.rego",
+        "huge_replace.rego",
+        "huge_json.rego",
+    ] {
+        let policy = format!("testdata/containment/{file}");
+        let out = check_policies(&[&policy], PLAN, &["--memory-limit", "256", "--profile"]);
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(2), "{file}: {text}{}", stderr(&out));
+        assert!(
+            text.contains("evaluation needed more memory than its limit of 256 MiB"),
+            "{file}: {text}"
+        );
+        let err = stderr(&out);
+        let peak_mb: u64 = err
+            .lines()
+            .find(|l| l.contains("peak memory after"))
+            .and_then(|l| l.rsplit(' ').nth(1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{file}: no peak memory in --profile output:\n{err}"));
+        assert!(peak_mb < 3 * 256, "{file}: peak {peak_mb} MB\n{err}");
+    }
+}
+
 /// `object.union_n` copied its growing result at every step: a million objects took hours,
 /// and only the time limit stopped it. Merged in place, they take about a second.
 #[test]

@@ -301,7 +301,7 @@ pub fn parse<'a>(name: &str, json: &'a str) -> Result<Plan<'a>, PlanError> {
             what: describe_array(json.as_bytes()),
         });
     }
-    // Tracking the JSON path costs a tenth of the parse; only a refused plan needs it, so it
+    // Tracking the JSON path costs a third of the parse; only a refused plan needs it, so it
     // is parsed again with tracking to name the path (the same input fails the same way).
     let mut de = serde_json::Deserializer::from_str(json);
     let plan = match Plan::deserialize(&mut de) {
