@@ -154,8 +154,25 @@ tag_values := lib.config("tag_values", {"Environment": ["dev", "staging", "prod"
 tracked_tags := array.concat(required_tags, [k | some k, _ in tag_values])
 
 # Each taggable change with the report of its tracked tags (see tag_report), worked out once
-# for both policies and all their rules: each keeps the keys it is about.
-reports contains [rc, tag_report(rc, tracked_tags)] if some rc in taggable_changes
+# for both policies and all their rules: each keeps the keys it is about. Only changes with
+# something to report are listed (a missing or unknown tracked tag, or a value outside
+# `tag_values`): most changes are clean, and leaving them out spares each of the four tagging
+# rules a pass over them.
+reports contains [rc, report] if {
+	some rc in taggable_changes
+	report := tag_report(rc, tracked_tags)
+	flagged(report)
+}
+
+flagged(report) if count(report.missing) > 0
+
+flagged(report) if count(report.unknown) > 0
+
+flagged(report) if {
+	some key, allowed in tag_values
+	value := report.values[key]
+	not value in allowed
+}
 
 # --- A tag's state ---------------------------------------------------------------------------
 #

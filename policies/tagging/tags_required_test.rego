@@ -323,3 +323,15 @@ test_asg_tag_with_unknown_key_warns if {
 	count(tags_required.deny) == 0 with input as inp
 	count(tags_required.warn) == 1 with input as inp
 }
+
+# --- the shared reports ---------------------------------------------------------------------------
+
+test_only_changes_with_something_to_report_have_a_report if {
+	clean := instance({"tags_all": all_tags}, {})
+	untagged := change("aws_instance", "bare", {"tags_all": {}}, {}, ["create"])
+	bad_value := change("aws_instance", "staging", {"tags_all": object.union(all_tags, {"Environment": "Prod"})}, {}, ["create"])
+	unknown := change("aws_instance", "later", {"tags_all": all_tags}, {"tags_all": {"Owner": true}}, ["create"])
+	inp := {"resource_changes": [clean, untagged, bad_value, unknown], "configuration": {"provider_config": no_default_tags}}
+	reported := {rc.address | some [rc, _] in data.planguard.tagging.helpers.reports} with input as inp
+	reported == {"aws_instance.bare", "aws_instance.staging", "aws_instance.later"}
+}
