@@ -168,6 +168,8 @@ pub struct Interpreter {
     with_document: Value,
     with_functions: BTreeMap<String, FunctionModifier>,
     scopes: Vec<Scope>,
+    /// Scope stacks of finished function calls, emptied, for the next calls to reuse.
+    spare_scopes: Vec<Vec<Scope>>,
     // TODO: handle recursive calls where same expr could have different values.
     loop_var_values: ExprLookup,
     contexts: Vec<Context>,
@@ -231,6 +233,7 @@ impl Clone for Interpreter {
             processed_paths: Value::new_object(),
             loop_var_values: ExprLookup::new(),
             scopes: Vec::default(),
+            spare_scopes: Vec::default(),
             rule_values: BTreeMap::default(),
 
             builtins_cache: BTreeMap::default(),
@@ -312,6 +315,7 @@ impl Interpreter {
             with_document: Value::new_object(),
             with_functions: BTreeMap::default(),
             scopes: Vec::default(),
+            spare_scopes: Vec::default(),
             contexts: Vec::default(),
             loop_var_values: Lookup::default(),
 
@@ -357,6 +361,7 @@ impl Interpreter {
             with_document: Value::new_object(),
             with_functions: BTreeMap::default(),
             scopes: Vec::default(),
+            spare_scopes: Vec::default(),
             contexts: Vec::default(),
             loop_var_values: Lookup::default(),
 
@@ -1161,6 +1166,8 @@ impl Interpreter {
         stmts: &[&LiteralStmt],
     ) -> Result<bool> {
         self.check_execution_time()?;
+        // Each iteration binds its variables in the current scope and ends by restoring the
+        // scope to what it was before the loop, so every iteration starts from that scope.
         let scope_saved = self.current_scope()?.clone();
         let mut count: usize = 0;
 
@@ -1185,8 +1192,6 @@ impl Interpreter {
         match self.eval_expr(collection)? {
             Value::Array(a) => {
                 for (idx, value) in a.iter().enumerate() {
-                    *self.current_scope_mut()? = scope_saved.clone();
-
                     let mut success = if let Some(key_plan) = &key_plan {
                         self.execute_destructuring_plan(key_plan, &Value::from(idx))?
                             == Value::from(true)
@@ -1222,8 +1227,6 @@ impl Interpreter {
             }
             Value::Set(s) => {
                 for value in s.iter() {
-                    *self.current_scope_mut()? = scope_saved.clone();
-
                     let mut success = if let Some(key_plan) = &key_plan {
                         self.execute_destructuring_plan(key_plan, value)? == Value::from(true)
                     } else {
@@ -1259,8 +1262,6 @@ impl Interpreter {
 
             Value::Object(o) => {
                 for (key, value) in o.iter() {
-                    *self.current_scope_mut()? = scope_saved.clone();
-
                     let mut success = if let Some(key_plan) = &key_plan {
                         self.execute_destructuring_plan(key_plan, key)? == Value::from(true)
                     } else {
@@ -3437,6 +3438,11 @@ impl Interpreter {
 
     /// Evaluates each definition of a user function with the given arguments (none
     /// undefined), then the function's `default` if no definition produced a value.
+    ///
+    /// A call is the interpreter's most frequent operation, so it allocates as little as it
+    /// can: the definitions' values and errors are not collected (only the first of each, and
+    /// whether a later value differs, decide the result), and the callee's scope stack is a
+    /// spare one kept from an earlier call.
     fn eval_function_call(
         &mut self,
         span: &Span,
@@ -3444,8 +3450,9 @@ impl Interpreter {
         param_values: &[Value],
         function: &FunctionTarget,
     ) -> Result<Value> {
-        let mut results: Vec<Value> = Vec::new();
-        let mut errors: Vec<anyhow::Error> = Vec::new();
+        let mut first_result: Option<Value> = None;
+        let mut results_differ = false;
+        let mut first_error: Option<anyhow::Error> = None;
 
         'outer: for definition in &function.definitions {
             let (args, output_expr, bodies) = match definition.rule.as_ref() {
@@ -3472,11 +3479,7 @@ impl Interpreter {
 
             // Back up local variables of current function and empty
             // the local variables of callee function.
-            let scopes = core::mem::take(&mut self.scopes);
-
-            // Set the arguments scope.
-            let args_scope = Scope::new();
-            self.scopes.push(args_scope);
+            let scopes = self.enter_function_scopes();
 
             for ((a, plan), param_value) in args
                 .iter()
@@ -3502,15 +3505,26 @@ impl Interpreter {
                 };
 
                 if !binding_success {
-                    self.scopes = scopes;
+                    self.leave_function_scopes(scopes);
                     continue 'outer;
                 }
             }
 
+            // A function has no rule value: any defined one (an empty object allocates) keeps
+            // `eval_output_expr` reporting the body's success.
             let ctx = Context {
+                key_expr: None,
                 output_expr: output_expr.clone(),
                 value: Value::new_set(),
-                ..Context::default()
+                result: None,
+                results: QueryResults::default(),
+                is_compr: false,
+                rule_ref: None,
+                rule_value: Value::Bool(true),
+                is_set: false,
+                is_old_style_set: false,
+                output_constness_determined: false,
+                early_return: false,
             };
 
             // Both modules' indices are known (the caller's is usually the current index):
@@ -3529,21 +3543,21 @@ impl Interpreter {
                     // resolve paths through the wrong module's imports when
                     // the error is swallowed below in non-strict mode.
                     self.set_current_module_at(prev_module, prev_index)?;
-                    errors.push(e);
-                    self.scopes = scopes;
+                    first_error.get_or_insert(e);
+                    self.leave_function_scopes(scopes);
                     continue;
                 }
             };
             self.set_current_module_at(prev_module, prev_index)?;
 
-            let result = match &value {
+            let result = match value {
                 Value::Set(s) if s.len() == 1 => {
                     let Some(v) = s.iter().next() else {
                         return Err(anyhow!("internal error: expected single value in set"));
                     };
                     v.clone()
                 }
-                Value::Set(s) if !s.is_empty() => {
+                Value::Set(ref s) if !s.is_empty() => {
                     return Err(span.source.error(
                         span.line,
                         span.col,
@@ -3551,45 +3565,52 @@ impl Interpreter {
                     ))
                 }
                 // If the function successfully executed, but did not return any value, then return true.
-                Value::Set(s) if s.is_empty() && output_expr.is_none() => Value::Bool(true),
+                Value::Set(ref s) if s.is_empty() && output_expr.is_none() => Value::Bool(true),
 
-                Value::Set(s) if s.is_empty() => Value::Undefined,
+                Value::Set(ref s) if s.is_empty() => Value::Undefined,
 
                 // If the function execution resulted in undefined, then propagate it.
                 Value::Undefined => Value::Undefined,
 
                 // Function returned a non set value
-                v => v.clone(),
+                v => v,
             };
 
             // Restore local variables for current context.
-            self.scopes = scopes;
+            self.leave_function_scopes(scopes);
 
             if result != Value::Undefined {
-                results.push(result);
+                match &first_result {
+                    None => first_result = Some(result),
+                    Some(first) => results_differ |= *first != result,
+                }
             }
         }
 
-        if self.compiled_policy.strict_builtin_errors && !errors.is_empty() {
-            return Err(errors
-                .first()
-                .map(|e| anyhow!(e.to_string()))
-                .unwrap_or_else(|| anyhow!("internal error: missing error entry")));
+        if self.compiled_policy.strict_builtin_errors {
+            if let Some(e) = &first_error {
+                return Err(anyhow!(e.to_string()));
+            }
         }
 
-        if results.is_empty() {
+        if first_result.is_none() {
             // Back up local variables of current function and empty
             // the local variables of callee function.
             let scopes = core::mem::take(&mut self.scopes);
-            if errors.is_empty() {
+            if first_error.is_none() {
                 // Check if any default rules can be evaluated.
                 // TODO: with mod
                 if let Some(rules) = &function.defaults {
                     for (rule, _) in rules.iter() {
                         if let Rule::Default { value, .. } = rule.as_ref() {
                             match self.eval_expr(value) {
-                                Ok(v) => results.push(v),
-                                Err(e) => errors.push(e),
+                                Ok(v) => match &first_result {
+                                    None => first_result = Some(v),
+                                    Some(first) => results_differ |= *first != v,
+                                },
+                                Err(e) => {
+                                    first_error.get_or_insert(e);
+                                }
                             }
                         }
                     }
@@ -3598,19 +3619,15 @@ impl Interpreter {
             self.scopes = scopes;
         }
 
-        if results.is_empty() {
-            if errors.is_empty() {
-                return Ok(Value::Undefined);
-            } else {
-                return Err(errors
-                    .first()
-                    .map(|e| anyhow!(e.to_string()))
-                    .unwrap_or_else(|| anyhow!("internal error: missing error entry")));
-            }
-        }
+        let Some(result) = first_result else {
+            return match first_error {
+                None => Ok(Value::Undefined),
+                Some(e) => Err(anyhow!(e.to_string())),
+            };
+        };
 
         // all defined values should be the equal to the same value that should be returned
-        if results.windows(2).any(|w| matches!(w, [a, b] if a != b)) {
+        if results_differ {
             return Err(span.source.error(
                 span.line,
                 span.col,
@@ -3618,10 +3635,24 @@ impl Interpreter {
             ));
         }
 
-        results
-            .first()
-            .cloned()
-            .ok_or_else(|| anyhow!("internal error: expected function result"))
+        Ok(result)
+    }
+
+    /// Makes a fresh scope stack (a spare one, when an earlier call left one) with the
+    /// arguments' scope for a function call, and returns the caller's stack.
+    fn enter_function_scopes(&mut self) -> Vec<Scope> {
+        let mut callee = self.spare_scopes.pop().unwrap_or_default();
+        callee.push(Scope::new());
+        core::mem::replace(&mut self.scopes, callee)
+    }
+
+    /// Gives the caller's scope stack back after a function call, keeping the callee's
+    /// (emptied) for the next call.
+    fn leave_function_scopes(&mut self, caller: Vec<Scope>) {
+        let mut callee = core::mem::replace(&mut self.scopes, caller);
+        callee.clear();
+        // Calls nest only as deep as `MAX_CALL_DEPTH`, so the spares stay few.
+        self.spare_scopes.push(callee);
     }
 
     fn eval_call(
@@ -4232,16 +4263,18 @@ impl Interpreter {
         // keys/members. Bodies introduced by `else`, however, are mutually
         // exclusive even for partial rules and must short-circuit.
         let is_partial = ctx.is_set || ctx.key_expr.is_some();
+        // Bodies after the first start from a copy of the context. The first body gets the
+        // context itself: a copy would share its accumulators, and the first value added to
+        // them would copy them.
+        let template = (bodies.len() > 1).then(|| ctx.clone());
+        self.contexts.push(ctx);
         let result = if bodies.is_empty() {
-            self.contexts.push(ctx.clone());
             self.eval_output_expr()
         } else {
             let mut result = Ok(true);
             let mut any_success = false;
             for (idx, body) in bodies.iter().enumerate() {
-                if idx == 0 {
-                    self.contexts.push(ctx.clone());
-                } else {
+                if let Some(ctx) = template.as_ref().filter(|_| idx > 0) {
                     let popped = self
                         .contexts
                         .pop()
