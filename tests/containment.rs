@@ -277,6 +277,33 @@ fn one_process_survives_every_hostile_policy_at_once() {
 
 /// Policies whose one builtin call ran for minutes to hours past the time limit: the
 /// builtin now observes the deadline itself (`testdata/containment/slow_*.rego`).
+/// A rule past the time limit is reported once the limit is reached: not evaluated again on
+/// its own, nor whole after one share of its definitions failed (which took two to four times
+/// the limit).
+#[test]
+fn a_rule_past_the_time_limit_is_reported_after_the_limit_not_a_multiple_of_it() {
+    let started = std::time::Instant::now();
+    let out = check_policies(&[&hostile("slow_shared_deny.rego")], PLAN, &["--timeout", "3"]);
+    let took = started.elapsed();
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}{}", stderr(&out));
+    assert!(
+        text.contains(
+            "policy error: testdata/containment/slow_shared_deny.rego:8: evaluation exceeded the \
+             3s time limit; simplify the rule or raise --timeout"
+        ),
+        "{text}"
+    );
+    assert!(
+        !text.contains("is changing") && !text.contains("always"),
+        "a failing rule reports none of its results:\n{text}"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(5),
+        "the 3 s limit was reported after {took:?}"
+    );
+}
+
 const SLOW_BUILTINS: &[&str] = &[
     "slow_prefix.rego:6",
     "slow_replace_n.rego:6",

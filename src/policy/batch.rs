@@ -13,7 +13,8 @@
 //! value, or nothing when the rule is undefined, so one undefined rule does not make the whole
 //! query undefined. A query that fails (a builtin error, the time limit) says nothing about
 //! which rule failed: the caller then evaluates the group package by package, which locates
-//! the failure. This module owns building the query and reading its answer, not reporting.
+//! the failure, unless the batch held one rule only. This module owns building the query and
+//! reading its answer, not reporting.
 
 use regorus::{Engine, Value};
 
@@ -46,11 +47,30 @@ fn query(packages: &[&Package]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
-/// Evaluates the rules of `packages` in one evaluation on the engine's current input. `None`
+/// Why a batch has no values.
+#[derive(Debug)]
+pub(super) enum Failed {
+    /// The evaluation failed (a builtin error, a limit): the error's text.
+    Evaluation(String),
+    /// The answer did not have the expected shape.
+    Shape,
+}
+
+/// Evaluates the rules of `packages` in one evaluation on the engine's current input. Fails
 /// when the evaluation failed or its answer has an unexpected shape; the caller then
 /// evaluates package by package.
-pub(super) fn eval_batch(engine: &mut Engine, packages: &[&Package]) -> Option<Vec<PackageValues>> {
-    let results = engine.eval_query(query(packages), false).ok()?;
+pub(super) fn eval_batch(
+    engine: &mut Engine,
+    packages: &[&Package],
+) -> Result<Vec<PackageValues>, Failed> {
+    let results = engine
+        .eval_query(query(packages), false)
+        .map_err(|e| Failed::Evaluation(e.to_string()))?;
+    values(&results, packages).ok_or(Failed::Shape)
+}
+
+/// Reads a batch query's answer into each package's rule values.
+fn values(results: &regorus::QueryResults, packages: &[&Package]) -> Option<Vec<PackageValues>> {
     let answer = results.result.first()?.expressions.first()?.value.clone();
     let slots = answer.as_array().ok()?;
     let mut slots = slots.iter().map(|slot| match slot.as_array() {
@@ -187,6 +207,10 @@ deny_broken contains x if x := 1 / input.zero
         let (mut engine, _) = engine();
         engine.set_input(Value::from_json_str(r#"{"n": 2, "zero": 0}"#).unwrap());
         let b = package("b", &["deny", "deny_broken"]);
-        assert!(eval_batch(&mut engine, &[&b]).is_none());
+        let failed = eval_batch(&mut engine, &[&b]).err();
+        assert!(
+            matches!(&failed, Some(Failed::Evaluation(e)) if e.contains("divide by zero")),
+            "{failed:?}"
+        );
     }
 }

@@ -213,15 +213,19 @@ impl PolicySet {
                 result.absorb(out);
             }
         }
-        match groups.iter().find(|g| g.share.is_some()) {
-            // A share that fails is the rule failing, which is reported as without shares:
-            // the rule is evaluated whole, and reports its failure and nothing else.
-            Some(shared) if !shares.failures.is_empty() => {
-                let mut engine = engine.clone();
-                engine.set_input(value.clone());
-                eval_group(&mut engine, &[&shared.packages[0]], &mut result);
-            }
-            _ => result.absorb(shares),
+        if shares.failures.is_empty() {
+            result.absorb(shares);
+        } else {
+            // A share that fails is the rule failing, which is reported as without shares: one
+            // failure and none of the rule's results. It is not evaluated again whole, which
+            // would take a rule past the time limit the limit again. When several shares fail,
+            // the failure first in file and line order is kept: the whole rule reports the
+            // same when one definition fails or the time limit is hit.
+            let first = shares.failures.iter().min().cloned();
+            shares.findings.clear();
+            shares.exempted.clear();
+            shares.failures = first.into_iter().collect();
+            result.absorb(shares);
         }
         // Freeing a whole plan's values is millions of small deallocations: do it off the
         // critical path (a long-running server still gets the memory back).
@@ -579,16 +583,29 @@ pub(super) fn catch_engine_panic<T>(
 
 fn eval_group_unguarded(engine: &mut Engine, packages: &[&Package], out: &mut Evaluation) {
     let started = std::time::Instant::now();
-    let Some(values) = batch::eval_batch(engine, packages) else {
-        match packages {
-            [pkg] => eval_rule_by_rule(engine, pkg, out),
-            _ => {
-                for pkg in packages {
-                    eval_group(engine, std::slice::from_ref(pkg), out);
+    let values = match batch::eval_batch(engine, packages) {
+        Ok(values) => values,
+        // The failure of a lone rule is located already: evaluating it again alone would fail
+        // the same way, after as long again (a rule past the time limit took twice the limit).
+        Err(batch::Failed::Evaluation(e)) if lone_rule(packages).is_some() => {
+            let (pkg, rule) = lone_rule(packages).expect("a lone rule");
+            let id = pkg.policy_id().to_owned();
+            out.evaluated.push(id.clone());
+            out.failures.push(failure(&id, Some(&rule.name), rule, &e));
+            *out.timings.entry(id).or_default() += started.elapsed();
+            return;
+        }
+        Err(_) => {
+            match packages {
+                [pkg] => eval_rule_by_rule(engine, pkg, out),
+                _ => {
+                    for pkg in packages {
+                        eval_group(engine, std::slice::from_ref(pkg), out);
+                    }
                 }
             }
+            return;
         }
-        return;
     };
     let share = started.elapsed() / packages.len().max(1) as u32;
     for (pkg, v) in packages.iter().zip(values) {
@@ -598,6 +615,17 @@ fn eval_group_unguarded(engine: &mut Engine, packages: &[&Package], out: &mut Ev
         let values = pkg.rules.iter().zip(v.rules).collect();
         report(pkg, id, values, &exceptions, out);
         *out.timings.entry(id.to_owned()).or_default() += share;
+    }
+}
+
+/// The package and rule of a group that is one rule (and no `exception`), if it is.
+fn lone_rule<'a>(packages: &[&'a Package]) -> Option<(&'a Package, &'a Rule)> {
+    match packages {
+        [pkg] if !pkg.has_exception => match pkg.rules.as_slice() {
+            [rule] => Some((pkg, rule)),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
