@@ -283,7 +283,11 @@ fn one_process_survives_every_hostile_policy_at_once() {
 #[test]
 fn a_rule_past_the_time_limit_is_reported_after_the_limit_not_a_multiple_of_it() {
     let started = std::time::Instant::now();
-    let out = check_policies(&[&hostile("slow_shared_deny.rego")], PLAN, &["--timeout", "3"]);
+    let out = check_policies(
+        &[&hostile("slow_shared_deny.rego")],
+        PLAN,
+        &["--timeout", "3"],
+    );
     let took = started.elapsed();
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(2), "{text}{}", stderr(&out));
