@@ -583,19 +583,18 @@ pub(super) fn catch_engine_panic<T>(
 
 fn eval_group_unguarded(engine: &mut Engine, packages: &[&Package], out: &mut Evaluation) {
     let started = std::time::Instant::now();
-    let values = match batch::eval_batch(engine, packages) {
-        Ok(values) => values,
+    let values = match (batch::eval_batch(engine, packages), lone_rule(packages)) {
+        (Ok(values), _) => values,
         // The failure of a lone rule is located already: evaluating it again alone would fail
         // the same way, after as long again (a rule past the time limit took twice the limit).
-        Err(batch::Failed::Evaluation(e)) if lone_rule(packages).is_some() => {
-            let (pkg, rule) = lone_rule(packages).expect("a lone rule");
+        (Err(batch::Failed::Evaluation(e)), Some((pkg, rule))) => {
             let id = pkg.policy_id().to_owned();
             out.evaluated.push(id.clone());
             out.failures.push(failure(&id, Some(&rule.name), rule, &e));
             *out.timings.entry(id).or_default() += started.elapsed();
             return;
         }
-        Err(_) => {
+        (Err(_), _) => {
             match packages {
                 [pkg] => eval_rule_by_rule(engine, pkg, out),
                 _ => {
