@@ -275,8 +275,6 @@ fn one_process_survives_every_hostile_policy_at_once() {
     insta::assert_snapshot!("hostile_policies", policy_errors(&text));
 }
 
-/// Policies whose one builtin call ran for minutes to hours past the time limit: the
-/// builtin now observes the deadline itself (`testdata/containment/slow_*.rego`).
 /// A rule past the time limit is reported once the limit is reached: not evaluated again on
 /// its own, nor whole after one share of its definitions failed (which took two to four times
 /// the limit).
@@ -308,6 +306,8 @@ fn a_rule_past_the_time_limit_is_reported_after_the_limit_not_a_multiple_of_it()
     );
 }
 
+/// Policies whose one builtin call ran for minutes to hours past the time limit: the
+/// builtin now observes the deadline itself (`testdata/containment/slow_*.rego`).
 const SLOW_BUILTINS: &[&str] = &[
     "slow_prefix.rego:6",
     "slow_replace_n.rego:6",

@@ -3580,10 +3580,7 @@ impl Interpreter {
             self.leave_function_scopes(scopes);
 
             if result != Value::Undefined {
-                match &first_result {
-                    None => first_result = Some(result),
-                    Some(first) => results_differ |= *first != result,
-                }
+                Self::note_function_result(&mut first_result, &mut results_differ, result);
             }
         }
 
@@ -3604,10 +3601,11 @@ impl Interpreter {
                     for (rule, _) in rules.iter() {
                         if let Rule::Default { value, .. } = rule.as_ref() {
                             match self.eval_expr(value) {
-                                Ok(v) => match &first_result {
-                                    None => first_result = Some(v),
-                                    Some(first) => results_differ |= *first != v,
-                                },
+                                Ok(v) => Self::note_function_result(
+                                    &mut first_result,
+                                    &mut results_differ,
+                                    v,
+                                ),
                                 Err(e) => {
                                     first_error.get_or_insert(e);
                                 }
@@ -3636,6 +3634,15 @@ impl Interpreter {
         }
 
         Ok(result)
+    }
+
+    /// Keeps a function's first value, and notes whether a later one differs from it (which
+    /// is an error: a function has one output for the same inputs).
+    fn note_function_result(first: &mut Option<Value>, differ: &mut bool, value: Value) {
+        match first {
+            None => *first = Some(value),
+            Some(first) => *differ |= *first != value,
+        }
     }
 
     /// Makes a fresh scope stack (a spare one, when an earlier call left one) with the
