@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::plan::{ChangeCounts, Plan, PlanError, PlanText, ShowOptions};
+use crate::plan::{ChangeCounts, Plan, PlanBytes, PlanError, PlanText, ShowOptions};
 use crate::policy::{
     Evaluation, Finding, Level, PlanInput, PolicyMeta, PolicySet, RawSections, WholePlanResults,
 };
@@ -202,13 +202,69 @@ impl Report {
 
 /// Checks each input against the policy set.
 pub fn check(inputs: &[PathBuf], show: &ShowOptions, set: &PolicySet) -> Report {
+    check_inputs(inputs, None, show, set, Instant::now())
+}
+
+/// [`check`] with the policy set `load` returns, loaded while the first plan is read: for a
+/// large plan and the built-in library each takes about a tenth of a second. Only a regular
+/// file is read ahead. Standard input or a pipe could keep a policy error waiting for its
+/// writer, and a binary plan is only converted (which runs `show -json`) once the policies
+/// have loaded.
+pub fn check_loading<E>(
+    inputs: &[PathBuf],
+    show: &ShowOptions,
+    load: impl FnOnce() -> Result<PolicySet, E>,
+) -> Result<Report, E> {
     let started = Instant::now();
+    let ahead = inputs
+        .first()
+        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()));
+    let (set, first) = std::thread::scope(|s| {
+        let reading = ahead.map(|path| {
+            std::thread::Builder::new()
+                .name("planguard-read".into())
+                .spawn_scoped(s, || timed(|| PlanText::read_bytes(path, show)))
+        });
+        let set = load();
+        let first = reading.map(|r| match r {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to spare: read it here.
+            Err(_) => timed(|| PlanText::read_bytes(ahead.expect("a path"), show)),
+        });
+        (set, first)
+    });
+    Ok(check_inputs(inputs, first, show, &set?, started))
+}
+
+/// The result of `f` and how long it took.
+fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
+    let t = Instant::now();
+    (f(), t.elapsed())
+}
+
+/// Read bytes of the first input, and how long reading them took.
+type ReadAhead = (Result<PlanBytes, PlanError>, Duration);
+
+fn check_inputs(
+    inputs: &[PathBuf],
+    mut first: Option<ReadAhead>,
+    show: &ShowOptions,
+    set: &PolicySet,
+    started: Instant,
+) -> Report {
     let plans = inputs
         .iter()
         .map(|path| {
-            let t = Instant::now();
-            let text = PlanText::read(path, show);
-            let read = Phase::ended("read", t.elapsed());
+            let (text, took) = match first.take() {
+                Some((bytes, read)) => {
+                    let (text, classify) = timed(|| bytes.and_then(|b| b.into_text(show)));
+                    (text, read + classify)
+                }
+                None => timed(|| PlanText::read(path, show)),
+            };
+            let read = Phase::ended("read", took);
             let mut report = check_one(text, set);
             report.phases.insert(0, read);
             report

@@ -248,17 +248,17 @@ fn report_load_errors(errors: &[LoadError]) {
 }
 
 fn run_check(args: CheckArgs) -> Result<i32> {
-    let set = match load(&args.policy.load_options(false)) {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
     let show = ShowOptions {
         chdir: args.chdir.clone(),
         binary: args.tofu.clone(),
         timeout: Duration::from_secs(args.show_timeout),
         max_input_bytes: args.max_input_bytes,
     };
-    let report = check::check(&args.plans, &show, &set);
+    let options = args.policy.load_options(false);
+    let report = match check::check_loading(&args.plans, &show, || load(&options)) {
+        Ok(report) => report,
+        Err(code) => return Ok(code),
+    };
     let code = report.exit_code(args.fail_on);
     if args.profile {
         print_profile(&report);

@@ -7,7 +7,8 @@
 //! findings. [`find_unreadable`] scans the plan text once for such values so that
 //! [`super::parse`] refuses the plan, naming the JSON path, instead of losing a change.
 //!
-//! The scan assumes text that already parsed as JSON; it does not validate syntax.
+//! The scan does not validate syntax: on text that is not JSON its answer means nothing, but
+//! it returns one without panicking.
 
 use std::fmt;
 
@@ -96,7 +97,9 @@ pub fn find_unreadable(json: &str) -> Option<Unreadable> {
                 let end = string_end(bytes, i + 1);
                 if let Some(Frame::Object { key, expect_key }) = stack.last_mut() {
                     if *expect_key {
-                        *key = &json[i + 1..end - 1];
+                        // (`get`: the scan runs beside the typed parse, on text that may not
+                        // be JSON, where a string can end the text unclosed.)
+                        *key = json.get(i + 1..end - 1).unwrap_or_default();
                         *expect_key = false;
                     }
                 }
@@ -229,6 +232,28 @@ mod tests {
             found.path.chars().count() <= MAX_PATH_CHARS + 1,
             "{}",
             found.path
+        );
+    }
+
+    #[test]
+    fn text_that_is_not_json_is_scanned_without_panicking() {
+        // The scan runs beside the typed parse, so it also sees text the parse refuses.
+        for text in [
+            "{\"",
+            "{\"é",
+            "{\"a\": \"x",
+            "{\"a\\",
+            "\\",
+            "]]]}}}",
+            "{\"a\": 1e",
+            "-",
+        ] {
+            assert_eq!(find_unreadable(text), None, "{text:?}");
+        }
+        let unclosed_deep = "[".repeat(MAX_DEPTH + 1);
+        assert_eq!(
+            find_unreadable(&unclosed_deep).map(|u| u.problem),
+            Some(Problem::TooDeep)
         );
     }
 }
