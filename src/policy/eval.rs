@@ -23,7 +23,7 @@ use serde_json::value::RawValue;
 
 use super::ast::InputUse;
 use super::batch;
-use super::input::{PlanInput, RawSections};
+use super::input::{Blocks, PlanInput, RawSections};
 use super::load::{regorus_error, Package, PolicySet, Rule};
 use super::{Finding, Level, RuleKind, Scope};
 
@@ -302,17 +302,50 @@ fn evaluate_slices(engine: &Engine, input: &PlanInput, packages: &[&Package]) ->
                 })
         })
         .collect();
-    let contexts = convert_contexts(input, &prepared);
-    let context_of = |p: &Prepared| -> Vec<Value> {
-        p.context_order
-            .iter()
-            .filter_map(|t| contexts.get(t.as_str()))
-            .flatten()
-            .cloned()
-            .collect()
-    };
-    // Units of work: a chunk of one type's changes, with the packages about that type.
-    let mut units: Vec<(&[usize], Vec<&Prepared>)> = Vec::new();
+    let contexts = Contexts::convert(input, &prepared);
+    slice_units(input, &prepared, &contexts)
+        .par_iter()
+        .with_max_len(1)
+        .map_init(
+            || engine.clone(),
+            |engine, (chunk, about)| {
+                let changes = input.convert_changes(chunk);
+                let blocks = input.blocks_of_changes(chunk);
+                let mut out = Evaluation::default();
+                // Packages with the same context types see the same slice, so they are
+                // evaluated together, sharing their helpers ([`eval_group`]). The slice's
+                // configuration holds the blocks of this chunk's changes and of the context
+                // types only (never the whole configuration), and is dropped with the chunk.
+                for group in by_context_types(about) {
+                    let first = group[0];
+                    let mut rcs = changes.clone();
+                    rcs.extend(contexts.changes_for(first));
+                    let mut parts = vec![&blocks];
+                    parts.extend(contexts.blocks_for(first));
+                    let configuration = input.configuration_of(&parts);
+                    engine.set_input(input.slice(rcs, configuration));
+                    let packages: Vec<&Package> = group.iter().map(|p| p.pkg).collect();
+                    eval_group(engine, &packages, &mut out);
+                }
+                out
+            },
+        )
+        .reduce(Evaluation::default, |mut a, b| {
+            a.absorb(b);
+            a
+        })
+}
+
+/// A unit of work: a chunk of one type's changes, with the packages about that type.
+type Unit<'a, 'p> = (&'a [usize], Vec<&'a Prepared<'p>>);
+
+/// The units the slices are evaluated in, largest first.
+fn slice_units<'a, 'p>(
+    input: &'a PlanInput,
+    prepared: &'a [Prepared<'p>],
+    contexts: &Contexts,
+) -> Vec<Unit<'a, 'p>> {
+    let mut units: Vec<Unit> = Vec::new();
     for (kind, indices) in input.types() {
         let about: Vec<&Prepared> = prepared
             .iter()
@@ -329,9 +362,11 @@ fn evaluate_slices(engine: &Engine, input: &PlanInput, packages: &[&Package]) ->
         // Every slice carries the context changes of its packages (e.g. all public access
         // blocks, for the bucket policies) and indexes them again, so with context the
         // type is cut into one slice per thread instead of many small ones.
-        let with_context = about
-            .iter()
-            .any(|p| p.context_types.iter().any(|t| contexts.contains_key(t)));
+        let with_context = about.iter().any(|p| {
+            p.context_types
+                .iter()
+                .any(|t| contexts.changes.contains_key(t))
+        });
         let slice = if with_context {
             SLICE.max(indices.len().div_ceil(rayon::current_num_threads()))
         } else {
@@ -341,12 +376,12 @@ fn evaluate_slices(engine: &Engine, input: &PlanInput, packages: &[&Package]) ->
             units.push((chunk, about.clone()));
         }
     }
-    // Largest first, each unit on its own (`with_max_len(1)`), so that a thread that runs
-    // out of work takes a whole unit from another: the two slices of the bucket types
-    // (each a quarter of a second at 100k, with every public access block as context) ran
-    // one after the other on one thread while the other thread idled. An engine clone
-    // per unit is cheap (about a microsecond).
-    let cost = |(chunk, about): &(&[usize], Vec<&Prepared>)| {
+    // Largest first, each unit on its own (`with_max_len(1)` where they are evaluated), so
+    // that a thread that runs out of work takes a whole unit from another: the two slices of
+    // the bucket types (each a quarter of a second at 100k, with every public access block as
+    // context) ran one after the other on one thread while the other thread idled. An engine
+    // clone per unit is cheap (about a microsecond).
+    let cost = |(chunk, about): &Unit| {
         let context: usize = about
             .iter()
             .flat_map(|p| p.context_types.iter())
@@ -358,51 +393,54 @@ fn evaluate_slices(engine: &Engine, input: &PlanInput, packages: &[&Package]) ->
     };
     units.sort_by_cached_key(|unit| std::cmp::Reverse(cost(unit)));
     units
-        .par_iter()
-        .with_max_len(1)
-        .map_init(
-            || engine.clone(),
-            |engine, (chunk, about)| {
-                let changes = input.convert_changes(chunk);
-                let mut out = Evaluation::default();
-                // Packages with the same context types see the same slice, so they are
-                // evaluated together, sharing their helpers ([`eval_group`]). The slice's
-                // configuration holds the blocks of this chunk's changes and of the context
-                // types only (never the whole configuration), and is dropped with the chunk.
-                for group in by_context_types(about) {
-                    let first = group[0];
-                    let mut rcs = changes.clone();
-                    rcs.extend(context_of(first));
-                    let configuration =
-                        input.configuration_of(&input.blocks_for(chunk, &first.context_types));
-                    engine.set_input(input.slice(rcs, configuration));
-                    let packages: Vec<&Package> = group.iter().map(|p| p.pkg).collect();
-                    eval_group(engine, &packages, &mut out);
-                }
-                out
-            },
-        )
-        .reduce(Evaluation::default, |mut a, b| {
-            a.absorb(b);
-            a
-        })
 }
 
-/// The changes of each context type of `prepared`, converted once however many packages read
-/// them (the three public access policies all carry every public access block).
-fn convert_contexts<'p>(
-    input: &PlanInput,
-    prepared: &[Prepared<'p>],
-) -> BTreeMap<&'p str, Vec<Value>> {
-    let context_types: BTreeSet<&str> = prepared
-        .iter()
-        .flat_map(|p| p.context_types.iter().copied())
-        .filter(|t| !input.changes_of(t).is_empty())
-        .collect();
-    context_types
-        .into_par_iter()
-        .map(|t| (t, input.convert_changes(input.changes_of(t))))
-        .collect()
+/// The context types' changes and configuration blocks, converted once however many slices
+/// and packages carry them (the three public access policies all carry every public access
+/// block).
+struct Contexts<'p> {
+    changes: BTreeMap<&'p str, Vec<Value>>,
+    blocks: BTreeMap<&'p str, Blocks>,
+}
+
+impl<'p> Contexts<'p> {
+    fn convert(input: &PlanInput, prepared: &[Prepared<'p>]) -> Self {
+        let types: BTreeSet<&str> = prepared
+            .iter()
+            .flat_map(|p| p.context_types.iter().copied())
+            .collect();
+        let (changes, blocks) = rayon::join(
+            || {
+                types
+                    .par_iter()
+                    .filter(|t| !input.changes_of(t).is_empty())
+                    .map(|&t| (t, input.convert_changes(input.changes_of(t))))
+                    .collect()
+            },
+            || {
+                types
+                    .par_iter()
+                    .map(|&t| (t, input.blocks_of_types([t])))
+                    .collect()
+            },
+        );
+        Contexts { changes, blocks }
+    }
+
+    /// The context changes a package's slices carry, in its declared order.
+    fn changes_for(&self, p: &Prepared) -> Vec<Value> {
+        p.context_order
+            .iter()
+            .filter_map(|t| self.changes.get(t.as_str()))
+            .flatten()
+            .cloned()
+            .collect()
+    }
+
+    /// The context blocks a package's slices carry.
+    fn blocks_for<'s>(&'s self, p: &'s Prepared) -> impl Iterator<Item = &'s Blocks> {
+        p.context_types.iter().filter_map(|t| self.blocks.get(t))
+    }
 }
 
 /// A per-resource package ready for slicing, with its context types: every slice carries

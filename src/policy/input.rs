@@ -32,6 +32,9 @@ pub struct PlanInput<'a> {
     /// Built when a per-resource package first needs it: a plan checked only by whole-plan
     /// policies (conftest's way) never pays for it.
     index: OnceLock<Index<'a>>,
+    /// `configuration.provider_config` and `variables`, converted once for every slice.
+    provider_config_value: OnceLock<Option<Value>>,
+    variables: OnceLock<Option<Value>>,
     format_version: String,
     terraform_version: Option<String>,
 }
@@ -40,6 +43,8 @@ pub struct PlanInput<'a> {
 struct Index<'a> {
     by_type: HashMap<&'a str, Vec<usize>>,
     config: Vec<ConfigEntry<'a>>,
+    /// The configuration's blocks by resource type, in plan order.
+    config_by_type: HashMap<String, Vec<usize>>,
     /// Module call names from the root of each module with blocks, e.g. `["vpc", "subnets"]`.
     /// (Map keys are never borrowed by serde, so these are owned.)
     modules: Vec<Vec<String>>,
@@ -193,6 +198,8 @@ impl<'a> PlanInput<'a> {
             raw_root,
             plan,
             index: OnceLock::new(),
+            provider_config_value: OnceLock::new(),
+            variables: OnceLock::new(),
             format_version: plan
                 .format_version
                 .map_or_else(|| "1.0".to_owned(), |v| v.to_string()),
@@ -212,7 +219,7 @@ impl<'a> PlanInput<'a> {
 
     /// Whether the configuration declares a block of this type.
     pub fn has_config_type(&self, kind: &str) -> bool {
-        self.index().config.iter().any(|e| e.kind == kind)
+        self.index().config_by_type.contains_key(kind)
     }
 
     /// Indices of the changes of one type.
@@ -247,8 +254,12 @@ impl<'a> PlanInput<'a> {
         }
         obj.insert(Value::from("resource_changes"), Value::from(changes));
         obj.insert(Value::from("configuration"), configuration);
-        if let Some((_, vars)) = self.top.iter().find(|(k, _)| k == "variables") {
-            obj.insert(Value::from("variables"), convert(vars));
+        let variables = self.variables.get_or_init(|| {
+            let (_, raw) = self.top.iter().find(|(k, _)| k == "variables")?;
+            Some(convert(raw))
+        });
+        if let Some(v) = variables {
+            obj.insert(Value::from("variables"), v.clone());
         }
         Value::from(obj)
     }
@@ -256,31 +267,50 @@ impl<'a> PlanInput<'a> {
     /// `configuration` with the provider configuration and only the resources of `types`,
     /// keeping the module tree's shape.
     pub fn configuration_for(&self, types: &BTreeSet<&str>) -> Value {
-        let config = &self.index().config;
-        let blocks: Vec<usize> = (0..config.len())
-            .filter(|&i| types.contains(config[i].kind.as_ref()))
-            .collect();
-        self.configuration_of(&blocks)
+        self.configuration_of(&[&self.blocks_of_types(types.iter().copied())])
     }
 
-    /// The configuration blocks of the given changes, plus those of `types`.
-    pub fn blocks_for(&self, changes: &[usize], types: &BTreeSet<&str>) -> Vec<usize> {
+    /// The configuration blocks of the given changes, converted.
+    pub fn blocks_of_changes(&self, changes: &[usize]) -> Blocks {
         let index = self.index();
         let mut blocks: Vec<usize> = changes
             .iter()
             .filter_map(|&i| index.block_of_change[i])
             .collect();
-        blocks.extend(
-            (0..index.config.len()).filter(|&i| types.contains(index.config[i].kind.as_ref())),
-        );
         blocks.sort_unstable();
         blocks.dedup();
-        blocks
+        self.convert_blocks(blocks)
     }
 
-    /// `configuration` with the provider configuration and the given blocks, keeping the
-    /// module tree's shape. Each block is converted once per plan.
-    pub fn configuration_of(&self, blocks: &[usize]) -> Value {
+    /// The configuration blocks of the given resource types, converted.
+    pub fn blocks_of_types<'t>(&self, types: impl IntoIterator<Item = &'t str>) -> Blocks {
+        let index = self.index();
+        let mut blocks: Vec<usize> = types
+            .into_iter()
+            .filter_map(|t| index.config_by_type.get(t))
+            .flatten()
+            .copied()
+            .collect();
+        blocks.sort_unstable();
+        blocks.dedup();
+        self.convert_blocks(blocks)
+    }
+
+    fn convert_blocks(&self, blocks: Vec<usize>) -> Blocks {
+        let config = &self.index().config;
+        Blocks(
+            blocks
+                .into_iter()
+                .map(|b| (b, convert(config[b].raw)))
+                .collect(),
+        )
+    }
+
+    /// `configuration` with the provider configuration and the blocks of `parts` (a block in
+    /// several parts is listed once), keeping the module tree's shape and the plan's order.
+    /// The blocks' values are shared, not copied: a slice's own blocks and the context blocks
+    /// every slice carries are converted once.
+    pub fn configuration_of(&self, parts: &[&Blocks]) -> Value {
         #[derive(Default)]
         struct Node {
             resources: Vec<Value>,
@@ -302,24 +332,33 @@ impl<'a> PlanInput<'a> {
             }
             Value::from(m)
         }
+        let mut blocks: Vec<&(usize, Value)> = parts.iter().flat_map(|p| p.0.iter()).collect();
+        blocks.sort_unstable_by_key(|(b, _)| *b);
+        blocks.dedup_by_key(|(b, _)| *b);
         let mut root = Node::default();
         let index = self.index();
-        for &b in blocks {
-            let entry = &index.config[b];
+        for (b, value) in blocks {
+            let entry = &index.config[*b];
             let mut node = &mut root;
             for name in &index.modules[entry.module as usize] {
                 node = node.calls.entry(name.clone()).or_default();
             }
-            node.resources.push(convert(entry.raw));
+            node.resources.push(value.clone());
         }
         let mut m = BTreeMap::new();
-        if let Some(pc) = self.provider_config {
-            m.insert(Value::from("provider_config"), convert(pc));
+        let provider_config = self
+            .provider_config_value
+            .get_or_init(|| self.provider_config.map(convert));
+        if let Some(pc) = provider_config {
+            m.insert(Value::from("provider_config"), pc.clone());
         }
         m.insert(Value::from("root_module"), into_value(root));
         Value::from(m)
     }
 }
+
+/// Configuration blocks converted to values, each with its place in the plan's list of blocks.
+pub struct Blocks(Vec<(usize, Value)>);
 
 impl<'a> Index<'a> {
     fn new(plan: &'a Plan<'a>, raw_root: Option<&RawModule<'a>>) -> Self {
@@ -337,6 +376,15 @@ impl<'a> Index<'a> {
         }
         let config_by_key: HashMap<String, usize> =
             keys.into_iter().enumerate().map(|(i, k)| (k, i)).collect();
+        let mut config_by_type: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, entry) in config.iter().enumerate() {
+            match config_by_type.get_mut(entry.kind.as_ref()) {
+                Some(blocks) => blocks.push(i),
+                None => {
+                    config_by_type.insert(entry.kind.to_string(), vec![i]);
+                }
+            }
+        }
         let block_of_change = plan
             .resource_changes
             .iter()
@@ -358,6 +406,7 @@ impl<'a> Index<'a> {
         Index {
             by_type,
             config,
+            config_by_type,
             modules,
             block_of_change,
         }
