@@ -139,11 +139,9 @@ taggable_types := {
 }
 
 # The changes of taggable types that create or update an object (deletions never count):
-# lib.changes of every taggable type, in one builtin call.
-taggable_changes contains rc if {
-	some rc in planguard.changes(input.resource_changes, taggable_types, lib.config("check_unchanged", false))
-	is_object(rc.change.after) # a planned value to read (some generated plans carry `after: null`)
-}
+# lib.changes of every taggable type, in one builtin call. Those without a planned object
+# (some generated plans carry `after: null`) have no tags to read, and are left out below.
+taggable_changes := planguard.changes(input.resource_changes, taggable_types, lib.config("check_unchanged", false))
 
 # The library settings of the tagging policies.
 required_tags := lib.config("required_tags", ["Owner", "CostCenter", "Environment"])
@@ -158,8 +156,18 @@ tracked_tags := array.concat(required_tags, [k | some k, _ in tag_values])
 # something to report are listed (a missing or unknown tracked tag, or a value outside
 # `tag_values`): most changes are clean, and leaving them out spares each of the four tagging
 # rules a pass over them.
+#
+# The changes whose `tags_all` the plan knows (nearly all, other than Auto Scaling groups) are
+# reported by one builtin call for all of them, which is tag_report's first case and `flagged`
+# (planguard.tag_reports); the builtin hands back the others, which go through tag_report's
+# other cases here. Pair by pair in Rego, the first case cost a few microseconds a change: a
+# fifth of the whole library's time on a plan of 100,000 resources.
+known_reports := planguard.tag_reports(taggable_changes, tracked_tags, tag_values)
+
+reports contains pair if some pair in known_reports.flagged
+
 reports contains [rc, report] if {
-	some rc in taggable_changes
+	some rc in known_reports.rest
 	report := tag_report(rc, tracked_tags)
 	flagged(report)
 }

@@ -38,6 +38,7 @@ const BUILTINS: &[Builtin] = &[
     ("planguard.module_path", 1, module_path),
     ("planguard.tag_report", 3, tag_report),
     ("planguard.tag_report_defaults", 3, tag_report_defaults),
+    ("planguard.tag_reports", 3, tag_reports),
 ];
 
 /// The builtin that keeps an index between calls (see [`BlockIndex`]).
@@ -118,7 +119,7 @@ fn get_path<'a>(obj: &'a Value, path: &Value) -> Option<&'a Value> {
 /// produces_object(rc) if { rc.change.actions == ["no-op"]; config("check_unchanged", false) == true }
 /// ```
 /// called as `planguard.changes(resource_changes, kind, check_unchanged)`. `kind` may also be
-/// a set of types: `rc.type in kind`.
+/// a collection of types: `rc.type in kind`.
 fn changes(args: &[Value]) -> Result<Value> {
     let (all, kind, check_unchanged) = (&args[0], &args[1], &args[2]);
     let managed = s("managed");
@@ -126,7 +127,8 @@ fn changes(args: &[Value]) -> Result<Value> {
     let unchanged_counts = *check_unchanged == Value::Bool(true);
     let of_kind = |t: &Value| match kind {
         Value::Set(kinds) => kinds.contains(t),
-        kind => t == kind,
+        Value::String(_) => t == kind,
+        kinds => t == kinds || members(kinds).contains(&t),
     };
     let out: Vec<Value> = members(all)
         .into_iter()
@@ -545,6 +547,92 @@ fn tag_report_defaults(args: &[Value]) -> Result<Value> {
         }
     }
     report_of(&states, keys)
+}
+
+/// The reports of the tagging helpers' first case, for many changes in one call: every change
+/// (with a planned object) whose `tags_all` the plan knows, other than an Auto Scaling group,
+/// is reported by [`tag_report`] and listed under `flagged` when the report has something to
+/// say; the others are listed under `rest`, for the helpers' other cases:
+/// ```rego
+/// tag_reports(changes, keys, tag_values) := {
+///     "flagged": [[rc, r] |
+///         some rc in changes
+///         is_object(rc.change.after)
+///         r := tags_all_report(rc, keys)
+///         tag_report_flagged(r, tag_values)
+///     ],
+///     "rest": [rc |
+///         some rc in changes
+///         is_object(rc.change.after)
+///         not tags_all_report(rc, keys)
+///     ],
+/// }
+///
+/// tags_all_report(rc, keys) := tag_report(rc, "tags_all", keys) if rc.type != "aws_autoscaling_group"
+///
+/// tag_report_flagged(report, _) if count(report.missing) > 0
+/// tag_report_flagged(report, _) if count(report.unknown) > 0
+/// tag_report_flagged(report, tag_values) if {
+///     some key, allowed in tag_values
+///     value := report.values[key]
+///     not value in allowed
+/// }
+/// ```
+fn tag_reports(args: &[Value]) -> Result<Value> {
+    let (changes, keys, tag_values) = (&args[0], &args[1], &args[2]);
+    let tags_all = s("tags_all");
+    let (mut flagged, mut rest) = (Vec::new(), Vec::new());
+    for rc in members(changes) {
+        if !matches!(rc.index_str("change").index_str("after"), Value::Object(_)) {
+            continue;
+        }
+        let report = match rc.index_str("type") {
+            Value::Undefined => None,
+            Value::String(t) if t.as_ref() == "aws_autoscaling_group" => None,
+            _ => map_states(rc, &tags_all, keys).map(|states| report_of(&states, keys)),
+        };
+        match report {
+            Some(report) => {
+                let report = report?;
+                if report_flagged(&report, tag_values) {
+                    flagged.push(Value::from(vec![rc.clone(), report]));
+                }
+            }
+            None => rest.push(rc.clone()),
+        }
+    }
+    let mut out = Value::new_object();
+    let o = out.as_object_mut()?;
+    o.insert(s("flagged"), Value::from(flagged));
+    o.insert(s("rest"), Value::from(rest));
+    Ok(out)
+}
+
+/// `tag_report_flagged(report, tag_values)` of [`tag_reports`].
+fn report_flagged(report: &Value, tag_values: &Value) -> bool {
+    let non_empty = |key| !members(report.index_str(key)).is_empty();
+    if non_empty("missing") || non_empty("unknown") {
+        return true;
+    }
+    let values = report.index_str("values");
+    entries(tag_values).into_iter().any(|(key, allowed)| {
+        let value = &values[&key];
+        *value != Value::Undefined && !members(allowed).contains(&value)
+    })
+}
+
+/// The `(key, value)` pairs `some key, value in coll` visits.
+fn entries(v: &Value) -> Vec<(Value, &Value)> {
+    match v {
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (Value::from(i as u64), e))
+            .collect(),
+        Value::Set(set) => set.iter().map(|e| (e.clone(), e)).collect(),
+        Value::Object(o) => o.iter().map(|(k, e)| (k.clone(), e)).collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// `trim_space(sprintf("%v", [v])) == ""`: only a string of whitespace prints as blank.

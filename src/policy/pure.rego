@@ -177,3 +177,34 @@ default_states(absent, defaults) := {k: {"state": "unknown"} | some k in absent}
 	{k: {"state": "absent"} | some k in absent},
 	{k: {"state": "known", "value": v} | some k in absent; v := defaults[k]; v != null},
 )
+
+# The reports of tag_report(rc, "tags_all", keys) for many changes at once: `flagged` pairs each
+# change whose `tags_all` the plan knows (other than an Auto Scaling group) with its report,
+# when the report has a missing or unknown key or a value outside `tag_values`; `rest` lists
+# the changes whose `tags_all` is not known, and Auto Scaling groups. Changes without a planned
+# object are in neither.
+tag_reports(changes, keys, tag_values) := {
+	"flagged": [[rc, r] |
+		some rc in changes
+		is_object(rc.change.after)
+		r := tags_all_report(rc, keys)
+		tag_report_flagged(r, tag_values)
+	],
+	"rest": [rc |
+		some rc in changes
+		is_object(rc.change.after)
+		not tags_all_report(rc, keys)
+	],
+}
+
+tags_all_report(rc, keys) := tag_report(rc, "tags_all", keys) if rc.type != "aws_autoscaling_group"
+
+tag_report_flagged(report, _) if count(report.missing) > 0
+
+tag_report_flagged(report, _) if count(report.unknown) > 0
+
+tag_report_flagged(report, tag_values) if {
+	some key, allowed in tag_values
+	value := report.values[key]
+	not value in allowed
+}

@@ -32,6 +32,8 @@ ref_tag_report(rc, attr, keys) := pure.tag_report(rc, attr, keys)
 
 ref_tag_report_defaults(rc, keys, defaults) := pure.tag_report_defaults(rc, keys, defaults)
 
+ref_tag_reports(rcs, keys, tag_values) := pure.tag_reports(rcs, keys, tag_values)
+
 # --- The cases ---------------------------------------------------------------------------------
 
 # The plan's changes, plus changes with awkward module addresses and unknown markers.
@@ -217,4 +219,35 @@ disagreements contains ["changes", kind, check] if {
 disagreements contains ["changes of a set of types", check] if {
 	some check in [true, false]
 	ref_changes_in(kinds, check) != planguard.changes(changes, kinds, check)
+}
+
+disagreements contains ["changes of an array or object of types", check] if {
+	some check in [true, false]
+	some of in [[k | some k in kinds], {k: k | some k in kinds}, [], 7]
+	ref_changes_in(of, check) != planguard.changes(changes, of, check)
+}
+
+
+# The tagging settings the bulk reports are compared under: the defaults, odd keys with
+# allowed values of every shape, none at all, `tag_values` as an array, and values that only
+# the allowed values flag.
+tag_settings := [
+	[["Owner", "CostCenter", "Environment"], {"Environment": ["dev", "staging", "prod"]}],
+	[["Owner", "Blank", "A", "N", "F", "L", "B", "CostCenter"], {"A": [""], "N": {3}, "Owner": "me", "F": {"x": false}, "L": []}],
+	[[], {}],
+	[["Environment"], ["prod"]],
+	[["Environment"], {"Environment": ["none of the plan's"]}],
+	[["N", "F"], {"N": [4], "F": [false]}],
+]
+
+# The changes, plus an Auto Scaling group, a change without a type and one that is not an object.
+tagged_changes := array.concat(changes, [
+	{"address": "asg", "type": "aws_autoscaling_group", "name": "n", "mode": "managed", "change": {"actions": ["create"], "after": {"tags_all": {}}, "after_unknown": {}}},
+	{"address": "untyped", "name": "n", "mode": "managed", "change": {"actions": ["create"], "after": {"tags_all": {"Owner": "x"}}, "after_unknown": {}}},
+	"not a change",
+])
+
+disagreements contains ["tag_reports", i] if {
+	some i, setting in tag_settings
+	ref_tag_reports(tagged_changes, setting[0], setting[1]) != planguard.tag_reports(tagged_changes, setting[0], setting[1])
 }
