@@ -191,6 +191,18 @@ fn unknown(rc: &Value, path: &Value) -> bool {
     }
 }
 
+/// [`unknown`] for a path given as keys, without building it as a value.
+fn unknown_at(rc: &Value, keys: &[&Value]) -> bool {
+    match rc.index_str("change").index_str("after_unknown") {
+        Value::Bool(true) => true,
+        markers @ Value::Object(_) => {
+            let marker = keys.iter().fold(markers, |v, k| &v[*k]);
+            *marker == Value::Bool(true)
+        }
+        _ => false,
+    }
+}
+
 fn unknown_builtin(args: &[Value]) -> Result<Value> {
     Ok(Value::Bool(unknown(&args[0], &args[1])))
 }
@@ -209,10 +221,15 @@ fn unknown_here_or_above(args: &[Value]) -> Result<Value> {
     let held = match rc.index_str("change").index_str("after_unknown") {
         Value::Bool(true) => true,
         markers @ Value::Object(_) => match path {
-            Value::Array(keys) => (1..=keys.len()).any(|n| {
-                let prefix: Vec<Value> = keys.iter().take(n).cloned().collect();
-                get_path(markers, &Value::from(prefix)) == Some(&Value::Bool(true))
-            }),
+            // Each prefix's marker, found by one walk down the path (a step that leads
+            // nowhere ends every longer prefix too, as `object.get` falls back to `false`).
+            Value::Array(keys) => {
+                let mut marker = markers;
+                keys.iter().any(|k| {
+                    marker = &marker[k];
+                    *marker == Value::Bool(true)
+                })
+            }
             _ => unknown(rc, path),
         },
         _ => false,
@@ -447,11 +464,11 @@ fn map_states<'a>(
     keys: &'a Value,
 ) -> Option<BTreeMap<&'a Value, TagState<'a>>> {
     let map = &rc.index_str("change").index_str("after")[attr];
-    if !matches!(map, Value::Object(_)) || unknown(rc, &Value::from(vec![attr.clone()])) {
+    if !matches!(map, Value::Object(_)) || unknown_at(rc, &[attr]) {
         return None;
     }
     let state = |key: &'a Value| {
-        if unknown(rc, &Value::from(vec![attr.clone(), key.clone()])) {
+        if unknown_at(rc, &[attr, key]) {
             TagState::Unknown
         } else {
             match &map[key] {
