@@ -319,17 +319,14 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
     };
     // The typed parse and the scan for raw sections read the same text independently. The
     // policies that read the whole plan are evaluated on the raw sections as soon as the scan
-    // is done, while the typed parse goes on; then the redactor is made from the typed plan.
-    // A plan the typed parse refuses is not evaluated further.
+    // is done, while the typed parse goes on. A plan the typed parse refuses is not evaluated
+    // further.
     let refused = AtomicBool::new(false);
     let (parsed, scanned) = rayon::join(
         || {
             let plan = text.parse();
             refused.store(plan.is_err(), Ordering::Relaxed);
-            plan.map(|plan| {
-                let redactor = Redactor::from_plan(&plan);
-                (plan, redactor)
-            })
+            plan
         },
         || {
             RawSections::scan(&text.json).map(|sections| {
@@ -342,7 +339,7 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
             })
         },
     );
-    let (plan, redactor) = match parsed {
+    let plan = match parsed {
         Ok(p) => p,
         Err(e) => return failed(text.name.clone(), &e),
     };
@@ -353,7 +350,11 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
         Err(e) => return failed(text.name.clone(), &e),
     };
     lap("parse and index", &mut phases);
-    let mut evaluation = set.evaluate_rest(&input, ahead);
+    // The redactor is only needed for the results, so it is made beside the evaluation.
+    let (mut evaluation, redactor) = rayon::join(
+        || set.evaluate_rest(&input, ahead),
+        || Redactor::from_plan(&plan),
+    );
     lap("evaluate", &mut phases);
     attribute_addresses(&mut evaluation, &plan);
     if !redactor.is_empty() {

@@ -374,8 +374,32 @@ impl<'a> Index<'a> {
         if let Some(root) = raw_root {
             index_config(root, &mut Vec::new(), &mut modules, &mut config, &mut keys);
         }
-        let config_by_key: HashMap<String, usize> =
-            keys.into_iter().enumerate().map(|(i, k)| (k, i)).collect();
+        // Each change's key is made beside the map of the blocks' keys (on a plan of 100,000
+        // resources, each side is a few hundredths of a second).
+        let (config_by_key, change_keys) = rayon::join(
+            || -> HashMap<String, usize> {
+                keys.into_iter().enumerate().map(|(i, k)| (k, i)).collect()
+            },
+            || -> Vec<String> {
+                plan.resource_changes
+                    .par_iter()
+                    .map(|rc| {
+                        let address = match rc.mode {
+                            crate::plan::Mode::Data => format!("data.{}.{}", rc.kind, rc.name),
+                            _ => format!("{}.{}", rc.kind, rc.name),
+                        };
+                        let module = rc
+                            .module_address
+                            .as_deref()
+                            .filter(|a| !a.is_empty())
+                            .map(super::native::module_call_names)
+                            .into_iter()
+                            .flatten();
+                        block_key(module, &address)
+                    })
+                    .collect()
+            },
+        );
         let mut config_by_type: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, entry) in config.iter().enumerate() {
             match config_by_type.get_mut(entry.kind.as_ref()) {
@@ -385,23 +409,9 @@ impl<'a> Index<'a> {
                 }
             }
         }
-        let block_of_change = plan
-            .resource_changes
-            .iter()
-            .map(|rc| {
-                let address = match rc.mode {
-                    crate::plan::Mode::Data => format!("data.{}.{}", rc.kind, rc.name),
-                    _ => format!("{}.{}", rc.kind, rc.name),
-                };
-                let module = rc
-                    .module_address
-                    .as_deref()
-                    .filter(|a| !a.is_empty())
-                    .map(super::native::module_call_names)
-                    .into_iter()
-                    .flatten();
-                config_by_key.get(&block_key(module, &address)).copied()
-            })
+        let block_of_change = change_keys
+            .par_iter()
+            .map(|key| config_by_key.get(key).copied())
             .collect();
         Index {
             by_type,
