@@ -603,18 +603,17 @@ fn tag_reports(args: &[Value]) -> Result<Value> {
         if !matches!(rc.index_str("change").index_str("after"), Value::Object(_)) {
             continue;
         }
-        let report = match rc.index_str("type") {
+        let states = match rc.index_str("type") {
             Value::Undefined => None,
             Value::String(t) if t.as_ref() == "aws_autoscaling_group" => None,
-            _ => map_states(rc, &tags_all, keys).map(|states| report_of(&states, keys)),
+            _ => map_states(rc, &tags_all, keys),
         };
-        match report {
-            Some(report) => {
-                let report = report?;
-                if report_flagged(&report, tag_values) {
-                    flagged.push(Value::from(vec![rc.clone(), report]));
-                }
+        match states {
+            // Most changes are clean: only a flagged one's report is built.
+            Some(states) if flagged_states(&states, tag_values) => {
+                flagged.push(Value::from(vec![rc.clone(), report_of(&states, keys)?]));
             }
+            Some(_) => {}
             None => rest.push(rc.clone()),
         }
     }
@@ -625,17 +624,18 @@ fn tag_reports(args: &[Value]) -> Result<Value> {
     Ok(out)
 }
 
-/// `tag_report_flagged(report, tag_values)` of [`tag_reports`].
-fn report_flagged(report: &Value, tag_values: &Value) -> bool {
-    let non_empty = |key| !members(report.index_str(key)).is_empty();
-    if non_empty("missing") || non_empty("unknown") {
-        return true;
-    }
-    let values = report.index_str("values");
-    entries(tag_values).into_iter().any(|(key, allowed)| {
-        let value = &values[&key];
-        *value != Value::Undefined && !members(allowed).contains(&value)
-    })
+/// `tag_report_flagged(report_of(states, keys), tag_values)` of [`tag_reports`], read from
+/// the states: a key missing (absent or blank) or unknown, or a known value outside the values
+/// `tag_values` allows for its key.
+fn flagged_states(states: &BTreeMap<&Value, TagState>, tag_values: &Value) -> bool {
+    let missing_or_unknown = states.values().any(|state| match state {
+        TagState::Unknown | TagState::Absent => true,
+        TagState::Known(v) => blank(v),
+    });
+    missing_or_unknown
+        || entries(tag_values).into_iter().any(|(key, allowed)| {
+            matches!(states.get(&key), Some(TagState::Known(v)) if !members(allowed).contains(v))
+        })
 }
 
 /// The `(key, value)` pairs `some key, value in coll` visits.
