@@ -30,10 +30,10 @@ deny contains lib.result(rc, message(rc, "an inline ingress rule", cidrs, text))
 	some rc in lib.changes("aws_security_group")
 	not lib.unknown(rc, ["ingress"])
 	some i, rule in lib.value(rc, ["ingress"], [])
-	not rule_unknown(rc, i)
 	cidrs := array.concat(helpers.as_array(object.get(rule, "cidr_blocks", [])), helpers.as_array(object.get(rule, "ipv6_cidr_blocks", [])))
 	some c in cidrs
 	helpers.world_cidr(c)
+	not rule_unknown(rc, i) # after the cheap test for a world CIDR, which most rules fail
 	text := helpers.exposed(rule.protocol, rule.from_port, rule.to_port)
 	text != ""
 }
@@ -51,6 +51,7 @@ warn contains lib.unknown_result(rc, "`ingress`") if {
 warn contains lib.unknown_result(rc, sprintf("`ingress.%s`", [field])) if {
 	some rc in lib.changes("aws_security_group")
 	not lib.unknown(rc, ["ingress"])
+	helpers.unknown_within(rc, ["ingress"]) # one test that most groups fail, before the rule-by-rule one
 	some i, _ in lib.value(rc, ["ingress"], [])
 	some field in rule_fields
 	helpers.unknown_within(rc, ["ingress", i, field])
