@@ -129,6 +129,38 @@ fn stdin_is_read_with_a_dash() {
 }
 
 #[test]
+fn a_policy_error_is_reported_without_waiting_for_stdin() {
+    // A plan file is read while the policies load; standard input never is, so a broken
+    // policy is reported at once even when nothing ever writes to stdin.
+    let dir = policy_dir(&[("broken.rego", "package main\n\ndeny contains msg if {\n")]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_planguard"))
+        .args(["check", "--no-builtin", "-p"])
+        .arg(dir.path())
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _open_stdin = child.stdin.take();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("check waited on stdin instead of reporting the broken policy");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("broken.rego") && stderr(&out).contains("nothing was evaluated"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn a_binary_plan_is_shown_with_the_real_binary() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
