@@ -200,17 +200,13 @@ impl Report {
     }
 }
 
-/// Checks each input against the policy set.
-pub fn check(inputs: &[PathBuf], show: &ShowOptions, set: &PolicySet) -> Report {
-    check_inputs(inputs, None, show, set, Instant::now())
-}
-
-/// [`check`] with the policy set `load` returns, loaded while the first plan is read: for a
-/// large plan and the built-in library each takes about a tenth of a second. Only a regular
-/// file is read ahead. Standard input or a pipe could keep a policy error waiting for its
+/// Checks each input against the policy set `load` returns, loaded while the first plan is
+/// read: for a large plan and the built-in library each takes about a tenth of a second. When
+/// loading fails, nothing is checked and its error is returned. Only a regular file is read
+/// ahead. Standard input or a pipe could keep a policy error waiting for its
 /// writer, and a binary plan is only converted (which runs `show -json`) once the policies
 /// have loaded.
-pub fn check_loading<E>(
+pub fn check<E>(
     inputs: &[PathBuf],
     show: &ShowOptions,
     load: impl FnOnce() -> Result<PolicySet, E>,

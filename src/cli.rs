@@ -255,7 +255,7 @@ fn run_check(args: CheckArgs) -> Result<i32> {
         max_input_bytes: args.max_input_bytes,
     };
     let options = args.policy.load_options(false);
-    let report = match check::check_loading(&args.plans, &show, || load(&options)) {
+    let report = match check::check(&args.plans, &show, || load(&options)) {
         Ok(report) => report,
         Err(code) => return Ok(code),
     };

@@ -184,19 +184,19 @@ fn value(args: &[Value]) -> Result<Value> {
 /// unknown(rc, _) if rc.change.after_unknown == true
 /// ```
 fn unknown(rc: &Value, path: &Value) -> bool {
-    match rc.index_str("change").index_str("after_unknown") {
-        Value::Bool(true) => true,
-        markers @ Value::Object(_) => get_path(markers, path) == Some(&Value::Bool(true)),
-        _ => false,
+    match path {
+        Value::Array(keys) => unknown_at(rc, keys.iter()),
+        key => unknown_at(rc, [key]),
     }
 }
 
-/// [`unknown`] for a path given as keys, without building it as a value.
-fn unknown_at(rc: &Value, keys: &[&Value]) -> bool {
+/// [`unknown`] for a path given as keys, without building it as a value. (A step that leads
+/// nowhere is undefined, and so is every step after it, as in `object.get`.)
+fn unknown_at<'k>(rc: &Value, keys: impl IntoIterator<Item = &'k Value>) -> bool {
     match rc.index_str("change").index_str("after_unknown") {
         Value::Bool(true) => true,
         markers @ Value::Object(_) => {
-            let marker = keys.iter().fold(markers, |v, k| &v[*k]);
+            let marker = keys.into_iter().fold(markers, |v, k| &v[k]);
             *marker == Value::Bool(true)
         }
         _ => false,
@@ -464,11 +464,11 @@ fn map_states<'a>(
     keys: &'a Value,
 ) -> Option<BTreeMap<&'a Value, TagState<'a>>> {
     let map = &rc.index_str("change").index_str("after")[attr];
-    if !matches!(map, Value::Object(_)) || unknown_at(rc, &[attr]) {
+    if !matches!(map, Value::Object(_)) || unknown_at(rc, [attr]) {
         return None;
     }
     let state = |key: &'a Value| {
-        if unknown_at(rc, &[attr, key]) {
+        if unknown_at(rc, [attr, key]) {
             TagState::Unknown
         } else {
             match &map[key] {
