@@ -546,7 +546,9 @@ fn convert(raw: &RawValue) -> Value {
 
 fn convert_str(text: &str) -> Value {
     // The text was validated by the typed parse, so conversion cannot fail on syntax.
-    Value::from_json_str(text).unwrap_or(Value::Null)
+    super::json::parse(text)
+        .or_else(|| Value::from_json_str(text).ok())
+        .unwrap_or(Value::Null)
 }
 
 #[cfg(test)]

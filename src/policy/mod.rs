@@ -14,6 +14,7 @@ mod batch;
 mod eval;
 pub mod export;
 mod input;
+mod json;
 mod load;
 pub mod memory;
 pub mod meta;

@@ -20,7 +20,8 @@ impl Object {
     /// Frozen storage from entries in any order, without an intermediate `BTreeMap` (the JSON
     /// deserializer's path, where objects arrive with their keys usually sorted already). A
     /// later entry for an equal key replaces an earlier one, as successive inserts would.
-    pub(crate) fn from_entries(mut entries: Vec<(Value, Value)>) -> Self {
+    /// Entries of exact capacity are stored without a copy.
+    pub fn from_entries(mut entries: Vec<(Value, Value)>) -> Self {
         if entries.is_empty() {
             return Self { repr: Repr::Empty };
         }
