@@ -103,4 +103,10 @@ fn builtins_agree_with_their_rego_on_a_synthetic_plan() {
         .as_u64()
         .expect("a count");
     assert!(merged > 1_000, "only {merged} merged tag reports compared");
+    let links = engine
+        .eval_rule("data.native_spec.links".into())
+        .expect("links evaluates")
+        .as_u64()
+        .expect("a count");
+    assert!(links > 500, "only {links} links between changes compared");
 }

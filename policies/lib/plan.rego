@@ -122,20 +122,10 @@ targeted(rc, keys, rc_attr) if {
 # True when `rc` (e.g. a bucket) is the target of `other`'s `attr` expression (e.g. the
 # `bucket` argument of an encryption configuration) in the same module: by reference when
 # the configuration has one, which works even when the target's id is unknown until apply,
-# or by equal known values.
-links_to(other, attr, rc, rc_attr) if {
-	module_path(other) == module_path(rc)
-	some ref in references(other, attr)
-	startswith(ref, config_address(rc))
-	rest := substring(ref, count(config_address(rc)), -1)
-	rest in {"", ".id", ".arn", ".bucket", sprintf(".%s", [rc_attr])}
-}
-
-links_to(other, attr, rc, rc_attr) if {
-	v := value(other, [attr], null)
-	v != null
-	v == value(rc, [rc_attr], "")
-}
+# or by equal known values. A planguard builtin: in the same module, a reference in
+# references(other, attr) that is config_address(rc) or its `.id`, `.arn`, `.bucket` or
+# `.<rc_attr>`; or value(other, [attr], null) is not null and equals value(rc, [rc_attr], "").
+links_to(other, attr, rc, rc_attr) if planguard.links_to(object.get(input, ["configuration", "root_module"], {}), other, attr, rc, rc_attr)
 
 # --- Provider configuration ------------------------------------------------------------------
 

@@ -41,8 +41,9 @@ const BUILTINS: &[Builtin] = &[
     ("planguard.tag_reports", 3, tag_reports),
 ];
 
-/// The builtin that keeps an index between calls (see [`BlockIndex`]).
+/// The builtins that keep an index between calls (see [`BlockIndex`]).
 const CONFIG_BLOCK: &str = "planguard.config_block";
+const LINKS_TO: &str = "planguard.links_to";
 
 /// Registers every builtin on `engine`. Engines cloned from it keep them.
 pub fn register(engine: &mut Engine) -> Result<()> {
@@ -59,12 +60,18 @@ pub fn register(engine: &mut Engine) -> Result<()> {
         2,
         Box::new(move |args: Vec<Value>| index.block_of(&args[0], &args[1])),
     )?;
+    let mut index = BlockIndex::default();
+    engine.add_extension(
+        LINKS_TO.to_string(),
+        5,
+        Box::new(move |args: Vec<Value>| links_to(&mut index, &args)),
+    )?;
     Ok(())
 }
 
 /// Whether `name` is one of planguard's builtins (for the load-time check of calls).
 pub fn is_builtin(name: &str) -> bool {
-    name == CONFIG_BLOCK || BUILTINS.iter().any(|(n, _, _)| *n == name)
+    name == CONFIG_BLOCK || name == LINKS_TO || BUILTINS.iter().any(|(n, _, _)| *n == name)
 }
 
 fn s(v: &str) -> Value {
@@ -413,6 +420,83 @@ fn index_module(
             }
         }
     }
+}
+
+/// `planguard.links_to(root_module, other, attr, rc, rc_attr)`: `other` (e.g. a public access
+/// block) points at `rc` (e.g. a bucket) through its attribute `attr`:
+/// ```rego
+/// links_to(root_module, other, attr, rc, rc_attr) if {
+///     module_path(other) == module_path(rc)
+///     some ref in object.get(config_block(root_module, other), ["expressions", attr, "references"], [])
+///     address := sprintf("%s.%s", [rc.type, rc.name])
+///     startswith(ref, address)
+///     substring(ref, count(address), -1) in {"", ".id", ".arn", ".bucket", sprintf(".%s", [rc_attr])}
+/// }
+/// links_to(root_module, other, attr, rc, rc_attr) if {
+///     v := value(other, [attr], null)
+///     v != null
+///     v == value(rc, [rc_attr], "")
+/// }
+/// ```
+/// In Rego each test cost about 15 µs (two module paths, a configuration lookup, a `sprintf`
+/// and a set built per reference), a third of the public access block policy's time at
+/// 100,000 resources. References that are not strings, and a type, name or `rc_attr` that is
+/// not a string, never link here (the Rego would fail on them; plans never hold them).
+fn links_to(index: &mut BlockIndex, args: &[Value]) -> Result<Value> {
+    let (root, other, attr, rc, rc_attr) = (&args[0], &args[1], &args[2], &args[3], &args[4]);
+    // As in regorus, a failing body leaves the other's result standing.
+    let by_ref = by_reference(index, root, other, attr, rc, rc_attr);
+    if matches!(by_ref, Ok(true)) {
+        return Ok(Value::Bool(true));
+    }
+    let planned = |change: &Value, key: &Value| match &after(change)[key] {
+        Value::Null | Value::Undefined => None,
+        v => Some(v.clone()),
+    };
+    let linked = match planned(other, attr) {
+        Some(v) => v == planned(rc, rc_attr).unwrap_or_else(|| s("")),
+        None => false,
+    };
+    if linked {
+        return Ok(Value::Bool(true));
+    }
+    by_ref.map(|_| Value::Undefined)
+}
+
+/// The first body of [`links_to`]: a configuration reference in the same module.
+fn by_reference(
+    index: &mut BlockIndex,
+    root: &Value,
+    other: &Value,
+    attr: &Value,
+    rc: &Value,
+    rc_attr: &Value,
+) -> Result<bool> {
+    let (Value::String(kind), Value::String(name)) = (rc.index_str("type"), rc.index_str("name"))
+    else {
+        return Ok(false);
+    };
+    let (Some(from), Some(to)) = (module_names(other)?, module_names(rc)?) else {
+        return Ok(false);
+    };
+    if from != to {
+        return Ok(false);
+    }
+    let block = index.block_of(root, other)?;
+    let references = &block.index_str("expressions")[attr];
+    let address = format!("{kind}.{name}");
+    let own = match rc_attr {
+        Value::String(a) => Some(format!(".{a}")),
+        _ => None,
+    };
+    Ok(members(references.index_str("references"))
+        .into_iter()
+        .any(|r| {
+            let Value::String(r) = r else { return false };
+            r.strip_prefix(address.as_str()).is_some_and(|rest| {
+                matches!(rest, "" | ".id" | ".arn" | ".bucket") || own.as_deref() == Some(rest)
+            })
+        }))
 }
 
 /// What a map attribute the plan knows (e.g. `tags_all`) holds for some keys, in the shape of

@@ -113,6 +113,23 @@ config_blocks(root) := object.union_n([
 	},
 ])
 
+# `other` (e.g. a public access block) points at `rc` (e.g. a bucket) through its attribute
+# `attr`: in the same module, a configuration reference to the resource, its id, arn, bucket
+# or `rc_attr`, or equal known values. `root_module` as for config_block.
+links_to(root_module, other, attr, rc, rc_attr) if {
+	module_path(other) == module_path(rc)
+	some ref in object.get(config_block(root_module, other), ["expressions", attr, "references"], [])
+	address := sprintf("%s.%s", [rc.type, rc.name])
+	startswith(ref, address)
+	substring(ref, count(address), -1) in {"", ".id", ".arn", ".bucket", sprintf(".%s", [rc_attr])}
+}
+
+links_to(_, other, attr, rc, rc_attr) if {
+	v := value(other, [attr], null)
+	v != null
+	v == value(rc, [rc_attr], "")
+}
+
 # What a resource's map attribute `attr` (tags_all) will hold for `keys`, when the map is
 # known: missing (absent or blank), unknown, and the known values. Undefined when the map
 # itself is not known.

@@ -34,6 +34,8 @@ ref_tag_report_defaults(rc, keys, defaults) := pure.tag_report_defaults(rc, keys
 
 ref_tag_reports(rcs, keys, tag_values) := pure.tag_reports(rcs, keys, tag_values)
 
+ref_links_to(other, attr, rc, rc_attr) if pure.links_to(root_module, other, attr, rc, rc_attr)
+
 # --- The cases ---------------------------------------------------------------------------------
 
 # The plan's changes, plus changes with awkward module addresses and unknown markers.
@@ -250,4 +252,111 @@ tagged_changes := array.concat(changes, [
 disagreements contains ["tag_reports", i] if {
 	some i, setting in tag_settings
 	ref_tag_reports(tagged_changes, setting[0], setting[1]) != planguard.tag_reports(tagged_changes, setting[0], setting[1])
+}
+
+# --- Links between changes -----------------------------------------------------------------------
+
+root_module := object.get(input, ["configuration", "root_module"], {})
+
+# Changes by their address in a module ("aws_s3_bucket.logs"), and by their `bucket` value.
+by_config_address[address] contains rc if {
+	some rc in changes
+	is_string(rc.type)
+	is_string(rc.name)
+	address := sprintf("%s.%s", [rc.type, rc.name])
+}
+
+by_bucket[v] contains rc if {
+	some rc in changes
+	v := ref_value(rc, ["bucket"], null)
+	v != null
+}
+
+# [other, attr, rc, rc_attr] to compare: each change with each attribute its configuration
+# block references and every change those references name (the same module or not); each
+# change with a `bucket` value and the changes of the same value; and each change with itself.
+link_cases contains [other, attr, rc, rc_attr] if {
+	some other in changes
+	some attr, e in object.get(ref_config_block(other), "expressions", {})
+	is_object(e)
+	some ref in object.get(e, "references", [])
+	is_string(ref)
+	parts := split(regex.replace(ref, `\[[^\]]*\]`, ""), ".")
+	count(parts) >= 2
+	some rc in by_config_address[concat(".", array.slice(parts, 0, 2))]
+	some rc_attr in ["bucket", "name"]
+}
+
+link_cases contains [other, "bucket", rc, "bucket"] if {
+	some rcs in by_bucket
+	some other in rcs
+	some rc in rcs
+}
+
+link_cases contains [rc, "bucket", rc, "bucket"] if some rc in changes
+
+# A configuration of its own, whose references end in every suffix that links and some that
+# do not, in the root module and a module call; with the changes of its blocks, and buckets in
+# both modules.
+link_suffixes := ["", ".id", ".arn", ".bucket", ".name", ".tags", "b.id", "[0].id", "[0]"]
+
+link_block(i) := {
+	"address": sprintf("aws_s3_bucket_public_access_block.s%d", [i]),
+	"expressions": {"bucket": {"references": [sprintf("aws_s3_bucket.b%s", [link_suffixes[i]])]}},
+}
+
+link_root := {
+	"resources": [link_block(i) | some i, _ in link_suffixes],
+	"module_calls": {"m": {"module": {"resources": [link_block(i) | some i, _ in link_suffixes]}}},
+}
+
+# A change in the module `module`, or in the root module when that is null.
+link_change(type, name, module) := object.filter(change, [k | some k, v in change; v != null]) if {
+	change := {"address": sprintf("%s.%s", [type, name]), "type": type, "name": name, "mode": "managed", "module_address": module, "change": {"actions": ["create"], "after": {}}}
+}
+
+link_others := [link_change("aws_s3_bucket_public_access_block", sprintf("s%d", [i]), module) |
+	some i, _ in link_suffixes
+	some module in [null, "module.m", "module.n"]
+]
+
+link_targets := [link_change("aws_s3_bucket", name, module) |
+	some name in ["b", "bb"]
+	some module in [null, "module.m"]
+]
+
+own_link_cases contains [other, rc, rc_attr] if {
+	some other in link_others
+	some rc in link_targets
+	some rc_attr in ["bucket", "name"]
+}
+
+disagreements contains ["links_to defined in a configuration of its own", c[0], c[1], c[2]] if {
+	some c in own_link_cases
+	not pure.links_to(link_root, c[0], "bucket", c[1], c[2])
+	planguard.links_to(link_root, c[0], "bucket", c[1], c[2])
+}
+
+disagreements contains ["links_to undefined in a configuration of its own", c[0], c[1], c[2]] if {
+	some c in own_link_cases
+	pure.links_to(link_root, c[0], "bucket", c[1], c[2])
+	not planguard.links_to(link_root, c[0], "bucket", c[1], c[2])
+}
+
+# Cases that link (so the comparisons are not vacuous).
+links := count([1 | some c in link_cases; ref_links_to(c[0], c[1], c[2], c[3])]) + count([1 |
+	some c in own_link_cases
+	pure.links_to(link_root, c[0], "bucket", c[1], c[2])
+])
+
+disagreements contains ["links_to defined", c[0].address, c[1], c[2].address, c[3]] if {
+	some c in link_cases
+	not ref_links_to(c[0], c[1], c[2], c[3])
+	planguard.links_to(root_module, c[0], c[1], c[2], c[3])
+}
+
+disagreements contains ["links_to undefined", c[0].address, c[1], c[2].address, c[3]] if {
+	some c in link_cases
+	ref_links_to(c[0], c[1], c[2], c[3])
+	not planguard.links_to(root_module, c[0], c[1], c[2], c[3])
 }
