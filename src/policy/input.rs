@@ -298,12 +298,8 @@ impl<'a> PlanInput<'a> {
 
     fn convert_blocks(&self, blocks: Vec<usize>) -> Blocks {
         let config = &self.index().config;
-        Blocks(
-            blocks
-                .into_iter()
-                .map(|b| (b, convert(config[b].raw)))
-                .collect(),
-        )
+        let raws: Vec<&RawValue> = blocks.iter().map(|&b| config[b].raw).collect();
+        Blocks(blocks.into_iter().zip(convert_all(&raws)).collect())
     }
 
     /// `configuration` with the provider configuration and the blocks of `parts` (a block in
@@ -469,26 +465,33 @@ fn index_config<'a>(
 
 /// [`PlanInput::convert_changes`] over raw changes.
 fn convert_changes_of(rcs: &[&RawValue], indices: &[usize]) -> Vec<Value> {
-    let chunk = |part: &[usize]| -> Vec<Value> {
+    let raws: Vec<&RawValue> = indices.iter().map(|&i| rcs[i]).collect();
+    convert_all(&raws)
+}
+
+/// Converts raw values a chunk at a time, each chunk read as one JSON array so that its
+/// objects share their keys; chunks in parallel when there are several.
+fn convert_all(raws: &[&RawValue]) -> Vec<Value> {
+    let chunk = |part: &[&RawValue]| -> Vec<Value> {
         let mut text =
-            String::with_capacity(part.iter().map(|&i| rcs[i].get().len() + 1).sum::<usize>() + 2);
+            String::with_capacity(part.iter().map(|r| r.get().len() + 1).sum::<usize>() + 2);
         text.push('[');
-        for (n, &i) in part.iter().enumerate() {
+        for (n, raw) in part.iter().enumerate() {
             if n > 0 {
                 text.push(',');
             }
-            text.push_str(rcs[i].get());
+            text.push_str(raw.get());
         }
         text.push(']');
         match convert_str(&text) {
             Value::Array(items) => items.iter().cloned().collect(),
-            _ => part.iter().map(|&i| convert(rcs[i])).collect(),
+            _ => part.iter().map(|raw| convert(raw)).collect(),
         }
     };
-    if indices.len() > PAR_CHUNK {
-        indices.par_chunks(PAR_CHUNK).flat_map_iter(chunk).collect()
+    if raws.len() > PAR_CHUNK {
+        raws.par_chunks(PAR_CHUNK).flat_map_iter(chunk).collect()
     } else {
-        chunk(indices)
+        chunk(raws)
     }
 }
 
