@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::plan::{ChangeCounts, Plan, PlanBytes, PlanError, PlanText, ShowOptions};
@@ -281,7 +282,7 @@ fn check_inputs(
 /// The changes a report lists: every resource change that does something.
 fn change_lines(plan: &Plan) -> Vec<ChangeLine> {
     plan.resource_changes
-        .iter()
+        .par_iter()
         .filter(|rc| rc.change.actions != crate::plan::Actions::NoOp)
         .map(|rc| ChangeLine {
             address: rc.address.to_string(),
@@ -354,12 +355,12 @@ pub fn check_one(text: Result<PlanText, PlanError>, set: &PolicySet) -> PlanRepo
     lap("evaluate", &mut phases);
     attribute_addresses(&mut evaluation, &plan);
     if !redactor.is_empty() {
-        for f in &mut evaluation.findings {
+        evaluation.findings.par_iter_mut().for_each(|f| {
             f.message = redactor.redact(&f.message).into_owned();
             if let Some(m) = &f.metadata {
                 f.metadata = Some(redactor.redact(m).into_owned());
             }
-        }
+        });
         for f in &mut evaluation.failures {
             f.message = redactor.redact(&f.message).into_owned();
         }

@@ -82,7 +82,7 @@ impl Evaluation {
     }
 
     fn finish(mut self, policies: usize) -> Self {
-        self.findings.sort_by(|a, b| {
+        self.findings.par_sort_by(|a, b| {
             (
                 a.address.as_deref().unwrap_or(""),
                 &a.policy_id,

@@ -7,11 +7,12 @@
 //! policies are evaluated on.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use rayon::prelude::*;
 use regorus::Value;
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
@@ -41,10 +42,10 @@ pub struct PlanInput<'a> {
 
 /// Changes by type, the configuration's blocks, and each change's block.
 struct Index<'a> {
-    by_type: HashMap<&'a str, Vec<usize>>,
+    by_type: FxHashMap<&'a str, Vec<usize>>,
     config: Vec<ConfigEntry<'a>>,
     /// The configuration's blocks by resource type, in plan order.
-    config_by_type: HashMap<String, Vec<usize>>,
+    config_by_type: FxHashMap<String, Vec<usize>>,
     /// Module call names from the root of each module with blocks, e.g. `["vpc", "subnets"]`.
     /// (Map keys are never borrowed by serde, so these are owned.)
     modules: Vec<Vec<String>>,
@@ -358,7 +359,7 @@ pub struct Blocks(Vec<(usize, Value)>);
 
 impl<'a> Index<'a> {
     fn new(plan: &'a Plan<'a>, raw_root: Option<&RawModule<'a>>) -> Self {
-        let mut by_type: HashMap<&'a str, Vec<usize>> = HashMap::new();
+        let mut by_type: FxHashMap<&'a str, Vec<usize>> = FxHashMap::default();
         for (i, rc) in plan.resource_changes.iter().enumerate() {
             by_type.entry(rc.kind.as_ref()).or_default().push(i);
         }
@@ -373,7 +374,7 @@ impl<'a> Index<'a> {
         // Each change's key is made beside the map of the blocks' keys (on a plan of 100,000
         // resources, each side is a few hundredths of a second).
         let (config_by_key, change_keys) = rayon::join(
-            || -> HashMap<String, usize> {
+            || -> FxHashMap<String, usize> {
                 keys.into_iter().enumerate().map(|(i, k)| (k, i)).collect()
             },
             || -> Vec<String> {
@@ -396,7 +397,7 @@ impl<'a> Index<'a> {
                     .collect()
             },
         );
-        let mut config_by_type: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut config_by_type: FxHashMap<String, Vec<usize>> = FxHashMap::default();
         for (i, entry) in config.iter().enumerate() {
             match config_by_type.get_mut(entry.kind.as_ref()) {
                 Some(blocks) => blocks.push(i),
@@ -436,17 +437,22 @@ fn index_config<'a>(
     out: &mut Vec<ConfigEntry<'a>>,
     keys: &mut Vec<String>,
 ) {
-    let names: Vec<Option<BlockName<'a>>> = raw
+    // Each block's name, and its key, in parallel.
+    let names: Vec<Option<(BlockName<'a>, String)>> = raw
         .resources
         .par_iter()
-        .map(|r| serde_json::from_str(r.get()).ok())
+        .map(|r| {
+            let name: BlockName = serde_json::from_str(r.get()).ok()?;
+            let key = block_key(path.iter().map(String::as_str), &name.address);
+            Some((name, key))
+        })
         .collect();
     let module = u32::try_from(modules.len()).expect("fewer than 2^32 modules");
     modules.push(path.clone());
     // A block that does not read was refused by the typed parse, which checks every block.
     for (r, name) in raw.resources.iter().zip(names) {
-        if let Some(BlockName { address, kind }) = name {
-            keys.push(block_key(path.iter().map(String::as_str), &address));
+        if let Some((BlockName { kind, .. }, key)) = name {
+            keys.push(key);
             out.push(ConfigEntry {
                 module,
                 kind,
