@@ -39,22 +39,23 @@ fn disagreements(engine: &mut Engine, plan_json: &str) -> (Vec<String>, u64, u64
     let found = engine
         .eval_rule("data.native_spec.disagreements".into())
         .expect("disagreements evaluate");
-    let checked = engine
-        .eval_rule("data.native_spec.checked".into())
-        .expect("checked evaluates")
-        .as_u64()
-        .expect("a count");
-    let blocks = engine
-        .eval_rule("data.native_spec.found_blocks".into())
-        .expect("found_blocks evaluates")
-        .as_u64()
-        .expect("a count");
+    let checked = count_of(engine, "checked");
+    let blocks = count_of(engine, "found_blocks");
     let found = match found {
         Value::Set(s) => s.iter().map(|v| v.to_string()).collect(),
         Value::Undefined => Vec::new(),
         other => panic!("unexpected {other}"),
     };
     (found, checked, blocks)
+}
+
+/// The count a rule of the cases holds (how many cases it compared).
+fn count_of(engine: &mut Engine, rule: &str) -> u64 {
+    engine
+        .eval_rule(format!("data.native_spec.{rule}"))
+        .unwrap_or_else(|e| panic!("{rule} evaluates: {e}"))
+        .as_u64()
+        .expect("a count")
 }
 
 #[test]
@@ -97,16 +98,8 @@ fn builtins_agree_with_their_rego_on_a_synthetic_plan() {
     );
     assert!(checked > 20_000, "only {checked} cases checked");
     assert!(blocks > 1_000, "only {blocks} configuration blocks found");
-    let merged = engine
-        .eval_rule("data.native_spec.merged_reports".into())
-        .expect("merged_reports evaluates")
-        .as_u64()
-        .expect("a count");
+    let merged = count_of(&mut engine, "merged_reports");
     assert!(merged > 1_000, "only {merged} merged tag reports compared");
-    let links = engine
-        .eval_rule("data.native_spec.links".into())
-        .expect("links evaluates")
-        .as_u64()
-        .expect("a count");
+    let links = count_of(&mut engine, "links");
     assert!(links > 500, "only {links} links between changes compared");
 }
