@@ -20,7 +20,7 @@ import rego.v1
 # Distributions with a planned value to read (some generated plans carry `after: null`).
 distributions contains rc if {
 	some rc in lib.changes("aws_cloudfront_distribution")
-	is_object(lib.after(rc))
+	is_object(planguard.after(rc))
 }
 
 secure_policies := {"redirect-to-https", "https-only"}
@@ -28,17 +28,17 @@ secure_policies := {"redirect-to-https", "https-only"}
 # Every cache behavior with its path in the planned value and a name for messages.
 behaviors(rc) := array.concat(
 	[[["default_cache_behavior", i], b, "default cache behavior"] |
-		some i, b in lib.value(rc, ["default_cache_behavior"], [])
+		some i, b in planguard.value(rc, ["default_cache_behavior"], [])
 	],
 	[[["ordered_cache_behavior", i], b, sprintf("ordered cache behavior %q", [object.get(b, "path_pattern", i)])] |
-		some i, b in lib.value(rc, ["ordered_cache_behavior"], [])
+		some i, b in planguard.value(rc, ["ordered_cache_behavior"], [])
 	],
 )
 
 deny contains lib.result(rc, msg) if {
 	some rc in distributions
 	some [path, behavior, name] in behaviors(rc)
-	not lib.unknown(rc, array.concat(path, ["viewer_protocol_policy"]))
+	not planguard.unknown(rc, array.concat(path, ["viewer_protocol_policy"]))
 	policy := object.get(behavior, "viewer_protocol_policy", null)
 	is_string(policy)
 	not policy in secure_policies
@@ -48,11 +48,11 @@ deny contains lib.result(rc, msg) if {
 warn contains lib.unknown_result(rc, sprintf("the %s's viewer_protocol_policy", [name])) if {
 	some rc in distributions
 	some [path, _, name] in behaviors(rc)
-	lib.unknown(rc, array.concat(path, ["viewer_protocol_policy"]))
+	planguard.unknown(rc, array.concat(path, ["viewer_protocol_policy"]))
 }
 
 warn contains lib.unknown_result(rc, sprintf("`%s`", [attr])) if {
 	some rc in distributions
 	some attr in ["default_cache_behavior", "ordered_cache_behavior"]
-	lib.unknown(rc, [attr])
+	planguard.unknown(rc, [attr])
 }

@@ -23,17 +23,17 @@ import rego.v1
 # Distributions with a planned value to read (some generated plans carry `after: null`).
 distributions contains rc if {
 	some rc in lib.changes("aws_cloudfront_distribution")
-	is_object(lib.after(rc))
+	is_object(planguard.after(rc))
 }
 
 modern(version) if regex.match(`^TLSv1\.[23]_`, version)
 
-certificates(rc) := [[i, c] | some i, c in lib.value(rc, ["viewer_certificate"], []); is_object(c)]
+certificates(rc) := [[i, c] | some i, c in planguard.value(rc, ["viewer_certificate"], []); is_object(c)]
 
 deny contains lib.result(rc, msg) if {
 	some rc in distributions
 	some [i, cert] in certificates(rc)
-	not lib.unknown(rc, ["viewer_certificate", i, "cloudfront_default_certificate"])
+	not planguard.unknown(rc, ["viewer_certificate", i, "cloudfront_default_certificate"])
 	object.get(cert, "cloudfront_default_certificate", false) == true
 	msg := sprintf("%s: uses the default *.cloudfront.net certificate (cloudfront_default_certificate = true), with which CloudFront accepts TLSv1 whatever minimum_protocol_version says", [rc.address])
 }
@@ -41,9 +41,9 @@ deny contains lib.result(rc, msg) if {
 deny contains lib.result(rc, msg) if {
 	some rc in distributions
 	some [i, cert] in certificates(rc)
-	not lib.unknown(rc, ["viewer_certificate", i, "cloudfront_default_certificate"])
+	not planguard.unknown(rc, ["viewer_certificate", i, "cloudfront_default_certificate"])
 	object.get(cert, "cloudfront_default_certificate", false) != true
-	not lib.unknown(rc, ["viewer_certificate", i, "minimum_protocol_version"])
+	not planguard.unknown(rc, ["viewer_certificate", i, "minimum_protocol_version"])
 	version := object.get(cert, "minimum_protocol_version", null)
 	not modern_or_null(version)
 	msg := sprintf("%s: viewer_certificate minimum_protocol_version %q allows TLS older than 1.2", [rc.address, version])
@@ -52,9 +52,9 @@ deny contains lib.result(rc, msg) if {
 deny contains lib.result(rc, msg) if {
 	some rc in distributions
 	some [i, cert] in certificates(rc)
-	not lib.unknown(rc, ["viewer_certificate", i, "cloudfront_default_certificate"])
+	not planguard.unknown(rc, ["viewer_certificate", i, "cloudfront_default_certificate"])
 	object.get(cert, "cloudfront_default_certificate", false) != true
-	not lib.unknown(rc, ["viewer_certificate", i, "minimum_protocol_version"])
+	not planguard.unknown(rc, ["viewer_certificate", i, "minimum_protocol_version"])
 	object.get(cert, "minimum_protocol_version", null) in {null, ""}
 	msg := sprintf("%s: viewer_certificate minimum_protocol_version is not set, so CloudFront accepts TLSv1", [rc.address])
 }
@@ -69,17 +69,17 @@ modern_or_null(version) if {
 warn contains lib.unknown_result(rc, "`viewer_certificate.cloudfront_default_certificate`") if {
 	some rc in distributions
 	some [i, _] in certificates(rc)
-	lib.unknown(rc, ["viewer_certificate", i, "cloudfront_default_certificate"])
+	planguard.unknown(rc, ["viewer_certificate", i, "cloudfront_default_certificate"])
 }
 
 warn contains lib.unknown_result(rc, "`viewer_certificate.minimum_protocol_version`") if {
 	some rc in distributions
 	some [i, cert] in certificates(rc)
 	object.get(cert, "cloudfront_default_certificate", false) != true
-	lib.unknown(rc, ["viewer_certificate", i, "minimum_protocol_version"])
+	planguard.unknown(rc, ["viewer_certificate", i, "minimum_protocol_version"])
 }
 
 warn contains lib.unknown_result(rc, "`viewer_certificate`") if {
 	some rc in distributions
-	lib.unknown(rc, ["viewer_certificate"])
+	planguard.unknown(rc, ["viewer_certificate"])
 }

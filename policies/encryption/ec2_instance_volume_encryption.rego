@@ -49,14 +49,14 @@ warn contains lib.unknown_result(rc, "`root_block_device.encrypted`") if {
 
 deny contains lib.result(rc, sprintf("%s: EBS block device %s is not encrypted (encrypted = false)", [rc.address, object.get(dev, "device_name", "?")])) if {
 	some rc in instances
-	some i, dev in lib.value(rc, ["ebs_block_device"], [])
-	not helpers.unknown(rc, ["ebs_block_device", i, "encrypted"])
+	some i, dev in planguard.value(rc, ["ebs_block_device"], [])
+	not planguard.unknown_here_or_above(rc, ["ebs_block_device", i, "encrypted"])
 	object.get(dev, "encrypted", null) == false
 }
 
 deny contains lib.result(rc, msg) if {
 	some rc in instances
-	some i, dev in lib.value(rc, ["ebs_block_device"], [])
+	some i, dev in planguard.value(rc, ["ebs_block_device"], [])
 	device_unset(rc, i, dev)
 	not helpers.ebs_default_on(rc)
 	msg := sprintf(
@@ -67,18 +67,18 @@ deny contains lib.result(rc, msg) if {
 
 warn contains lib.unknown_result(rc, sprintf("`encrypted` of EBS block device %s", [object.get(dev, "device_name", "?")])) if {
 	some rc in instances
-	some i, dev in lib.value(rc, ["ebs_block_device"], [])
-	helpers.unknown(rc, ["ebs_block_device", i, "encrypted"])
+	some i, dev in planguard.value(rc, ["ebs_block_device"], [])
+	planguard.unknown_here_or_above(rc, ["ebs_block_device", i, "encrypted"])
 	not device_unset(rc, i, dev)
 }
 
 device_unset(rc, i, dev) if {
-	not helpers.unknown(rc, ["ebs_block_device", i, "encrypted"])
+	not planguard.unknown_here_or_above(rc, ["ebs_block_device", i, "encrypted"])
 	object.get(dev, "encrypted", null) == null
 }
 
 device_unset(rc, i, dev) if {
-	helpers.unknown(rc, ["ebs_block_device", i, "encrypted"])
+	planguard.unknown_here_or_above(rc, ["ebs_block_device", i, "encrypted"])
 	block := config_device(rc, dev)
 	not block.encrypted
 }

@@ -18,7 +18,7 @@ import rego.v1
 
 # The EBS mappings of a template, as [index, device name, path of `encrypted`].
 ebs_mappings(rc) := [[i, object.get(m, "device_name", "?"), ["block_device_mappings", i, "ebs", 0, "encrypted"]] |
-	some i, m in lib.value(rc, ["block_device_mappings"], [])
+	some i, m in planguard.value(rc, ["block_device_mappings"], [])
 	count(object.get(m, "ebs", [])) > 0
 ]
 

@@ -11,13 +11,13 @@ import rego.v1
 # True when the value at `path` (e.g. ["root_block_device", 0, "encrypted"]) is unknown until
 # apply: the value itself, or an enclosing block that is unknown as a whole (a computed block
 # the configuration does not write, such as an instance's root_block_device).
-# (lib.unknown(rc, path), or the marker of a prefix of `path` is true: a planguard builtin.)
+# (planguard.unknown(rc, path), or the marker of a prefix of `path` is true: a planguard builtin.)
 unknown(rc, path) if planguard.unknown_here_or_above(rc, path)
 
 # The configuration expression of the argument at `path`, e.g. {"constant_value": true} or
 # {"references": ["aws_kms_key.main.arn", "aws_kms_key.main"]}; undefined when not written.
 expression(rc, path) := e if {
-	e := object.get(lib.config_block(rc), array.concat(["expressions"], path), null)
+	e := object.get(planguard.config_block(lib.root_module, rc), array.concat(["expressions"], path), null)
 	e != null
 }
 
@@ -27,33 +27,33 @@ set_in_config(rc, path) if expression(rc, path)
 # True when the configuration of `rc` is in the plan and does not write the argument at `path`
 # (nor, for a nested argument, its block), so the provider or AWS default applies.
 unset_in_config(rc, path) if {
-	lib.config_block(rc)
+	planguard.config_block(lib.root_module, rc)
 	not set_in_config(rc, path)
 }
 
 # True when the value at `path` is unknown until apply and the configuration sets it (or there
 # is no configuration to tell): the value cannot be checked before apply.
 pending(rc, path) if {
-	unknown(rc, path)
+	planguard.unknown_here_or_above(rc, path)
 	not unset_in_config(rc, path)
 }
 
 # True when nothing sets the value at `path`: the configuration leaves it out (the plan shows a
 # computed value as unknown), or the planned value is null.
 defaulted(rc, path) if {
-	unknown(rc, path)
+	planguard.unknown_here_or_above(rc, path)
 	unset_in_config(rc, path)
 }
 
 defaulted(rc, path) if {
-	not unknown(rc, path)
-	lib.value(rc, path, null) == null
+	not planguard.unknown_here_or_above(rc, path)
+	planguard.value(rc, path, null) == null
 }
 
 # The planned value at `path` when it is known and not null.
 known(rc, path) := v if {
-	not unknown(rc, path)
-	v := lib.value(rc, path, null)
+	not planguard.unknown_here_or_above(rc, path)
+	v := planguard.value(rc, path, null)
 	v != null
 }
 
@@ -132,7 +132,7 @@ live_logging := live("aws_s3_bucket_logging")
 
 # The provider configuration a change uses, without its module prefix: "aws", "aws.us_east_1".
 provider_key(rc) := k if {
-	raw := lib.config_block(rc).provider_config_key
+	raw := planguard.config_block(lib.root_module, rc).provider_config_key
 	parts := split(raw, ":")
 	k := parts[count(parts) - 1]
 } else := "aws"
@@ -204,14 +204,14 @@ has_sse_config(bucket) if lib.targeted(bucket, sse_targets, "bucket")
 inline_sse(bucket) if set_in_config(bucket, ["server_side_encryption_configuration"])
 
 inline_sse(bucket) if {
-	not lib.config_block(bucket)
-	count(lib.value(bucket, ["server_side_encryption_configuration"], [])) > 0
+	not planguard.config_block(lib.root_module, bucket)
+	count(planguard.value(bucket, ["server_side_encryption_configuration"], [])) > 0
 }
 
 # The paths of the sse_algorithm values of an encryption configuration's rules; `base` is []
 # for the separate resource and ["server_side_encryption_configuration", 0] for a bucket.
 sse_algorithm_paths(rc, base) := [array.concat(base, ["rule", i, "apply_server_side_encryption_by_default", 0, "sse_algorithm"]) |
-	some i, _ in lib.value(rc, array.concat(base, ["rule"]), [])
+	some i, _ in planguard.value(rc, array.concat(base, ["rule"]), [])
 ]
 
 # The known algorithms of those rules that are not KMS (e.g. "AES256").
@@ -244,7 +244,7 @@ sse_on_log_target(sse) if {
 # True when `a`'s `attr_a` and `b`'s `attr_b` name the same thing in the same module: both
 # reference the same resource, or both are the same known value.
 same_target(a, attr_a, b, attr_b) if {
-	lib.module_path(a) == lib.module_path(b)
+	planguard.module_path(a) == planguard.module_path(b)
 	some ref in lib.references(a, attr_a)
 	not startswith(ref, "each.")
 	not startswith(ref, "count.")
@@ -254,8 +254,8 @@ same_target(a, attr_a, b, attr_b) if {
 }
 
 same_target(a, attr_a, b, attr_b) if {
-	v := lib.value(a, [attr_a], null)
+	v := planguard.value(a, [attr_a], null)
 	is_string(v)
 	v != ""
-	v == lib.value(b, [attr_b], null)
+	v == planguard.value(b, [attr_b], null)
 }

@@ -24,17 +24,17 @@ import rego.v1
 listeners contains rc if {
 	some kind in ["aws_lb_listener", "aws_alb_listener"]
 	some rc in lib.changes(kind)
-	is_object(lib.after(rc))
+	is_object(planguard.after(rc))
 }
 
 protocol(rc) := upper(p) if {
-	not lib.unknown(rc, ["protocol"])
-	p := lib.value(rc, ["protocol"], "")
+	not planguard.unknown(rc, ["protocol"])
+	p := planguard.value(rc, ["protocol"], "")
 	is_string(p)
 }
 
 actions(rc) := a if {
-	a := lib.value(rc, ["default_action"], [])
+	a := planguard.value(rc, ["default_action"], [])
 	is_array(a)
 } else := []
 
@@ -48,24 +48,24 @@ redirects_to_https(rc) if {
 }
 
 # Whether the default action redirects to HTTPS is decided at apply time.
-redirect_unknown(rc) if lib.unknown(rc, ["default_action"])
+redirect_unknown(rc) if planguard.unknown(rc, ["default_action"])
 
 redirect_unknown(rc) if {
 	some i, _ in actions(rc)
-	lib.unknown(rc, ["default_action", i, "type"])
+	planguard.unknown(rc, ["default_action", i, "type"])
 }
 
 redirect_unknown(rc) if {
 	some i, action in actions(rc)
 	action.type == "redirect"
-	lib.unknown(rc, ["default_action", i, "redirect"])
+	planguard.unknown(rc, ["default_action", i, "redirect"])
 }
 
 redirect_unknown(rc) if {
 	some i, action in actions(rc)
 	action.type == "redirect"
 	some j, _ in object.get(action, "redirect", [])
-	lib.unknown(rc, ["default_action", i, "redirect", j, "protocol"])
+	planguard.unknown(rc, ["default_action", i, "redirect", j, "protocol"])
 }
 
 deny contains lib.result(rc, msg) if {
@@ -78,7 +78,7 @@ deny contains lib.result(rc, msg) if {
 
 warn contains lib.unknown_result(rc, "`protocol`") if {
 	some rc in listeners
-	lib.unknown(rc, ["protocol"])
+	planguard.unknown(rc, ["protocol"])
 }
 
 warn contains lib.unknown_result(rc, "whether the HTTP listener's default action redirects to HTTPS") if {

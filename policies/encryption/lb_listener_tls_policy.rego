@@ -23,20 +23,20 @@ import rego.v1
 listeners contains rc if {
 	some kind in ["aws_lb_listener", "aws_alb_listener"]
 	some rc in lib.changes(kind)
-	is_object(lib.after(rc))
+	is_object(planguard.after(rc))
 }
 
 # The listener terminates TLS.
 terminates_tls(rc) if {
-	not lib.unknown(rc, ["protocol"])
-	upper(lib.value(rc, ["protocol"], "")) in {"HTTPS", "TLS"}
+	not planguard.unknown(rc, ["protocol"])
+	upper(planguard.value(rc, ["protocol"], "")) in {"HTTPS", "TLS"}
 }
 
 # The listener may terminate TLS: HTTPS/TLS, or a protocol only known at apply (the protocol
 # policy warns about that); an ssl_policy on such a listener is checked.
 may_terminate_tls(rc) if terminates_tls(rc)
 
-may_terminate_tls(rc) if lib.unknown(rc, ["protocol"])
+may_terminate_tls(rc) if planguard.unknown(rc, ["protocol"])
 
 # TLS 1.2 or newer: the policy name carries its minimum version.
 strong(name) if regex.match(`^ELBSecurityPolicy-(TLS13-|FS-|TLS-)1-[23]-`, name)
@@ -56,8 +56,8 @@ configured(rc) if lib.config_block(rc).expressions.ssl_policy
 
 deny contains lib.result(rc, msg) if {
 	some rc in listeners
-	not lib.unknown(rc, ["ssl_policy"])
-	name := lib.value(rc, ["ssl_policy"], null)
+	not planguard.unknown(rc, ["ssl_policy"])
+	name := planguard.value(rc, ["ssl_policy"], null)
 	is_string(name)
 	name != ""
 	may_terminate_tls(rc)
@@ -73,13 +73,13 @@ deny contains lib.result(rc, msg) if {
 }
 
 not_set(rc) if {
-	not lib.unknown(rc, ["ssl_policy"])
-	lib.value(rc, ["ssl_policy"], "") == ""
+	not planguard.unknown(rc, ["ssl_policy"])
+	planguard.value(rc, ["ssl_policy"], "") == ""
 }
 
 # Unknown in the plan because the provider computes it, and absent from the configuration.
 not_set(rc) if {
-	lib.unknown(rc, ["ssl_policy"])
+	planguard.unknown(rc, ["ssl_policy"])
 	lib.config_block(rc)
 	not configured(rc)
 }
@@ -87,6 +87,6 @@ not_set(rc) if {
 warn contains lib.unknown_result(rc, "`ssl_policy`") if {
 	some rc in listeners
 	terminates_tls(rc)
-	lib.unknown(rc, ["ssl_policy"])
+	planguard.unknown(rc, ["ssl_policy"])
 	not not_set(rc)
 }

@@ -16,23 +16,23 @@ import data.planguard.exposure.helpers
 import data.planguard.lib
 import rego.v1
 
-deny contains lib.result(rc, sprintf("%s: %s method has no authorization (authorization = \"NONE\") and no API key", [rc.address, lib.value(rc, ["http_method"], "")])) if {
+deny contains lib.result(rc, sprintf("%s: %s method has no authorization (authorization = \"NONE\") and no API key", [rc.address, planguard.value(rc, ["http_method"], "")])) if {
 	some rc in lib.changes("aws_api_gateway_method")
 	no_authorization(rc)
-	not lib.unknown(rc, ["http_method"])
+	not planguard.unknown(rc, ["http_method"])
 	not preflight(rc)
-	not lib.unknown(rc, ["api_key_required"])
+	not planguard.unknown(rc, ["api_key_required"])
 	not api_key(rc)
 }
 
 no_authorization(rc) if {
-	not lib.unknown(rc, ["authorization"])
-	upper(lib.value(rc, ["authorization"], "")) == "NONE"
+	not planguard.unknown(rc, ["authorization"])
+	upper(planguard.value(rc, ["authorization"], "")) == "NONE"
 }
 
-preflight(rc) if upper(lib.value(rc, ["http_method"], "")) == "OPTIONS"
+preflight(rc) if upper(planguard.value(rc, ["http_method"], "")) == "OPTIONS"
 
-api_key(rc) if lib.value(rc, ["api_key_required"], false) == true
+api_key(rc) if planguard.value(rc, ["api_key_required"], false) == true
 
 warn contains lib.unknown_result(rc, "`authorization`") if {
 	some rc in lib.changes("aws_api_gateway_method")
@@ -50,7 +50,7 @@ warn contains lib.unknown_result(rc, "`http_method`") if {
 warn contains lib.unknown_result(rc, "`api_key_required`") if {
 	some rc in lib.changes("aws_api_gateway_method")
 	no_authorization(rc)
-	not lib.unknown(rc, ["http_method"])
+	not planguard.unknown(rc, ["http_method"])
 	not preflight(rc)
 	helpers.unknown_setting(rc, ["api_key_required"])
 }

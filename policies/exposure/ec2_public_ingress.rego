@@ -28,8 +28,8 @@ message(rc, what, cidrs, text) := sprintf(
 
 deny contains lib.result(rc, message(rc, "an inline ingress rule", cidrs, text)) if {
 	some rc in lib.changes("aws_security_group")
-	not lib.unknown(rc, ["ingress"])
-	some i, rule in lib.value(rc, ["ingress"], [])
+	not planguard.unknown(rc, ["ingress"])
+	some i, rule in planguard.value(rc, ["ingress"], [])
 	cidrs := array.concat(helpers.as_array(object.get(rule, "cidr_blocks", [])), helpers.as_array(object.get(rule, "ipv6_cidr_blocks", [])))
 	some c in cidrs
 	helpers.world_cidr(c)
@@ -40,7 +40,7 @@ deny contains lib.result(rc, message(rc, "an inline ingress rule", cidrs, text))
 
 rule_unknown(rc, i) if {
 	some field in rule_fields
-	helpers.unknown_within(rc, ["ingress", i, field])
+	planguard.unknown_within(rc, ["ingress", i, field])
 }
 
 warn contains lib.unknown_result(rc, "`ingress`") if {
@@ -50,36 +50,36 @@ warn contains lib.unknown_result(rc, "`ingress`") if {
 
 warn contains lib.unknown_result(rc, sprintf("`ingress.%s`", [field])) if {
 	some rc in lib.changes("aws_security_group")
-	not lib.unknown(rc, ["ingress"])
-	helpers.unknown_within(rc, ["ingress"]) # one test that most groups fail, before the rule-by-rule one
-	some i, _ in lib.value(rc, ["ingress"], [])
+	not planguard.unknown(rc, ["ingress"])
+	planguard.unknown_within(rc, ["ingress"]) # one test that most groups fail, before the rule-by-rule one
+	some i, _ in planguard.value(rc, ["ingress"], [])
 	some field in rule_fields
-	helpers.unknown_within(rc, ["ingress", i, field])
+	planguard.unknown_within(rc, ["ingress", i, field])
 }
 
 # --- aws_security_group_rule -----------------------------------------------------------------
 
 deny contains lib.result(rc, message(rc, "ingress rule", cidrs, text)) if {
 	some rc in lib.changes("aws_security_group_rule")
-	lib.value(rc, ["type"], "") == "ingress"
-	cidrs := array.concat(helpers.as_array(lib.value(rc, ["cidr_blocks"], [])), helpers.as_array(lib.value(rc, ["ipv6_cidr_blocks"], [])))
+	planguard.value(rc, ["type"], "") == "ingress"
+	cidrs := array.concat(helpers.as_array(planguard.value(rc, ["cidr_blocks"], [])), helpers.as_array(planguard.value(rc, ["ipv6_cidr_blocks"], [])))
 	some c in cidrs
 	helpers.world_cidr(c)
 	not standalone_unknown(rc) # after the cheap test for a world CIDR, which most rules fail
-	text := helpers.exposed(lib.value(rc, ["protocol"], ""), lib.value(rc, ["from_port"], null), lib.value(rc, ["to_port"], null))
+	text := helpers.exposed(planguard.value(rc, ["protocol"], ""), planguard.value(rc, ["from_port"], null), planguard.value(rc, ["to_port"], null))
 	text != ""
 }
 
 standalone_unknown(rc) if {
 	some field in array.concat(rule_fields, ["type"])
-	helpers.unknown_within(rc, [field])
+	planguard.unknown_within(rc, [field])
 }
 
 warn contains lib.unknown_result(rc, sprintf("`%s`", [field])) if {
 	some rc in lib.changes("aws_security_group_rule")
-	lib.value(rc, ["type"], "ingress") == "ingress"
+	planguard.value(rc, ["type"], "ingress") == "ingress"
 	some field in array.concat(rule_fields, ["type"])
-	helpers.unknown_within(rc, [field])
+	planguard.unknown_within(rc, [field])
 }
 
 # --- aws_vpc_security_group_ingress_rule -----------------------------------------------------
@@ -89,20 +89,20 @@ vpc_rule_fields := ["cidr_ipv4", "cidr_ipv6", "from_port", "to_port", "ip_protoc
 deny contains lib.result(rc, message(rc, "ingress rule", cidrs, text)) if {
 	some rc in lib.changes("aws_vpc_security_group_ingress_rule")
 	not vpc_rule_unknown(rc)
-	cidrs := [c | some attr in ["cidr_ipv4", "cidr_ipv6"]; c := lib.value(rc, [attr], null); c != null]
+	cidrs := [c | some attr in ["cidr_ipv4", "cidr_ipv6"]; c := planguard.value(rc, [attr], null); c != null]
 	some c in cidrs
 	helpers.world_cidr(c)
-	text := helpers.exposed(lib.value(rc, ["ip_protocol"], ""), lib.value(rc, ["from_port"], null), lib.value(rc, ["to_port"], null))
+	text := helpers.exposed(planguard.value(rc, ["ip_protocol"], ""), planguard.value(rc, ["from_port"], null), planguard.value(rc, ["to_port"], null))
 	text != ""
 }
 
 vpc_rule_unknown(rc) if {
 	some field in vpc_rule_fields
-	lib.unknown(rc, [field])
+	planguard.unknown(rc, [field])
 }
 
 warn contains lib.unknown_result(rc, sprintf("`%s`", [field])) if {
 	some rc in lib.changes("aws_vpc_security_group_ingress_rule")
 	some field in vpc_rule_fields
-	lib.unknown(rc, [field])
+	planguard.unknown(rc, [field])
 }

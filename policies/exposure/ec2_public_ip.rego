@@ -21,8 +21,8 @@ import rego.v1
 deny contains lib.result(rc, sprintf("%s: assigns a public IP address (associate_public_ip_address = true)", [rc.address])) if {
 	some kind in ["aws_instance", "aws_launch_configuration"]
 	some rc in lib.changes(kind)
-	not lib.unknown(rc, ["associate_public_ip_address"])
-	lib.value(rc, ["associate_public_ip_address"], false) == true
+	not planguard.unknown(rc, ["associate_public_ip_address"])
+	planguard.value(rc, ["associate_public_ip_address"], false) == true
 }
 
 warn contains lib.unknown_result(rc, "`associate_public_ip_address`") if {
@@ -34,8 +34,8 @@ warn contains lib.unknown_result(rc, "`associate_public_ip_address`") if {
 # aws_launch_template: network_interfaces[].associate_public_ip_address is a string.
 deny contains lib.result(rc, sprintf("%s: network interface %d assigns a public IP address (associate_public_ip_address = \"true\")", [rc.address, i])) if {
 	some rc in lib.changes("aws_launch_template")
-	some i, nic in lib.value(rc, ["network_interfaces"], [])
-	not lib.unknown(rc, ["network_interfaces", i, "associate_public_ip_address"])
+	some i, nic in planguard.value(rc, ["network_interfaces"], [])
+	not planguard.unknown(rc, ["network_interfaces", i, "associate_public_ip_address"])
 	truthy(object.get(nic, "associate_public_ip_address", null))
 }
 
@@ -48,8 +48,8 @@ truthy(v) if {
 
 warn contains lib.unknown_result(rc, "`network_interfaces.associate_public_ip_address`") if {
 	some rc in lib.changes("aws_launch_template")
-	some i, _ in lib.value(rc, ["network_interfaces"], [])
-	lib.unknown(rc, ["network_interfaces", i, "associate_public_ip_address"])
+	some i, _ in planguard.value(rc, ["network_interfaces"], [])
+	planguard.unknown(rc, ["network_interfaces", i, "associate_public_ip_address"])
 }
 
 warn contains lib.unknown_result(rc, "`network_interfaces`") if {

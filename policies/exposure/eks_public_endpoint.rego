@@ -31,14 +31,14 @@ deny contains lib.result(rc, sprintf("%s: the cluster's public API endpoint is o
 
 # `public_access_cidrs` is computed: left unset it is unknown on create and becomes 0.0.0.0/0.
 open_cidrs(rc) := "0.0.0.0/0 (public_access_cidrs is not set, so it defaults to 0.0.0.0/0)" if {
-	lib.unknown(rc, cidrs_path)
+	planguard.unknown(rc, cidrs_path)
 	helpers.unset_in_config(rc, cidrs_path)
 } else := "0.0.0.0/0 (public_access_cidrs is empty, so it defaults to 0.0.0.0/0)" if {
-	not helpers.unknown_within(rc, cidrs_path)
-	count(helpers.as_array(lib.value(rc, cidrs_path, []))) == 0
+	not planguard.unknown_within(rc, cidrs_path)
+	count(helpers.as_array(planguard.value(rc, cidrs_path, []))) == 0
 } else := concat(", ", open) if {
-	not helpers.unknown_within(rc, cidrs_path)
-	open := sort({c | some c in helpers.as_array(lib.value(rc, cidrs_path, [])); helpers.world_cidr(c)})
+	not planguard.unknown_within(rc, cidrs_path)
+	open := sort({c | some c in helpers.as_array(planguard.value(rc, cidrs_path, [])); helpers.world_cidr(c)})
 	count(open) > 0
 }
 
@@ -50,6 +50,6 @@ warn contains lib.unknown_result(rc, "`vpc_config.endpoint_public_access`") if {
 warn contains lib.unknown_result(rc, "`vpc_config.public_access_cidrs`") if {
 	some rc in lib.changes("aws_eks_cluster")
 	public_endpoint(rc)
-	helpers.unknown_within(rc, cidrs_path)
+	planguard.unknown_within(rc, cidrs_path)
 	not helpers.unset_in_config(rc, cidrs_path)
 }

@@ -29,20 +29,20 @@ warn contains lib.result(rc, sprintf("%s: %s load balancer is internet-facing (%
 # `internal` is optional and computed: left unset, the plan shows it as unknown and the load
 # balancer is created internet-facing.
 internet_facing(rc) if {
-	not lib.unknown(rc, ["internal"])
-	lib.value(rc, ["internal"], false) == false
+	not planguard.unknown(rc, ["internal"])
+	planguard.value(rc, ["internal"], false) == false
 }
 
 internet_facing(rc) if {
-	lib.unknown(rc, ["internal"])
+	planguard.unknown(rc, ["internal"])
 	helpers.unset_in_config(rc, ["internal"])
 }
 
-lb_type(rc) := lib.value(rc, ["load_balancer_type"], "application")
+lb_type(rc) := planguard.value(rc, ["load_balancer_type"], "application")
 
 allowed(rc) if {
 	some attr in ["tags", "tags_all"]
-	tags := lib.value(rc, [attr], {})
+	tags := planguard.value(rc, [attr], {})
 	is_object(tags)
 	tags["planguard:public"] == "true"
 }

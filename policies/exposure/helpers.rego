@@ -15,7 +15,7 @@ as_array(x) := x if {
 } else := [x]
 
 # True when anything at `path` of the planned value is unknown: the value itself or any part of it.
-# (lib.unknown(rc, path), or a `true` marker anywhere inside the array or object of markers
+# (planguard.unknown(rc, path), or a `true` marker anywhere inside the array or object of markers
 # at `path`: a planguard builtin.)
 unknown_within(rc, path) if planguard.unknown_within(rc, path)
 
@@ -24,7 +24,7 @@ unknown_within(rc, path) if planguard.unknown_within(rc, path)
 # default applies. The enclosing nested block must itself be written in the configuration:
 # an attribute of a block the configuration does not show (a dynamic block) is not "unset".
 unset_in_config(rc, path) if {
-	expressions := object.get(lib.config_block(rc), "expressions", {})
+	expressions := object.get(planguard.config_block(lib.root_module, rc), "expressions", {})
 	parent := object.get(expressions, array.slice(path, 0, count(path) - 1), null)
 	is_object(parent)
 	not path[count(path) - 1] in object.keys(parent)
@@ -34,30 +34,30 @@ unset_in_config(rc, path) if {
 # the plan cannot show: the configuration sets it (from something unknown), or there is no
 # configuration to tell.
 unknown_setting(rc, path) if {
-	lib.unknown(rc, path)
+	planguard.unknown(rc, path)
 	not unset_in_config(rc, path)
 }
 
 # True when the configuration block of `rc` sets the attribute at `path`.
-set_in_config(rc, path) if object.get(object.get(lib.config_block(rc), "expressions", {}), path, null) != null
+set_in_config(rc, path) if object.get(object.get(planguard.config_block(lib.root_module, rc), "expressions", {}), path, null) != null
 
 # True when an optional attribute that the provider computes when it is not set (so it is
 # unknown on create either way) is unknown because the configuration sets it from something
 # unknown. Without configuration there is no evidence that it is set at all.
 unknown_configured(rc, path) if {
-	lib.unknown(rc, path)
+	planguard.unknown(rc, path)
 	set_in_config(rc, path)
 }
 
 # True when a boolean setting is true in the plan, or is left unset with a provider default of
 # true that the plan shows as unknown.
 enabled(rc, path, default_value) if {
-	not lib.unknown(rc, path)
-	lib.value(rc, path, default_value) == true
+	not planguard.unknown(rc, path)
+	planguard.value(rc, path, default_value) == true
 }
 
 enabled(rc, path, true) if {
-	lib.unknown(rc, path)
+	planguard.unknown(rc, path)
 	unset_in_config(rc, path)
 }
 
@@ -152,8 +152,8 @@ actions_of(statements) := concat(", ", sort({a |
 
 # The finding message for a change whose `attr` holds a public policy document.
 public_policy_message(rc, attr, what) := msg if {
-	not lib.unknown(rc, [attr])
-	statements := public_statements(lib.value(rc, [attr], null))
+	not planguard.unknown(rc, [attr])
+	statements := public_statements(planguard.value(rc, [attr], null))
 	count(statements) > 0
 	msg := sprintf(
 		"%s: %s allows %s to any principal (\"*\") without a Condition restricting it to an account, organisation, source or network",
@@ -241,8 +241,8 @@ pab_flags := ["block_public_acls", "block_public_policy", "ignore_public_acls", 
 # True when a public access block sets all four flags to known true values.
 pab_full(pab) if {
 	every flag in pab_flags {
-		not lib.unknown(pab, [flag])
-		lib.value(pab, [flag], false) == true
+		not planguard.unknown(pab, [flag])
+		planguard.value(pab, [flag], false) == true
 	}
 }
 
@@ -269,8 +269,8 @@ account_blocks_all if {
 # True when `flag` is known true on an account-level block in the plan.
 account_flag(flag) if {
 	some a in account_blocks
-	not lib.unknown(a, [flag])
-	lib.value(a, [flag], false) == true
+	not planguard.unknown(a, [flag])
+	planguard.value(a, [flag], false) == true
 }
 
 # Bucket-level blocks indexed by the resource their `bucket` references (module path included,
@@ -284,13 +284,13 @@ blocks_by_ref[key] contains pab if {
 
 blocks_by_name[name] contains pab if {
 	some pab in bucket_blocks
-	name := lib.value(pab, ["bucket"], null)
+	name := planguard.value(pab, ["bucket"], null)
 	is_string(name)
 	name != ""
 }
 
 # The module path of `rc` and the resource a reference names, without instance keys.
-ref_key(rc, ref) := concat("/", array.concat(lib.module_path(rc), [resource_of(ref)]))
+ref_key(rc, ref) := concat("/", array.concat(planguard.module_path(rc), [resource_of(ref)]))
 
 resource_of(ref) := concat(".", array.slice(split(regex.replace(ref, `\[[^\]]*\]`, ""), "."), 0, 2))
 
@@ -300,19 +300,19 @@ by_name(v) := {pab | some pab in blocks_by_name[v]}
 by_ref(key) := {pab | some pab in blocks_by_ref[key]}
 
 # Candidate blocks for a bucket resource (a block's `bucket` points at it).
-bucket_candidates(bucket) := by_ref(ref_key(bucket, lib.config_address(bucket))) | by_name(lib.value(bucket, ["bucket"], null))
+bucket_candidates(bucket) := by_ref(ref_key(bucket, lib.config_address(bucket))) | by_name(planguard.value(bucket, ["bucket"], null))
 
 # Candidate blocks for a resource whose `attr` names a bucket (a policy, an ACL).
 target_candidates(rc, attr) := {pab |
 	some ref in lib.references(rc, attr)
 	some pab in by_ref(ref_key(rc, ref))
-} | by_name(lib.value(rc, [attr], null))
+} | by_name(planguard.value(rc, [attr], null))
 
 # True when `a`'s `attr_a` and `b`'s `attr_b` name the same target in the same module (e.g. the
 # `bucket` of a bucket policy and of a public access block): both reference the same resource,
 # or both are the same known value.
 same_target(a, attr_a, b, attr_b) if {
-	lib.module_path(a) == lib.module_path(b)
+	planguard.module_path(a) == planguard.module_path(b)
 	some ref in lib.references(a, attr_a)
 	not startswith(ref, "each.")
 	not startswith(ref, "count.")
@@ -320,10 +320,10 @@ same_target(a, attr_a, b, attr_b) if {
 }
 
 same_target(a, attr_a, b, attr_b) if {
-	v := lib.value(a, [attr_a], null)
+	v := planguard.value(a, [attr_a], null)
 	is_string(v)
 	v != ""
-	v == lib.value(b, [attr_b], null)
+	v == planguard.value(b, [attr_b], null)
 }
 
 # True when `flag` is known true on a bucket-level block for the same bucket as `rc`'s `attr`,
@@ -331,8 +331,8 @@ same_target(a, attr_a, b, attr_b) if {
 bucket_flag(rc, attr, flag) if {
 	some pab in target_candidates(rc, attr)
 	same_target(rc, attr, pab, "bucket")
-	not lib.unknown(pab, [flag])
-	lib.value(pab, [flag], false) == true
+	not planguard.unknown(pab, [flag])
+	planguard.value(pab, [flag], false) == true
 }
 
 bucket_flag(_, _, flag) if account_flag(flag)
@@ -347,8 +347,8 @@ has_block(bucket) if {
 own_bucket_flag(bucket, flag) if {
 	some pab in bucket_candidates(bucket)
 	lib.links_to(pab, "bucket", bucket, "bucket")
-	not lib.unknown(pab, [flag])
-	lib.value(pab, [flag], false) == true
+	not planguard.unknown(pab, [flag])
+	planguard.value(pab, [flag], false) == true
 }
 
 own_bucket_flag(_, flag) if account_flag(flag)

@@ -17,8 +17,8 @@ import rego.v1
 
 deny contains lib.result(rc, sprintf("%s: function URL has no authentication (authorization_type = \"NONE\")", [rc.address])) if {
 	some rc in lib.changes("aws_lambda_function_url")
-	not lib.unknown(rc, ["authorization_type"])
-	upper(lib.value(rc, ["authorization_type"], "")) == "NONE"
+	not planguard.unknown(rc, ["authorization_type"])
+	upper(planguard.value(rc, ["authorization_type"], "")) == "NONE"
 }
 
 warn contains lib.unknown_result(rc, "`authorization_type`") if {

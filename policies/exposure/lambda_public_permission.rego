@@ -17,22 +17,22 @@ import rego.v1
 
 restrictions := ["source_arn", "source_account", "principal_org_id"]
 
-deny contains lib.result(rc, sprintf("%s: permission lets any principal (\"*\") call %s with no source_arn, source_account or principal_org_id", [rc.address, lib.value(rc, ["action"], "the function")])) if {
+deny contains lib.result(rc, sprintf("%s: permission lets any principal (\"*\") call %s with no source_arn, source_account or principal_org_id", [rc.address, planguard.value(rc, ["action"], "the function")])) if {
 	some rc in lib.changes("aws_lambda_permission")
-	not lib.unknown(rc, ["principal"])
-	lib.value(rc, ["principal"], "") == "*"
+	not planguard.unknown(rc, ["principal"])
+	planguard.value(rc, ["principal"], "") == "*"
 	not restricted(rc)
 }
 
 # An unknown source ARN or account is still a restriction.
 restricted(rc) if {
 	some attr in restrictions
-	lib.unknown(rc, [attr])
+	planguard.unknown(rc, [attr])
 }
 
 restricted(rc) if {
 	some attr in restrictions
-	lib.value(rc, [attr], "") != ""
+	planguard.value(rc, [attr], "") != ""
 }
 
 warn contains lib.unknown_result(rc, "`principal`") if {

@@ -21,8 +21,8 @@ deny contains lib.result(rc, sprintf("%s: public access block turns off %s", [rc
 	some rc in lib.changes("aws_s3_bucket_public_access_block")
 	off := [sprintf("`%s`", [flag]) |
 		some flag in helpers.pab_flags
-		not lib.unknown(rc, [flag])
-		lib.value(rc, [flag], false) != true
+		not planguard.unknown(rc, [flag])
+		planguard.value(rc, [flag], false) != true
 		not helpers.account_flag(flag)
 	]
 	count(off) > 0
@@ -31,6 +31,6 @@ deny contains lib.result(rc, sprintf("%s: public access block turns off %s", [rc
 warn contains lib.unknown_result(rc, sprintf("`%s`", [flag])) if {
 	some rc in lib.changes("aws_s3_bucket_public_access_block")
 	some flag in helpers.pab_flags
-	lib.unknown(rc, [flag])
+	planguard.unknown(rc, [flag])
 	not helpers.account_flag(flag)
 }

@@ -28,15 +28,15 @@ public_groups := {
 
 deny contains lib.result(rc, sprintf("%s: bucket ACL is the public canned ACL %q", [rc.address, acl])) if {
 	some rc in lib.changes("aws_s3_bucket_acl")
-	not lib.unknown(rc, ["acl"])
-	acl := lib.value(rc, ["acl"], "")
+	not planguard.unknown(rc, ["acl"])
+	acl := planguard.value(rc, ["acl"], "")
 	acl in public_acls
 	not helpers.bucket_flag(rc, "bucket", "ignore_public_acls")
 }
 
 deny contains lib.result(rc, sprintf("%s: bucket ACL grants %s to the group %s", [rc.address, grant.permission, uri])) if {
 	some rc in lib.changes("aws_s3_bucket_acl")
-	some policy in lib.value(rc, ["access_control_policy"], [])
+	some policy in planguard.value(rc, ["access_control_policy"], [])
 	some grant in helpers.as_array(object.get(policy, "grant", []))
 	some grantee in helpers.as_array(object.get(grant, "grantee", []))
 	uri := object.get(grantee, "uri", "")
@@ -51,7 +51,7 @@ warn contains lib.unknown_result(rc, "`acl`") if {
 
 warn contains lib.unknown_result(rc, "the grantees of `access_control_policy`") if {
 	some rc in lib.changes("aws_s3_bucket_acl")
-	helpers.unknown_within(rc, ["access_control_policy"])
+	planguard.unknown_within(rc, ["access_control_policy"])
 	helpers.set_in_config(rc, ["access_control_policy"])
 }
 
@@ -59,15 +59,15 @@ warn contains lib.unknown_result(rc, "the grantees of `access_control_policy`") 
 
 deny contains lib.result(rc, sprintf("%s: bucket has the public canned ACL %q (legacy `acl` argument)", [rc.address, acl])) if {
 	some rc in lib.changes("aws_s3_bucket")
-	not lib.unknown(rc, ["acl"])
-	acl := lib.value(rc, ["acl"], "")
+	not planguard.unknown(rc, ["acl"])
+	acl := planguard.value(rc, ["acl"], "")
 	acl in public_acls
 	not helpers.own_bucket_flag(rc, "ignore_public_acls")
 }
 
 deny contains lib.result(rc, sprintf("%s: bucket grants %s to the group %s (legacy `grant` block)", [rc.address, concat(", ", grant.permissions), grant.uri])) if {
 	some rc in lib.changes("aws_s3_bucket")
-	some grant in lib.value(rc, ["grant"], [])
+	some grant in planguard.value(rc, ["grant"], [])
 	object.get(grant, "uri", "") in public_groups
 	not helpers.own_bucket_flag(rc, "ignore_public_acls")
 }

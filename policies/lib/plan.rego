@@ -2,7 +2,11 @@
 #
 # Every library policy reads the plan through these helpers, so that "which changes count",
 # "is this value known yet" and "which configuration block made this resource" are answered
-# the same way everywhere.
+# the same way everywhere. Where a helper only calls a `planguard.*` builtin (value, unknown,
+# after, module_path, config_block), the library's policies call the builtin itself: each
+# Rego function call costs regorus about a microsecond, per change and per use, and the
+# wrappers made a tenth of the library's evaluation time on a plan of 100,000 resources.
+# The wrappers stay for policies of your own.
 package planguard.lib
 
 import rego.v1
@@ -74,7 +78,11 @@ module_path(rc) := planguard.module_path(rc)
 # The configuration block that declares a change's resource: the block with the change's
 # address in the module its module path names (modules nested up to four deep, which covers
 # real configurations). A planguard builtin that indexes the blocks once per configuration.
-config_block(rc) := planguard.config_block(input.configuration.root_module, rc)
+config_block(rc) := planguard.config_block(root_module, rc)
+
+# The plan's configuration.root_module, or {} when the plan has none: the first argument of
+# planguard.config_block, for callers that call it directly.
+root_module := object.get(input, ["configuration", "root_module"], {})
 
 # The references an attribute's expression makes, e.g. ["aws_s3_bucket.logs.id", "aws_s3_bucket.logs"].
 references(rc, attr) := refs if {

@@ -36,7 +36,7 @@ documents contains {"rc": rc, "path": ["inline_policy"], "what": "`inline_policy
 documents contains {"rc": rc, "path": ["inline_policy", i, "policy"], "what": what} if {
 	some rc in changes
 	rc.type == "aws_iam_role"
-	some i, block in lib.value(rc, ["inline_policy"], [])
+	some i, block in planguard.value(rc, ["inline_policy"], [])
 	is_object(block)
 	what := sprintf("the `policy` of inline_policy %s", [statement_label(object.get(block, "name", ""), i)])
 }
@@ -49,7 +49,7 @@ changes := [rc |
 
 deny contains lib.result(d.rc, sprintf("%s: %s: statement %s allows every action (`Action: \"%s\"`) on every resource (`Resource: \"*\"`), which is full administrative access; %s", [d.rc.address, d.what, label, action, least])) if {
 	some d in documents
-	text := lib.value(d.rc, d.path, null)
+	text := planguard.value(d.rc, d.path, null)
 	is_string(text)
 	json.is_valid(text)
 	some i, statement in statements(json.unmarshal(text))
@@ -59,7 +59,7 @@ deny contains lib.result(d.rc, sprintf("%s: %s: statement %s allows every action
 
 warn contains lib.unknown_result(d.rc, d.what) if {
 	some d in documents
-	lib.unknown(d.rc, d.path)
+	planguard.unknown(d.rc, d.path)
 }
 
 # A data "aws_iam_policy_document" the plan reads during apply: its `json` is usually unknown
@@ -70,7 +70,7 @@ deny contains lib.result(rc, sprintf("%s: statement %s allows every action (`act
 	rc.mode == "data"
 	rc.type == "aws_iam_policy_document"
 	not known_json(rc)
-	some i, s in lib.value(rc, ["statement"], [])
+	some i, s in planguard.value(rc, ["statement"], [])
 	object.get(s, "effect", null) in {null, "Allow"}
 	"*" in list_of(s, "resources")
 	wildcards := [a | some a in list_of(s, "actions"); wildcard_action(a)]
@@ -90,7 +90,7 @@ deny contains lib.result(rc, sprintf("%s: the policy document's statement %s all
 }
 
 known_json(rc) if {
-	text := lib.value(rc, ["json"], null)
+	text := planguard.value(rc, ["json"], null)
 	is_string(text)
 	json.is_valid(text)
 }
@@ -99,7 +99,7 @@ known_json(rc) if {
 # those resources, including deleting them and rewriting who may use them.
 deny contains lib.result(d.rc, sprintf("%s: %s: statement %s allows every action (`Action: \"%s\"`) on %s, which is full control of it, including deleting it and changing its access policy; %s", [d.rc.address, d.what, label, action, concat(", ", [sprintf("%v", [r]) | some r in resources]), least])) if {
 	some d in documents
-	text := lib.value(d.rc, d.path, null)
+	text := planguard.value(d.rc, d.path, null)
 	is_string(text)
 	json.is_valid(text)
 	some i, statement in statements(json.unmarshal(text))

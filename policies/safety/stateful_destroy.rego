@@ -78,9 +78,9 @@ approval := "destroying a stateful resource cannot be undone by another apply, s
 
 deny contains lib.result(rc, sprintf("%s: %s%s; %s", [rc.address, what(rc), why(rc), approval])) if {
 	some rc in input.resource_changes
+	"delete" in rc.change.actions # lib.destroys(rc), first: most changes fail it
 	rc.mode == "managed"
 	rc.type in stateful_types
-	lib.destroys(rc)
 }
 
 what(rc) := sprintf("the plan replaces this %s (%s)", [rc.type, order(rc)]) if {
@@ -94,8 +94,9 @@ order(rc) := "create_before_destroy: the new object is created first" if {
 } else := "destroy, then create"
 
 # Why Terraform plans the destruction, from action_reason and replace_paths.
-why(rc) := sprintf(" because %s", [concat(", ", reasons(rc))]) if {
-	count(reasons(rc)) > 0
+why(rc) := sprintf(" because %s", [concat(", ", r)]) if {
+	r := reasons(rc)
+	count(r) > 0
 } else := " (no action_reason in the plan)"
 
 reasons(rc) := array.concat(

@@ -201,7 +201,7 @@ unknown(rc, _) if rc.change.after_unknown == true
 
 unknown(rc, path) if {
 	is_object(object.get(rc.change, "after_unknown", {}))
-	lib.unknown(rc, path)
+	planguard.unknown(rc, path)
 }
 
 unknown_state := {"state": "unknown"}
@@ -250,12 +250,12 @@ report_of(states, keys) := {
 map_state(rc, attr, key) := unknown_state if {
 	unknown(rc, [attr, key])
 } else := known(v) if {
-	v := lib.after(rc)[attr][key]
+	v := planguard.after(rc)[attr][key]
 	v != null
 } else := absent_state
 
 tags_all_known(rc) if {
-	is_object(lib.after(rc).tags_all)
+	is_object(planguard.after(rc).tags_all)
 	not unknown(rc, ["tags_all"])
 }
 
@@ -279,7 +279,7 @@ default_tag_state(rc, key) := unknown_state if {
 # The provider_config key of the provider configuration a change uses: "aws", "aws.west",
 # "module.app:aws" (or "app:aws" in Terraform before 0.14). Without configuration: "aws".
 provider_key(rc) := key if {
-	key := lib.config_block(rc).provider_config_key
+	key := planguard.config_block(lib.root_module, rc).provider_config_key
 	is_string(key)
 } else := "aws"
 
@@ -338,7 +338,7 @@ default_tags_expression(p) := e if {
 # maps of provider versions before 5.0.
 asg_entries(rc) := [[[attr, i], e] |
 	some attr in ["tag", "tags"]
-	entries := object.get(lib.after(rc), attr, [])
+	entries := object.get(planguard.after(rc), attr, [])
 	is_array(entries)
 	some i, e in entries
 	is_object(e)
