@@ -7,8 +7,9 @@
 //! microseconds, and these helpers run for every resource under every policy, so on a
 //! 100,000-resource plan they were most of the evaluation time. Here they are builtins, each
 //! about a microsecond a call (most of it regorus's dispatch). The Rego helpers keep their names
-//! and signatures and call these, so policies (and users' policies that import
-//! `data.planguard.lib`) are unchanged.
+//! and signatures and call these, so users' policies that import `data.planguard.lib` are
+//! unchanged; the library's own policies call the builtins directly where a helper is only a
+//! call to one (a Rego function call costs regorus about a microsecond more).
 //!
 //! Each builtin is specified by the Rego it replaced, quoted in its doc comment and kept in
 //! `src/policy/pure.rego`; `tests/native.rs` (with the cases in `testdata/native/spec.rego`)
@@ -29,7 +30,6 @@ type Builtin = (&'static str, u8, fn(&[Value]) -> Result<Value>);
 
 /// Every `planguard.*` builtin.
 const BUILTINS: &[Builtin] = &[
-    ("planguard.changes", 3, changes),
     ("planguard.after", 1, after_builtin),
     ("planguard.value", 3, value),
     ("planguard.unknown", 2, unknown_builtin),
@@ -41,9 +41,11 @@ const BUILTINS: &[Builtin] = &[
     ("planguard.tag_reports", 3, tag_reports),
 ];
 
-/// The builtins that keep an index between calls (see [`BlockIndex`]).
+/// The builtins that keep an index or their answers between calls (see [`BlockIndex`] and
+/// [`ChangesMemo`]).
 const CONFIG_BLOCK: &str = "planguard.config_block";
 const LINKS_TO: &str = "planguard.links_to";
+const CHANGES: &str = "planguard.changes";
 
 /// Registers every builtin on `engine`. Engines cloned from it keep them.
 pub fn register(engine: &mut Engine) -> Result<()> {
@@ -66,12 +68,18 @@ pub fn register(engine: &mut Engine) -> Result<()> {
         5,
         Box::new(move |args: Vec<Value>| links_to(&mut index, &args)),
     )?;
+    let mut memo = ChangesMemo::default();
+    engine.add_extension(
+        CHANGES.to_string(),
+        3,
+        Box::new(move |args: Vec<Value>| memo.changes(&args)),
+    )?;
     Ok(())
 }
 
 /// Whether `name` is one of planguard's builtins (for the load-time check of calls).
 pub fn is_builtin(name: &str) -> bool {
-    name == CONFIG_BLOCK || name == LINKS_TO || BUILTINS.iter().any(|(n, _, _)| *n == name)
+    [CONFIG_BLOCK, LINKS_TO, CHANGES].contains(&name) || BUILTINS.iter().any(|(n, _, _)| *n == name)
 }
 
 fn s(v: &str) -> Value {
@@ -127,6 +135,42 @@ fn get_path<'a>(obj: &'a Value, path: &Value) -> Option<&'a Value> {
 /// ```
 /// called as `planguard.changes(resource_changes, kind, check_unchanged)`. `kind` may also be
 /// a collection of types: `rc.type in kind`.
+/// [`changes`] with its answers kept for the `resource_changes` they were computed from: every
+/// rule of a policy starts with `lib.changes(kind)`, so one evaluation asks the same question
+/// once per rule (seven times for the ingress policy), each a pass over every change of the
+/// slice. Like [`BlockIndex`], it holds that value, so its allocation cannot be reused by
+/// another while the answers are kept.
+#[derive(Clone, Default)]
+struct ChangesMemo {
+    of: Option<Value>,
+    answers: Vec<([Value; 2], Value)>,
+}
+
+/// Answers kept per `resource_changes`: a few kinds per evaluation; past that, none are added.
+const CHANGES_KEPT: usize = 16;
+
+impl ChangesMemo {
+    fn changes(&mut self, args: &[Value]) -> Result<Value> {
+        let Value::Array(all) = &args[0] else {
+            return changes(args);
+        };
+        let same = matches!(&self.of, Some(Value::Array(of)) if regorus::Rc::ptr_eq(of, all));
+        if !same {
+            self.answers.clear();
+            self.of = Some(args[0].clone());
+        }
+        let question = [args[1].clone(), args[2].clone()];
+        if let Some((_, answer)) = self.answers.iter().find(|(q, _)| *q == question) {
+            return Ok(answer.clone());
+        }
+        let answer = changes(args)?;
+        if self.answers.len() < CHANGES_KEPT {
+            self.answers.push((question, answer.clone()));
+        }
+        Ok(answer)
+    }
+}
+
 fn changes(args: &[Value]) -> Result<Value> {
     let (all, kind, check_unchanged) = (&args[0], &args[1], &args[2]);
     let managed = s("managed");
@@ -759,5 +803,46 @@ mod tests {
         ] {
             assert_eq!(strip_trailing_index(part), want, "{part}");
         }
+    }
+
+    fn change(kind: &str, action: &str) -> Value {
+        Value::from_json_str(&format!(
+            r#"{{"type": "{kind}", "mode": "managed", "change": {{"actions": ["{action}"]}}}}"#
+        ))
+        .unwrap()
+    }
+
+    fn changes_count(kind: &str, all: &Value, unchanged: bool, memo: &mut ChangesMemo) -> usize {
+        let args = [all.clone(), Value::from(kind), Value::Bool(unchanged)];
+        let kept = memo.changes(&args).unwrap();
+        assert_eq!(kept, changes(&args).unwrap(), "{kind} {unchanged}");
+        match kept {
+            Value::Array(a) => a.len(),
+            other => panic!("not an array: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn kept_answers_are_per_question_and_per_plan() {
+        let mut memo = ChangesMemo::default();
+        let first = Value::from(vec![
+            change("aws_s3_bucket", "create"),
+            change("aws_s3_bucket", "no-op"),
+            change("aws_sqs_queue", "update"),
+        ]);
+        for _ in 0..2 {
+            assert_eq!(changes_count("aws_s3_bucket", &first, false, &mut memo), 1);
+            assert_eq!(changes_count("aws_s3_bucket", &first, true, &mut memo), 2);
+            assert_eq!(changes_count("aws_sqs_queue", &first, false, &mut memo), 1);
+        }
+        // Another plan's changes, even of equal length, get their own answers.
+        let second = Value::from(vec![
+            change("aws_sqs_queue", "create"),
+            change("aws_sqs_queue", "create"),
+            change("aws_sqs_queue", "delete"),
+        ]);
+        assert_eq!(changes_count("aws_s3_bucket", &second, false, &mut memo), 0);
+        assert_eq!(changes_count("aws_sqs_queue", &second, false, &mut memo), 2);
+        assert_eq!(changes_count("aws_sqs_queue", &first, false, &mut memo), 1);
     }
 }
