@@ -134,67 +134,128 @@ fn get_path<'a>(obj: &'a Value, path: &Value) -> Option<&'a Value> {
 /// produces_object(rc) if { rc.change.actions == ["no-op"]; config("check_unchanged", false) == true }
 /// ```
 /// called as `planguard.changes(resource_changes, kind, check_unchanged)`. `kind` may also be
-/// a collection of types: `rc.type in kind`.
-/// [`changes`] with its answers kept for the `resource_changes` they were computed from: every
-/// rule of a policy starts with `lib.changes(kind)`, so one evaluation asks the same question
-/// once per rule (seven times for the ingress policy), each a pass over every change of the
-/// slice. Like [`BlockIndex`], it holds that value, so its allocation cannot be reused by
-/// another while the answers are kept.
+/// a collection of types: `rc.type in kind`. (Registered as [`ChangesMemo::changes`].)
+fn changes(args: &[Value]) -> Result<Value> {
+    let (all, kind, check_unchanged) = (&args[0], &args[1], &args[2]);
+    let unchanged_counts = *check_unchanged == Value::Bool(true);
+    let out: Vec<Value> = members(all)
+        .into_iter()
+        .filter(|rc| of_kind(kind, rc.index_str("type")))
+        .filter(|rc| match counted(rc) {
+            Counted::Produces => true,
+            Counted::Unchanged => unchanged_counts,
+            Counted::Not => false,
+        })
+        .cloned()
+        .collect();
+    Ok(Value::from(out))
+}
+
+/// Whether a change's type `t` is `kind` (`rc.type == kind`, or `rc.type in kind`).
+fn of_kind(kind: &Value, t: &Value) -> bool {
+    match kind {
+        Value::Set(kinds) => kinds.contains(t),
+        Value::String(_) => t == kind,
+        kinds => t == kinds || members(kinds).contains(&t),
+    }
+}
+
+/// Whether `changes` lists a change of its kind.
+#[derive(Clone, Copy, PartialEq)]
+enum Counted {
+    /// A managed change that creates or updates an object: always.
+    Produces,
+    /// A managed no-op: when unchanged resources are checked.
+    Unchanged,
+    Not,
+}
+
+fn counted(rc: &Value) -> Counted {
+    if *rc.index_str("mode") != s("managed") {
+        return Counted::Not;
+    }
+    let actions = rc.index_str("change").index_str("actions");
+    let produces = members(actions)
+        .into_iter()
+        .any(|a| matches!(a, Value::String(a) if matches!(a.as_ref(), "create" | "update")));
+    if produces {
+        Counted::Produces
+    } else if matches!(actions, Value::Array(a) if a.len() == 1 && a[0] == s("no-op")) {
+        Counted::Unchanged
+    } else {
+        Counted::Not
+    }
+}
+
+/// [`changes`], answered from an index of the `resource_changes` it was last asked about:
+/// every rule of a policy starts with `lib.changes(kind)`, and the policies evaluated on a
+/// slice ask for several kinds, each a pass over every change of the slice (seven passes for
+/// the ingress policy alone). The index is one pass: the changes `changes` could list, by
+/// type, in order; each answer takes the types of its kind. Like [`BlockIndex`], it holds the
+/// value it was built from, so that value's allocation cannot be reused while it is in use.
 #[derive(Clone, Default)]
 struct ChangesMemo {
     of: Option<Value>,
-    answers: Vec<([Value; 2], Value)>,
+    /// Each type of `of`'s changes (first seen first), with the positions of its changes that
+    /// `changes` could list and whether each is a no-op.
+    by_type: Vec<(Value, Vec<(usize, Counted)>)>,
 }
-
-/// Answers kept per `resource_changes`: a few kinds per evaluation; past that, none are added.
-const CHANGES_KEPT: usize = 16;
 
 impl ChangesMemo {
     fn changes(&mut self, args: &[Value]) -> Result<Value> {
         let Value::Array(all) = &args[0] else {
             return changes(args);
         };
-        let same = matches!(&self.of, Some(Value::Array(of)) if regorus::Rc::ptr_eq(of, all));
-        if !same {
-            self.answers.clear();
-            self.of = Some(args[0].clone());
+        let (kind, unchanged_counts) = (&args[1], args[2] == Value::Bool(true));
+        let indexed = matches!(&self.of, Some(Value::Array(of)) if regorus::Rc::ptr_eq(of, all));
+        if !indexed {
+            self.index(&args[0]);
         }
-        let question = [args[1].clone(), args[2].clone()];
-        if let Some((_, answer)) = self.answers.iter().find(|(q, _)| *q == question) {
-            return Ok(answer.clone());
+        let mut positions: Vec<usize> = Vec::new();
+        let mut types = 0;
+        for (_, listed) in self.by_type.iter().filter(|(t, _)| of_kind(kind, t)) {
+            types += 1;
+            positions.extend(
+                listed
+                    .iter()
+                    .filter(|(_, c)| *c == Counted::Produces || unchanged_counts)
+                    .map(|(i, _)| *i),
+            );
         }
-        let answer = changes(args)?;
-        if self.answers.len() < CHANGES_KEPT {
-            self.answers.push((question, answer.clone()));
+        if types > 1 {
+            positions.sort_unstable();
         }
-        Ok(answer)
-    }
-}
-
-fn changes(args: &[Value]) -> Result<Value> {
-    let (all, kind, check_unchanged) = (&args[0], &args[1], &args[2]);
-    let managed = s("managed");
-    let (create, update, noop) = (s("create"), s("update"), s("no-op"));
-    let unchanged_counts = *check_unchanged == Value::Bool(true);
-    let of_kind = |t: &Value| match kind {
-        Value::Set(kinds) => kinds.contains(t),
-        Value::String(_) => t == kind,
-        kinds => t == kinds || members(kinds).contains(&t),
-    };
-    let out: Vec<Value> = members(all)
-        .into_iter()
-        .filter(|rc| of_kind(rc.index_str("type")) && *rc.index_str("mode") == managed)
-        .filter(|rc| {
-            let actions = rc.index_str("change").index_str("actions");
-            members(actions)
+        Ok(Value::from(
+            positions
                 .into_iter()
-                .any(|a| *a == create || *a == update)
-                || (unchanged_counts
-                    && matches!(actions, Value::Array(a) if a.len() == 1 && a[0] == noop))
-        })
-        .cloned()
-        .collect();
-    Ok(Value::from(out))
+                .map(|i| all[i].clone())
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    fn index(&mut self, of: &Value) {
+        self.by_type.clear();
+        // Where each type is in `by_type`; changes of a type mostly come together.
+        let mut slots: BTreeMap<&Value, usize> = BTreeMap::new();
+        let mut last: Option<(&Value, usize)> = None;
+        for (i, rc) in members(of).into_iter().enumerate() {
+            let c = counted(rc);
+            if c == Counted::Not {
+                continue;
+            }
+            let t = rc.index_str("type");
+            let slot = match last {
+                Some((u, slot)) if u == t => slot,
+                _ => *slots.entry(t).or_insert_with(|| {
+                    self.by_type.push((t.clone(), Vec::new()));
+                    self.by_type.len() - 1
+                }),
+            };
+            last = Some((t, slot));
+            self.by_type[slot].1.push((i, c));
+        }
+        self.of = Some(of.clone());
+    }
 }
 
 /// ```rego
@@ -813,9 +874,14 @@ mod tests {
     }
 
     fn changes_count(kind: &str, all: &Value, unchanged: bool, memo: &mut ChangesMemo) -> usize {
-        let args = [all.clone(), Value::from(kind), Value::Bool(unchanged)];
+        answered(Value::from(kind), all, unchanged, memo)
+    }
+
+    /// The number of changes `memo` lists, which must be `changes`'s answer, in its order.
+    fn answered(kind: Value, all: &Value, unchanged: bool, memo: &mut ChangesMemo) -> usize {
+        let args = [all.clone(), kind, Value::Bool(unchanged)];
         let kept = memo.changes(&args).unwrap();
-        assert_eq!(kept, changes(&args).unwrap(), "{kind} {unchanged}");
+        assert_eq!(kept, changes(&args).unwrap(), "{args:?}");
         match kept {
             Value::Array(a) => a.len(),
             other => panic!("not an array: {other:?}"),
@@ -844,5 +910,23 @@ mod tests {
         assert_eq!(changes_count("aws_s3_bucket", &second, false, &mut memo), 0);
         assert_eq!(changes_count("aws_sqs_queue", &second, false, &mut memo), 2);
         assert_eq!(changes_count("aws_sqs_queue", &first, false, &mut memo), 1);
+        // A collection of kinds lists the changes of all its types in the plan's order.
+        let mixed = Value::from(vec![
+            change("aws_s3_bucket", "create"),
+            change("aws_sqs_queue", "update"),
+            change("aws_s3_bucket", "no-op"),
+            change("aws_sqs_queue", "create"),
+            change("aws_kms_key", "create"),
+        ]);
+        let kinds = Value::from_json_str(r#"["aws_sqs_queue", "aws_s3_bucket"]"#).unwrap();
+        let set: Value = Value::from(
+            [Value::from("aws_sqs_queue"), Value::from("aws_s3_bucket")]
+                .into_iter()
+                .collect::<std::collections::BTreeSet<_>>(),
+        );
+        for kind in [kinds, set] {
+            assert_eq!(answered(kind.clone(), &mixed, false, &mut memo), 3);
+            assert_eq!(answered(kind, &mixed, true, &mut memo), 4);
+        }
     }
 }
