@@ -192,12 +192,82 @@ pub struct Interpreter {
     // The package path components of each module of the policy, `data` first, once worked out.
     module_components: Vec<Option<Rc<Vec<String>>>>,
     builtins_cache: BTreeMap<(&'static str, Vec<Value>), Value>,
+    // What `negation_hoists_undefined` evaluates before each negated expression, by the
+    // expression's address (the entry holds the expression, so the address stays its own).
+    negation_plans: BTreeMap<usize, (ExprRef, Rc<NegationPlan>)>,
     no_rules_lookup: bool,
     execution_timer: ExecutionTimer,
 }
 
 /// How deeply rule and function evaluations may nest.
 const MAX_CALL_DEPTH: usize = 256;
+
+/// How many negated expressions an interpreter keeps the [`NegationPlan`] of.
+const MAX_NEGATION_PLANS: usize = 4096;
+
+/// What OPA evaluates before a negation `not expr` (see
+/// [`Interpreter::negation_hoists_undefined`]); it depends on the expression alone.
+#[derive(Debug)]
+struct NegationPlan {
+    /// The hoisted calls, inner first and left to right.
+    calls: Vec<ExprRef>,
+    /// The hoisted operands and composite literals, evaluated after the calls.
+    terms: Vec<ExprRef>,
+}
+
+impl NegationPlan {
+    fn of(expr: &ExprRef) -> Result<Self> {
+        let mut terms: Vec<ExprRef> = vec![];
+        let operands: Vec<&ExprRef> = match expr.as_ref() {
+            Expr::Call { fcn, params, .. } => {
+                if get_path_string(fcn, None).is_ok_and(|name| name == "equal") {
+                    vec![]
+                } else {
+                    params.iter().collect()
+                }
+            }
+            Expr::BoolExpr { op, lhs, rhs, .. } if *op != BoolOp::Eq => vec![lhs, rhs],
+            Expr::ArithExpr { lhs, rhs, .. } | Expr::BinExpr { lhs, rhs, .. } => vec![lhs, rhs],
+            Expr::Membership {
+                key,
+                value,
+                collection,
+                ..
+            } => key.iter().chain([value, collection]).collect(),
+            _ => vec![],
+        };
+        terms.extend(operands.iter().map(|e| (*e).clone()));
+        // Calls and composite literals strictly inside the expression.
+        traverse(expr, &mut |e| {
+            if e == expr {
+                return Ok(true);
+            }
+            if operands.contains(&e) {
+                // Hoisted whole: evaluating it covers what it contains.
+                return Ok(false);
+            }
+            match e.as_ref() {
+                Expr::Call { .. }
+                | Expr::ArithExpr { .. }
+                | Expr::BinExpr { .. }
+                | Expr::BoolExpr { .. }
+                | Expr::Membership { .. }
+                | Expr::Array { .. }
+                | Expr::Set { .. }
+                | Expr::Object { .. } => {
+                    terms.push(e.clone());
+                    Ok(false)
+                }
+                _ => Ok(true),
+            }
+        })?;
+        let mut calls = vec![];
+        for term in &terms {
+            Interpreter::calls_inner_first(term, &mut calls)?;
+        }
+        Ok(NegationPlan { calls, terms })
+    }
+}
 
 impl Default for Interpreter {
     fn default() -> Self {
@@ -237,6 +307,7 @@ impl Clone for Interpreter {
             rule_values: BTreeMap::default(),
 
             builtins_cache: BTreeMap::default(),
+            negation_plans: BTreeMap::default(),
             active_rules: Vec::default(),
             active_functions: Vec::default(),
             definition_share: self.definition_share.clone(),
@@ -330,6 +401,7 @@ impl Interpreter {
             module_paths: Vec::new(),
             module_components: Vec::new(),
             builtins_cache: BTreeMap::default(),
+            negation_plans: BTreeMap::default(),
             no_rules_lookup: false,
             traces: None,
             extensions: Map::default(),
@@ -376,6 +448,7 @@ impl Interpreter {
             module_paths: Vec::new(),
             module_components: Vec::new(),
             builtins_cache: BTreeMap::default(),
+            negation_plans: BTreeMap::default(),
             no_rules_lookup: false,
             traces: None,
 
@@ -434,6 +507,7 @@ impl Interpreter {
         // Call targets are resolved against the policy: any change to it invalidates them.
         self.call_targets = Lookup::default();
         self.call_extra_args = Lookup::default();
+        self.negation_plans.clear();
         self.module_paths.clear();
         self.module_components.clear();
         Rc::make_mut(&mut self.compiled_policy)
@@ -1331,68 +1405,36 @@ impl Interpreter {
         expr: &ExprRef,
         calls: &mut Vec<ExprRef>,
     ) -> Result<bool> {
-        let mut hoisted: Vec<ExprRef> = vec![];
-        let operands: Vec<&ExprRef> = match expr.as_ref() {
-            Expr::Call { fcn, params, .. } => {
-                if get_path_string(fcn, None).is_ok_and(|name| name == "equal") {
-                    vec![]
-                } else {
-                    params.iter().collect()
-                }
-            }
-            Expr::BoolExpr { op, lhs, rhs, .. } if *op != BoolOp::Eq => vec![lhs, rhs],
-            Expr::ArithExpr { lhs, rhs, .. } | Expr::BinExpr { lhs, rhs, .. } => vec![lhs, rhs],
-            Expr::Membership {
-                key,
-                value,
-                collection,
-                ..
-            } => key.iter().chain([value, collection]).collect(),
-            _ => vec![],
-        };
-        hoisted.extend(operands.iter().map(|e| (*e).clone()));
-        // Calls and composite literals strictly inside the expression.
-        traverse(expr, &mut |e| {
-            if e == expr {
-                return Ok(true);
-            }
-            if operands.contains(&e) {
-                // Hoisted whole: evaluating it covers what it contains.
-                return Ok(false);
-            }
-            match e.as_ref() {
-                Expr::Call { .. }
-                | Expr::ArithExpr { .. }
-                | Expr::BinExpr { .. }
-                | Expr::BoolExpr { .. }
-                | Expr::Membership { .. }
-                | Expr::Array { .. }
-                | Expr::Set { .. }
-                | Expr::Object { .. } => {
-                    hoisted.push(e.clone());
-                    Ok(false)
-                }
-                _ => Ok(true),
-            }
-        })?;
-        let mut inner_calls = vec![];
-        for term in &hoisted {
-            Self::calls_inner_first(term, &mut inner_calls)?;
-        }
-        for call in inner_calls {
-            let value = self.eval_expr(&call)?;
+        let plan = self.negation_plan(expr)?;
+        for call in &plan.calls {
+            let value = self.eval_expr(call)?;
             if value == Value::Undefined {
                 return Ok(true);
             }
-            self.set_loop_var_value(&call, value)?;
-            calls.push(call);
+            self.set_loop_var_value(call, value)?;
+            calls.push(call.clone());
         }
-        for term in hoisted {
-            if self.eval_expr(&term)? == Value::Undefined {
+        for term in &plan.terms {
+            if self.eval_expr(term)? == Value::Undefined {
                 return Ok(true);
             }
         }
         Ok(false)
+    }
+
+    /// The [`NegationPlan`] of `not expr`, worked out once per expression.
+    fn negation_plan(&mut self, expr: &ExprRef) -> Result<Rc<NegationPlan>> {
+        let address = core::ptr::from_ref(expr.as_ref()).addr();
+        if let Some((_, plan)) = self.negation_plans.get(&address) {
+            return Ok(plan.clone());
+        }
+        let plan = Rc::new(NegationPlan::of(expr)?);
+        // Queries bring new expressions; past this many, plans are worked out each time.
+        if self.negation_plans.len() < MAX_NEGATION_PLANS {
+            self.negation_plans
+                .insert(address, (expr.clone(), plan.clone()));
+        }
+        Ok(plan)
     }
 
     /// The calls in `expr`, itself included, inner first and left to right (not inside
