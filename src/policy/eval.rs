@@ -27,8 +27,12 @@ use super::input::{Blocks, PlanInput, RawSections};
 use super::load::{regorus_error, Package, PolicySet, Rule};
 use super::{Finding, Level, RuleKind, Scope};
 
-/// Changes per evaluation of a per-resource policy.
-const SLICE: usize = 1000;
+/// Changes per evaluation of a per-resource policy. Smaller slices keep a slice's values in
+/// the cache while its policies run and even out the threads' last slices; the fixed cost per
+/// slice (an engine, constant rules evaluated again) outweighs that below about a hundred. At
+/// 100,000 resources 250 took 6% of the CPU off 1,000 (2.31 -> 2.13 s, six alternating runs
+/// each; 100 was no better than 250).
+const SLICE: usize = 250;
 
 /// The results of the packages that read the whole plan, evaluated ahead of the others (see
 /// [`PolicySet::evaluate_ahead`]).
