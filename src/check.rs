@@ -232,7 +232,10 @@ pub fn check<E>(
         });
         (set, first)
     });
-    Ok(check_inputs(inputs, first, show, &set?, started))
+    let set = set?;
+    let report = check_inputs(inputs, first, show, &set, started);
+    crate::policy::memory::free_in_background(set);
+    Ok(report)
 }
 
 /// The result of `f` and how long it took.

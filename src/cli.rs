@@ -283,6 +283,7 @@ fn run_check(args: CheckArgs) -> Result<i32> {
             }
         }
     }
+    crate::policy::memory::free_in_background(report);
     Ok(code)
 }
 

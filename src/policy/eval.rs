@@ -231,11 +231,8 @@ impl PolicySet {
             shares.failures = first.into_iter().collect();
             result.absorb(shares);
         }
-        // Freeing a whole plan's values is millions of small deallocations: do it off the
-        // critical path (a long-running server still gets the memory back).
-        let _ = std::thread::Builder::new()
-            .name("planguard-drop".into())
-            .spawn(move || drop(value));
+        // Freeing a whole plan's values is millions of small deallocations.
+        super::memory::free_in_background(value);
         result
     }
 
