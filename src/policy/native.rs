@@ -866,11 +866,18 @@ mod tests {
         }
     }
 
-    fn change(kind: &str, action: &str) -> Value {
-        Value::from_json_str(&format!(
-            r#"{{"type": "{kind}", "mode": "managed", "change": {{"actions": ["{action}"]}}}}"#
-        ))
-        .unwrap()
+    /// A `resource_changes` array of managed changes, written `type:action` apart by spaces.
+    fn plan_of(changes: &str) -> Value {
+        let text: Vec<String> = changes
+            .split_whitespace()
+            .map(|change| {
+                let (kind, action) = change.split_once(':').expect("type:action");
+                format!(
+                    r#"{{"type": "{kind}", "mode": "managed", "change": {{"actions": ["{action}"]}}}}"#
+                )
+            })
+            .collect();
+        Value::from_json_str(&format!("[{}]", text.join(","))).unwrap()
     }
 
     fn changes_count(kind: &str, all: &Value, unchanged: bool, memo: &mut ChangesMemo) -> usize {
@@ -891,36 +898,22 @@ mod tests {
     #[test]
     fn kept_answers_are_per_question_and_per_plan() {
         let mut memo = ChangesMemo::default();
-        let first = Value::from(vec![
-            change("aws_s3_bucket", "create"),
-            change("aws_s3_bucket", "no-op"),
-            change("aws_sqs_queue", "update"),
-        ]);
+        let first = plan_of("bucket:create bucket:no-op queue:update");
         for _ in 0..2 {
-            assert_eq!(changes_count("aws_s3_bucket", &first, false, &mut memo), 1);
-            assert_eq!(changes_count("aws_s3_bucket", &first, true, &mut memo), 2);
-            assert_eq!(changes_count("aws_sqs_queue", &first, false, &mut memo), 1);
+            assert_eq!(changes_count("bucket", &first, false, &mut memo), 1);
+            assert_eq!(changes_count("bucket", &first, true, &mut memo), 2);
+            assert_eq!(changes_count("queue", &first, false, &mut memo), 1);
         }
         // Another plan's changes, even of equal length, get their own answers.
-        let second = Value::from(vec![
-            change("aws_sqs_queue", "create"),
-            change("aws_sqs_queue", "create"),
-            change("aws_sqs_queue", "delete"),
-        ]);
-        assert_eq!(changes_count("aws_s3_bucket", &second, false, &mut memo), 0);
-        assert_eq!(changes_count("aws_sqs_queue", &second, false, &mut memo), 2);
-        assert_eq!(changes_count("aws_sqs_queue", &first, false, &mut memo), 1);
+        let second = plan_of("queue:create queue:create queue:delete");
+        assert_eq!(changes_count("bucket", &second, false, &mut memo), 0);
+        assert_eq!(changes_count("queue", &second, false, &mut memo), 2);
+        assert_eq!(changes_count("queue", &first, false, &mut memo), 1);
         // A collection of kinds lists the changes of all its types in the plan's order.
-        let mixed = Value::from(vec![
-            change("aws_s3_bucket", "create"),
-            change("aws_sqs_queue", "update"),
-            change("aws_s3_bucket", "no-op"),
-            change("aws_sqs_queue", "create"),
-            change("aws_kms_key", "create"),
-        ]);
-        let kinds = Value::from_json_str(r#"["aws_sqs_queue", "aws_s3_bucket"]"#).unwrap();
+        let mixed = plan_of("bucket:create queue:update bucket:no-op queue:create key:create");
+        let kinds = Value::from_json_str(r#"["queue", "bucket"]"#).unwrap();
         let set: Value = Value::from(
-            [Value::from("aws_sqs_queue"), Value::from("aws_s3_bucket")]
+            [Value::from("queue"), Value::from("bucket")]
                 .into_iter()
                 .collect::<std::collections::BTreeSet<_>>(),
         );
