@@ -42,7 +42,7 @@ const BUILTINS: &[Builtin] = &[
 ];
 
 /// The builtins that keep an index or their answers between calls (see [`BlockIndex`] and
-/// [`ChangesMemo`]).
+/// [`ChangesIndex`]).
 const CONFIG_BLOCK: &str = "planguard.config_block";
 const LINKS_TO: &str = "planguard.links_to";
 const CHANGES: &str = "planguard.changes";
@@ -68,11 +68,11 @@ pub fn register(engine: &mut Engine) -> Result<()> {
         5,
         Box::new(move |args: Vec<Value>| links_to(&mut index, &args)),
     )?;
-    let mut memo = ChangesMemo::default();
+    let mut index = ChangesIndex::default();
     engine.add_extension(
         CHANGES.to_string(),
         3,
-        Box::new(move |args: Vec<Value>| memo.changes(&args)),
+        Box::new(move |args: Vec<Value>| index.changes(&args)),
     )?;
     Ok(())
 }
@@ -134,7 +134,7 @@ fn get_path<'a>(obj: &'a Value, path: &Value) -> Option<&'a Value> {
 /// produces_object(rc) if { rc.change.actions == ["no-op"]; config("check_unchanged", false) == true }
 /// ```
 /// called as `planguard.changes(resource_changes, kind, check_unchanged)`. `kind` may also be
-/// a collection of types: `rc.type in kind`. (Registered as [`ChangesMemo::changes`].)
+/// a collection of types: `rc.type in kind`. (Registered as [`ChangesIndex::changes`].)
 fn changes(args: &[Value]) -> Result<Value> {
     let (all, kind, check_unchanged) = (&args[0], &args[1], &args[2]);
     let unchanged_counts = *check_unchanged == Value::Bool(true);
@@ -194,14 +194,14 @@ fn counted(rc: &Value) -> Counted {
 /// type, in order; each answer takes the types of its kind. Like [`BlockIndex`], it holds the
 /// value it was built from, so that value's allocation cannot be reused while it is in use.
 #[derive(Clone, Default)]
-struct ChangesMemo {
+struct ChangesIndex {
     of: Option<Value>,
     /// Each type of `of`'s changes (first seen first), with the positions of its changes that
     /// `changes` could list and whether each is a no-op.
     by_type: Vec<(Value, Vec<(usize, Counted)>)>,
 }
 
-impl ChangesMemo {
+impl ChangesIndex {
     fn changes(&mut self, args: &[Value]) -> Result<Value> {
         let Value::Array(all) = &args[0] else {
             return changes(args);
@@ -880,14 +880,14 @@ mod tests {
         Value::from_json_str(&format!("[{}]", text.join(","))).unwrap()
     }
 
-    fn changes_count(kind: &str, all: &Value, unchanged: bool, memo: &mut ChangesMemo) -> usize {
-        answered(Value::from(kind), all, unchanged, memo)
+    fn changes_count(kind: &str, all: &Value, unchanged: bool, index: &mut ChangesIndex) -> usize {
+        answered(Value::from(kind), all, unchanged, index)
     }
 
-    /// The number of changes `memo` lists, which must be `changes`'s answer, in its order.
-    fn answered(kind: Value, all: &Value, unchanged: bool, memo: &mut ChangesMemo) -> usize {
+    /// The number of changes `index` lists, which must be `changes`'s answer, in its order.
+    fn answered(kind: Value, all: &Value, unchanged: bool, index: &mut ChangesIndex) -> usize {
         let args = [all.clone(), kind, Value::Bool(unchanged)];
-        let kept = memo.changes(&args).unwrap();
+        let kept = index.changes(&args).unwrap();
         assert_eq!(kept, changes(&args).unwrap(), "{args:?}");
         match kept {
             Value::Array(a) => a.len(),
@@ -896,19 +896,19 @@ mod tests {
     }
 
     #[test]
-    fn kept_answers_are_per_question_and_per_plan() {
-        let mut memo = ChangesMemo::default();
+    fn answers_are_per_question_and_per_plan() {
+        let mut index = ChangesIndex::default();
         let first = plan_of("bucket:create bucket:no-op queue:update");
         for _ in 0..2 {
-            assert_eq!(changes_count("bucket", &first, false, &mut memo), 1);
-            assert_eq!(changes_count("bucket", &first, true, &mut memo), 2);
-            assert_eq!(changes_count("queue", &first, false, &mut memo), 1);
+            assert_eq!(changes_count("bucket", &first, false, &mut index), 1);
+            assert_eq!(changes_count("bucket", &first, true, &mut index), 2);
+            assert_eq!(changes_count("queue", &first, false, &mut index), 1);
         }
         // Another plan's changes, even of equal length, get their own answers.
         let second = plan_of("queue:create queue:create queue:delete");
-        assert_eq!(changes_count("bucket", &second, false, &mut memo), 0);
-        assert_eq!(changes_count("queue", &second, false, &mut memo), 2);
-        assert_eq!(changes_count("queue", &first, false, &mut memo), 1);
+        assert_eq!(changes_count("bucket", &second, false, &mut index), 0);
+        assert_eq!(changes_count("queue", &second, false, &mut index), 2);
+        assert_eq!(changes_count("queue", &first, false, &mut index), 1);
         // A collection of kinds lists the changes of all its types in the plan's order.
         let mixed = plan_of("bucket:create queue:update bucket:no-op queue:create key:create");
         let kinds = Value::from_json_str(r#"["queue", "bucket"]"#).unwrap();
@@ -918,8 +918,8 @@ mod tests {
                 .collect::<std::collections::BTreeSet<_>>(),
         );
         for kind in [kinds, set] {
-            assert_eq!(answered(kind.clone(), &mixed, false, &mut memo), 3);
-            assert_eq!(answered(kind, &mixed, true, &mut memo), 4);
+            assert_eq!(answered(kind.clone(), &mixed, false, &mut index), 3);
+            assert_eq!(answered(kind, &mixed, true, &mut index), 4);
         }
     }
 }
