@@ -476,7 +476,7 @@ fn convert_changes_of(rcs: &[&RawValue], indices: &[usize]) -> Vec<Value> {
 }
 
 /// Converts raw values a chunk at a time, each chunk read as one JSON array so that its
-/// objects share their keys; chunks in parallel when there are several.
+/// objects share their keys and short strings; chunks in parallel when there are several.
 fn convert_all(raws: &[&RawValue]) -> Vec<Value> {
     let chunk = |part: &[&RawValue]| -> Vec<Value> {
         let mut text =

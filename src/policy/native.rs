@@ -171,16 +171,18 @@ enum Counted {
 }
 
 fn counted(rc: &Value) -> Counted {
-    if *rc.index_str("mode") != s("managed") {
+    // Compared as `str`s: a `Value` made to compare with would be an allocation per change.
+    let is = |v: &Value, text: &str| matches!(v, Value::String(v) if v.as_ref() == text);
+    if !is(rc.index_str("mode"), "managed") {
         return Counted::Not;
     }
     let actions = rc.index_str("change").index_str("actions");
     let produces = members(actions)
         .into_iter()
-        .any(|a| matches!(a, Value::String(a) if matches!(a.as_ref(), "create" | "update")));
+        .any(|a| is(a, "create") || is(a, "update"));
     if produces {
         Counted::Produces
-    } else if matches!(actions, Value::Array(a) if a.len() == 1 && a[0] == s("no-op")) {
+    } else if matches!(actions, Value::Array(a) if a.len() == 1 && is(&a[0], "no-op")) {
         Counted::Unchanged
     } else {
         Counted::Not
