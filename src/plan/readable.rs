@@ -134,17 +134,37 @@ fn may_overflow(number: &str) -> bool {
 
 /// The index just past the closing quote of the string whose contents start at `start`.
 fn string_end(bytes: &[u8], start: usize) -> usize {
+    // Most of a plan's bytes are inside strings, and most strings are short (13 bytes on
+    // average): eight bytes are looked at a time, without a call per string (with memchr the
+    // scan of a 100,000-resource plan took 0.12-0.14 s, this way 0.09-0.10 s).
     let mut i = start;
-    // Most of a plan's bytes are inside strings: memchr skips them many bytes at a time.
-    while let Some(offset) = memchr::memchr2(b'"', b'\\', bytes.get(i..).unwrap_or_default()) {
-        i += offset;
-        if bytes[i] == b'\\' {
-            i += 2;
-        } else {
-            return i + 1;
+    loop {
+        if let Some(word) = bytes.get(i..i + 8) {
+            let word = u64::from_le_bytes(word.try_into().expect("eight bytes"));
+            let found = bytes_equal_to(word, b'"') | bytes_equal_to(word, b'\\');
+            if found == 0 {
+                i += 8;
+                continue;
+            }
+            i += found.trailing_zeros() as usize / 8;
+        }
+        match bytes.get(i) {
+            Some(b'"') => return i + 1,
+            Some(b'\\') => i += 2,
+            Some(_) => i += 1,
+            None => return bytes.len(),
         }
     }
-    bytes.len()
+}
+
+/// A word with the high bit set in the lowest byte of `word` equal to `byte`, if any, and
+/// zero if none is. (Bits above the lowest may be set spuriously, so only the lowest is
+/// used.)
+fn bytes_equal_to(word: u64, byte: u8) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let zero_where_equal = word ^ (ONES * u64::from(byte));
+    zero_where_equal.wrapping_sub(ONES) & !zero_where_equal & HIGHS
 }
 
 fn unreadable(stack: &[Frame], problem: Problem) -> Unreadable {
@@ -233,6 +253,37 @@ mod tests {
             "{}",
             found.path
         );
+    }
+
+    #[test]
+    fn strings_end_at_their_first_unescaped_quote_wherever_it_falls_in_a_word() {
+        // The reference: one byte at a time.
+        fn expected(bytes: &[u8], mut i: usize) -> usize {
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'"' => return i + 1,
+                    b'\\' => i += 2,
+                    _ => i += 1,
+                }
+            }
+            bytes.len()
+        }
+        let pieces = ["a", "é", "\\\"", "\\\\", "\"", "\\", "€x", "        "];
+        for len in 0..24 {
+            for piece in pieces {
+                for at in 0..=len {
+                    let text = format!("{}{piece}{}\"tail", "x".repeat(at), "y".repeat(len - at));
+                    let bytes = text.as_bytes();
+                    for start in 0..bytes.len().min(3) {
+                        assert_eq!(
+                            string_end(bytes, start),
+                            expected(bytes, start),
+                            "{text:?} from {start}"
+                        );
+                    }
+                }
+            }
+        }
     }
 
     #[test]
