@@ -268,12 +268,19 @@ fn run_check(args: CheckArgs) -> Result<i32> {
     }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = to_terminal && std::env::var_os("NO_COLOR").is_none();
-    let text = render::render(&report, args.format, color);
     match &args.output {
-        Some(path) => {
-            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?
+        Some(path) => std::fs::File::create(path)
+            .and_then(|file| {
+                let mut out = std::io::BufWriter::new(file);
+                render::write(&report, args.format, color, &mut out)?;
+                out.flush()
+            })
+            .with_context(|| format!("writing {}", path.display()))?,
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            render::write(&report, args.format, color, &mut out)?;
+            out.flush()?
         }
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
     // Unreadable plans are explained on stderr too, so they are seen whatever the format.
     for plan in &report.plans {

@@ -45,6 +45,20 @@ pub fn render(report: &Report, format: Format, color: bool) -> String {
     }
 }
 
+/// Writes the report in `format` to `out`: what [`render`] returns, except that the JSON
+/// document is written in the pieces it is made of in parallel, never whole in memory.
+pub fn write(
+    report: &Report,
+    format: Format,
+    color: bool,
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => json::write(report, out),
+        _ => out.write_all(render(report, format, color).as_bytes()),
+    }
+}
+
 /// The one-line summary every format shares.
 pub fn summary_line(report: &Report) -> String {
     let t = report.totals();
