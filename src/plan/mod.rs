@@ -9,6 +9,7 @@ mod detect;
 mod model;
 pub mod read;
 pub mod readable;
+pub mod scan;
 mod show;
 mod summary;
 

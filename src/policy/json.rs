@@ -21,6 +21,8 @@ use regorus::value::Object;
 use regorus::{Rc, Value};
 use rustc_hash::FxHashSet;
 
+use crate::plan::scan::string_stop;
+
 /// Nesting past this declines: serde_json refuses nesting of 128, and no plan comes close.
 const DEPTH_LIMIT: usize = 100;
 
@@ -180,17 +182,14 @@ impl<'t> Parser<'t> {
     /// escapes.
     fn string(&mut self) -> Option<Cow<'t, str>> {
         let start = self.pos + 1;
-        let mut end = start;
-        loop {
-            match *self.bytes.get(end)? {
-                b'"' => {
-                    self.pos = end + 1;
-                    return self.text.get(start..end).map(Cow::Borrowed);
-                }
-                b'\\' => break,
-                0..=0x1f => return None,
-                _ => end += 1,
+        let end = string_stop(self.bytes, start);
+        match *self.bytes.get(end)? {
+            b'"' => {
+                self.pos = end + 1;
+                return self.text.get(start..end).map(Cow::Borrowed);
             }
+            b'\\' => {}
+            _ => return None,
         }
         let mut decoded = String::from(self.text.get(start..end)?);
         let mut pos = end;
@@ -224,12 +223,7 @@ impl<'t> Parser<'t> {
                 0..=0x1f => return None,
                 _ => {
                     let run = pos;
-                    while let Some(&b) = self.bytes.get(pos) {
-                        if b == b'"' || b == b'\\' || b < 0x20 {
-                            break;
-                        }
-                        pos += 1;
-                    }
+                    pos = string_stop(self.bytes, pos);
                     decoded.push_str(self.text.get(run..pos)?);
                 }
             }
