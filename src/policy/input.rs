@@ -208,6 +208,13 @@ impl<'a> PlanInput<'a> {
         })
     }
 
+    /// Builds the index of changes by type and of their configuration blocks, if it is not
+    /// built yet. (Whatever needs it first builds it; other threads that need it meanwhile
+    /// wait.)
+    pub fn build_index(&self) {
+        self.index();
+    }
+
     fn index(&self) -> &Index<'a> {
         self.index
             .get_or_init(|| Index::new(self.plan, self.raw_root.as_ref()))
