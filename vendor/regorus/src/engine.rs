@@ -205,6 +205,24 @@ pub struct Engine {
     rego_v1: bool,
     execution_timer_config: Option<ExecutionTimerConfig>,
     policy_length_config: PolicyLengthConfig,
+    // Queries parsed and analysed against the current modules, by text. Clones of the engine
+    // share them, so that an engine cloned to evaluate the same query on another input does
+    // not parse and analyse it again. Replaced (not cleared, which would reach the clones)
+    // whenever the policies or data change.
+    #[cfg(feature = "std")]
+    queries: Rc<parking_lot::Mutex<alloc::collections::BTreeMap<String, MadeQuery>>>,
+}
+
+/// A query made by `Engine::make_query`, with the parser settings it was made under.
+#[cfg(feature = "std")]
+#[derive(Debug)]
+struct MadeQuery {
+    rego_v1: bool,
+    policy_length_config: PolicyLengthConfig,
+    module: NodeRef<Module>,
+    query: NodeRef<Query>,
+    schedule: Schedule,
+    loop_hoisting: crate::compiler::hoist::HoistedLoopsLookup,
 }
 
 /// A loaded module's source label and lossless, decoded package components.
@@ -319,6 +337,8 @@ impl Engine {
             rego_v1: true,
             execution_timer_config: None,
             policy_length_config: PolicyLengthConfig::default(),
+            #[cfg(feature = "std")]
+            queries: Rc::default(),
         };
         engine.apply_effective_execution_timer_config();
         engine
@@ -491,7 +511,7 @@ impl Engine {
         Rc::make_mut(&mut self.modules).push(module.clone());
         Rc::make_mut(&mut self.parser_contexts).push(parser_context);
         // if policies change, interpreter needs to be prepared again
-        self.prepared = false;
+        self.policies_changed();
         legacy_package_metadata_projection(&module.package.refr, Some("data"))
     }
 
@@ -598,7 +618,7 @@ impl Engine {
         Rc::make_mut(&mut self.modules).push(module.clone());
         Rc::make_mut(&mut self.parser_contexts).push(parser_context);
         // if policies change, interpreter needs to be prepared again
-        self.prepared = false;
+        self.policies_changed();
         legacy_package_metadata_projection(&module.package.refr, Some("data"))
     }
 
@@ -795,7 +815,7 @@ impl Engine {
     /// ```
     pub fn clear_data(&mut self) {
         self.interpreter.set_init_data(Value::new_object());
-        self.prepared = false;
+        self.policies_changed();
     }
 
     /// Add data document.
@@ -849,7 +869,7 @@ impl Engine {
             // Conflict is the only failure mode; `check_mergeable` catches it up front without
             // allocating, so validate then deep-merge in place (zero-copy fast path).
             self.interpreter.get_init_data().check_mergeable(&data)?;
-            self.prepared = false;
+            self.policies_changed();
             self.interpreter.get_init_data_mut().deep_merge(data)?;
             Ok(())
         }
@@ -862,7 +882,7 @@ impl Engine {
             let mut candidate = self.interpreter.get_init_data().clone();
             candidate.deep_merge(data)?;
             *self.interpreter.get_init_data_mut() = candidate;
-            self.prepared = false;
+            self.policies_changed();
             Ok(())
         }
     }
@@ -1407,6 +1427,70 @@ impl Engine {
     }
 
     fn make_query(&mut self, query: String) -> Result<(NodeRef<Module>, NodeRef<Query>, Schedule)> {
+        #[cfg(feature = "std")]
+        if let Some(made) = self.made_query(&query) {
+            return Ok(made);
+        }
+        #[cfg(feature = "std")]
+        let text = query.clone();
+        let (module, query, schedule, loop_hoisting) = self.parse_and_analyse_query(query)?;
+        #[cfg(feature = "std")]
+        self.queries.lock().insert(
+            text,
+            MadeQuery {
+                rego_v1: self.rego_v1,
+                policy_length_config: self.policy_length_config,
+                module: module.clone(),
+                query: query.clone(),
+                schedule: schedule.clone(),
+                loop_hoisting: loop_hoisting.clone(),
+            },
+        );
+        self.interpreter.set_query_loop_hoisting(loop_hoisting);
+        Ok((module, query, schedule))
+    }
+
+    /// The query made earlier from `text` by this engine or a clone, under the same settings.
+    #[cfg(feature = "std")]
+    fn made_query(&mut self, text: &str) -> Option<(NodeRef<Module>, NodeRef<Query>, Schedule)> {
+        let (module, query, schedule, loop_hoisting) = {
+            let queries = self.queries.lock();
+            let made = queries.get(text)?;
+            if made.rego_v1 != self.rego_v1
+                || made.policy_length_config != self.policy_length_config
+            {
+                return None;
+            }
+            (
+                made.module.clone(),
+                made.query.clone(),
+                made.schedule.clone(),
+                made.loop_hoisting.clone(),
+            )
+        };
+        self.interpreter.set_query_loop_hoisting(loop_hoisting);
+        Some((module, query, schedule))
+    }
+
+    /// Marks the interpreter for preparation again, and forgets the queries made for the
+    /// previous policies and data.
+    fn policies_changed(&mut self) {
+        self.prepared = false;
+        #[cfg(feature = "std")]
+        {
+            self.queries = Rc::default();
+        }
+    }
+
+    fn parse_and_analyse_query(
+        &mut self,
+        query: String,
+    ) -> Result<(
+        NodeRef<Module>,
+        NodeRef<Query>,
+        Schedule,
+        crate::compiler::hoist::HoistedLoopsLookup,
+    )> {
         let mut query_module = {
             let source = Source::from_contents_with_limits(
                 "<query_module.rego>".to_owned(),
@@ -1467,9 +1551,7 @@ impl Engine {
             }
         }
 
-        self.interpreter.set_query_loop_hoisting(query_lookup);
-
-        Ok((Ref::new(query_module), query_node, query_schedule))
+        Ok((Ref::new(query_module), query_node, query_schedule, query_lookup))
     }
 
     #[doc(hidden)]
@@ -2006,6 +2088,8 @@ impl Engine {
             prepared: true,
             execution_timer_config: None,
             policy_length_config: PolicyLengthConfig::default(), // Compiled policies are already parsed, so these length limits are not used
+            #[cfg(feature = "std")]
+            queries: Rc::default(),
         };
         engine.apply_effective_execution_timer_config();
         engine

@@ -191,6 +191,9 @@ pub struct Interpreter {
     module_paths: Vec<Option<Rc<str>>>,
     // The package path components of each module of the policy, `data` first, once worked out.
     module_components: Vec<Option<Rc<Vec<String>>>>,
+    // The data paths `create_rule_prefixes` makes objects at, with the rule reference each is
+    // for, once worked out for the policy. Clones share them.
+    rule_prefixes: Option<Rc<Vec<(ExprRef, Vec<String>)>>>,
     builtins_cache: BTreeMap<(&'static str, Vec<Value>), Value>,
     // What `negation_hoists_undefined` evaluates before each negated expression, by the
     // expression's address (the entry holds the expression, so the address stays its own).
@@ -315,6 +318,7 @@ impl Clone for Interpreter {
             call_extra_args: Lookup::default(),
             module_paths: Vec::new(),
             module_components: Vec::new(),
+            rule_prefixes: self.rule_prefixes.clone(),
             contexts: Vec::default(),
             current_module_path: Rc::from(""),
             current_module_index: 0,
@@ -400,6 +404,7 @@ impl Interpreter {
             call_extra_args: Lookup::default(),
             module_paths: Vec::new(),
             module_components: Vec::new(),
+            rule_prefixes: None,
             builtins_cache: BTreeMap::default(),
             negation_plans: BTreeMap::default(),
             no_rules_lookup: false,
@@ -447,6 +452,7 @@ impl Interpreter {
             call_extra_args: Lookup::default(),
             module_paths: Vec::new(),
             module_components: Vec::new(),
+            rule_prefixes: None,
             builtins_cache: BTreeMap::default(),
             negation_plans: BTreeMap::default(),
             no_rules_lookup: false,
@@ -510,6 +516,7 @@ impl Interpreter {
         self.negation_plans.clear();
         self.module_paths.clear();
         self.module_components.clear();
+        self.rule_prefixes = None;
         Rc::make_mut(&mut self.compiled_policy)
     }
 
@@ -5179,7 +5186,35 @@ impl Interpreter {
     }
 
     pub fn create_rule_prefixes(&mut self) -> Result<()> {
-        for module in self.compiled_policy.modules.clone().iter() {
+        let prefixes = match &self.rule_prefixes {
+            Some(prefixes) => prefixes.clone(),
+            None => {
+                let prefixes = Rc::new(self.rule_prefix_paths()?);
+                self.rule_prefixes = Some(prefixes.clone());
+                prefixes
+            }
+        };
+        for (rule_refr, prefix_path) in prefixes.iter() {
+            let prefix_path: Vec<&str> = prefix_path.iter().map(String::as_str).collect();
+            if Self::get_value_chained_ref(&self.data, &prefix_path) == Value::Undefined {
+                self.update_data(
+                    rule_refr.span(),
+                    rule_refr,
+                    &prefix_path,
+                    Value::new_object(),
+                    RuleValueMerge::Combine,
+                )?;
+            }
+        }
+
+        Ok(())
+    }
+
+    /// The data path above each rule whose reference has several parts (`a.b.c := 1` in
+    /// package `p` needs an object at `p.a.b`), with the rule's reference.
+    fn rule_prefix_paths(&self) -> Result<Vec<(ExprRef, Vec<String>)>> {
+        let mut prefixes = Vec::new();
+        for module in self.compiled_policy.modules.iter() {
             let module_path = Self::get_rule_path_components(&module.package.refr)?;
 
             for rule in &module.policy {
@@ -5205,20 +5240,13 @@ impl Interpreter {
                 components.pop();
 
                 prefix_path.append(&mut components);
-                let prefix_path: Vec<&str> = prefix_path.iter().map(|s| s.as_ref()).collect();
-                if Self::get_value_chained_ref(&self.data, &prefix_path) == Value::Undefined {
-                    self.update_data(
-                        rule_refr.span(),
-                        rule_refr,
-                        &prefix_path,
-                        Value::new_object(),
-                        RuleValueMerge::Combine,
-                    )?;
-                }
+                prefixes.push((
+                    rule_refr.clone(),
+                    prefix_path.iter().map(|s| s.to_string()).collect(),
+                ));
             }
         }
-
-        Ok(())
+        Ok(prefixes)
     }
 
     fn current_module_data_path_components(&self) -> Result<Vec<PathComponent>> {

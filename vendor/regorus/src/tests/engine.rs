@@ -1233,3 +1233,76 @@ fn engines_sharing_the_definitions_of_a_rule_together_give_its_value() -> Result
     assert_eq!(engine.eval_rule("data.main.deny".to_string())?, whole);
     Ok(())
 }
+
+#[test]
+fn a_query_is_made_once_for_an_engine_and_its_clones_until_the_policies_change() -> Result<()> {
+    let mut engine = Engine::new();
+    engine.add_policy(
+        "a.rego".to_string(),
+        "package a\nimport rego.v1\nx := input.n + 1\n".to_string(),
+    )?;
+    // A loop, so that the query has hoisted loops of its own.
+    let query = "[v | some v in [data.a.x, 10]; v > 1]".to_string();
+    let answer = |engine: &mut Engine| -> Result<Value> {
+        let results = engine.eval_query(query.clone(), false)?;
+        Ok(results.result[0].expressions[0].value.clone())
+    };
+    engine.set_input(Value::from_json_str(r#"{"n": 1}"#)?);
+    assert_eq!(answer(&mut engine)?, Value::from_json_str("[2, 10]")?);
+    // Clones evaluate the same query on their own inputs.
+    for n in 2..5 {
+        let mut clone = engine.clone();
+        clone.set_input(Value::from_json_str(&format!(r#"{{"n": {n}}}"#))?);
+        assert_eq!(answer(&mut clone)?, Value::from_json_str(&format!("[{}, 10]", n + 1))?);
+    }
+    // Another query on the same engine is its own.
+    let other = engine.eval_query("[data.a.x, 3]".to_string(), false)?;
+    assert_eq!(
+        other.result[0].expressions[0].value,
+        Value::from_json_str("[2, 3]")?
+    );
+    // A new module takes the index the query's own module had: the query is made again.
+    engine.add_policy(
+        "b.rego".to_string(),
+        "package b\nimport rego.v1\ny := [v | some v in input.more]\n".to_string(),
+    )?;
+    engine.set_input(Value::from_json_str(r#"{"n": 5, "more": [1, 2]}"#)?);
+    assert_eq!(answer(&mut engine)?, Value::from_json_str("[6, 10]")?);
+    let both = engine.eval_query("[data.a.x, data.b.y]".to_string(), false)?;
+    assert_eq!(
+        both.result[0].expressions[0].value,
+        Value::from_json_str("[6, [1, 2]]")?
+    );
+    Ok(())
+}
+
+#[test]
+fn rules_with_several_part_references_are_found_by_clones_and_after_policies_change() -> Result<()> {
+    let mut engine = Engine::new();
+    engine.add_policy(
+        "p.rego".to_string(),
+        "package p\nimport rego.v1\na.b.c := input.n\n".to_string(),
+    )?;
+    let value = |engine: &mut Engine, query: &str| -> Result<Value> {
+        let results = engine.eval_query(query.to_string(), false)?;
+        Ok(results.result[0].expressions[0].value.clone())
+    };
+    engine.set_input(Value::from_json_str(r#"{"n": 1}"#)?);
+    assert_eq!(value(&mut engine, "data.p.a")?, Value::from_json_str(r#"{"b": {"c": 1}}"#)?);
+    let mut clone = engine.clone();
+    clone.set_input(Value::from_json_str(r#"{"n": 2}"#)?);
+    assert_eq!(value(&mut clone, "data.p.a")?, Value::from_json_str(r#"{"b": {"c": 2}}"#)?);
+    assert_eq!(value(&mut clone, "[k | some k, _ in data.p]")?, Value::from_json_str(r#"["a"]"#)?);
+    engine.add_policy(
+        "q.rego".to_string(),
+        "package q\nimport rego.v1\nx.y := 2\nz.w := 1 if input.never\n".to_string(),
+    )?;
+    assert_eq!(value(&mut engine, "data.q.x")?, Value::from_json_str(r#"{"y": 2}"#)?);
+    // With its only rule undefined, `z` is the empty object made for the rule's prefix.
+    assert_eq!(value(&mut engine, "data.q.z")?, Value::from_json_str("{}")?);
+    assert_eq!(
+        value(&mut engine, "[k | some k, _ in data.q]")?,
+        Value::from_json_str(r#"["x", "z"]"#)?
+    );
+    Ok(())
+}
