@@ -213,6 +213,10 @@ pub struct Engine {
     queries: Rc<parking_lot::Mutex<alloc::collections::BTreeMap<String, MadeQuery>>>,
 }
 
+/// The most queries an engine and its clones keep made.
+#[cfg(feature = "std")]
+const MADE_QUERIES_KEPT: usize = 256;
+
 /// A query made by `Engine::make_query`, with the parser settings it was made under.
 #[cfg(feature = "std")]
 #[derive(Debug)]
@@ -1435,7 +1439,7 @@ impl Engine {
         let text = query.clone();
         let (module, query, schedule, loop_hoisting) = self.parse_and_analyse_query(query)?;
         #[cfg(feature = "std")]
-        self.queries.lock().insert(
+        self.keep_query(
             text,
             MadeQuery {
                 rego_v1: self.rego_v1,
@@ -1448,6 +1452,16 @@ impl Engine {
         );
         self.interpreter.set_query_loop_hoisting(loop_hoisting);
         Ok((module, query, schedule))
+    }
+
+    /// Keeps a made query for this engine and its clones; an engine asked ever new queries
+    /// keeps the first ones only.
+    #[cfg(feature = "std")]
+    fn keep_query(&self, text: String, made: MadeQuery) {
+        let mut queries = self.queries.lock();
+        if queries.len() < MADE_QUERIES_KEPT {
+            queries.insert(text, made);
+        }
     }
 
     /// The query made earlier from `text` by this engine or a clone, under the same settings.

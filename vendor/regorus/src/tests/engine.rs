@@ -1306,3 +1306,18 @@ fn rules_with_several_part_references_are_found_by_clones_and_after_policies_cha
     );
     Ok(())
 }
+
+#[test]
+fn an_engine_asked_ever_new_queries_keeps_answering_them() -> Result<()> {
+    // More distinct queries than the engine keeps made: each is still made and answered.
+    let mut engine = Engine::new();
+    for n in 0..300 {
+        let results = engine.eval_query(format!("[v | some v in [{n}, 1]; v > 0]"), false)?;
+        let expected = if n > 0 { format!("[{n}, 1]") } else { "[1]".to_string() };
+        assert_eq!(
+            results.result[0].expressions[0].value,
+            Value::from_json_str(&expected)?
+        );
+    }
+    Ok(())
+}
