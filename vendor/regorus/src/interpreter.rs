@@ -30,7 +30,6 @@ use crate::value::*;
 use crate::*;
 use crate::{Expression, Extension, Location, QueryResult, QueryResults};
 
-#[cfg(feature = "coverage")]
 use crate::query::traversal::traverse;
 
 use crate::Rc;

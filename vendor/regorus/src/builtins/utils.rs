@@ -39,6 +39,7 @@ pub fn ensure_allocation(bytes: usize) -> Result<()> {
 
 /// Makes room for `more` bytes in a result a builtin builds piece by piece, checking the memory
 /// limit for the larger buffer before it is allocated (growing a 1 GB buffer allocates 2 GB).
+#[cfg(feature = "regex")]
 pub fn ensure_room(out: &mut String, more: usize) -> Result<()> {
     let needed = out.len().saturating_add(more);
     if needed > out.capacity() {
